@@ -1,0 +1,47 @@
+"""NumPy oracles: each TF1 cell step written as plainly as possible.
+
+Weights use TF1's layout: fused kernels over `[x, h]`, LSTM gates i, j, f, o,
+GRU gates r, u. These are the definitions the tests hold tfrnn to.
+"""
+
+import numpy as np
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def basic_rnn(x, h, kernel, bias, act=np.tanh):
+    new_h = act(np.concatenate([x, h], 1) @ kernel + bias)
+    return new_h, new_h
+
+
+def lstm(x, state, kernel, bias, forget_bias=1.0, act=np.tanh, w_i=0.0, w_f=0.0, w_o=0.0,
+         cell_clip=None, projection=None, proj_clip=None):
+    c, m = state
+    i, j, f, o = np.split(np.concatenate([x, m], 1) @ kernel + bias, 4, axis=1)
+    c = sigmoid(f + forget_bias + w_f * c) * c + sigmoid(i + w_i * c) * act(j)
+    if cell_clip is not None:
+        c = np.clip(c, -cell_clip, cell_clip)
+    m = sigmoid(o + w_o * c) * act(c)
+    if projection is not None:
+        m = m @ projection
+        if proj_clip is not None:
+            m = np.clip(m, -proj_clip, proj_clip)
+    return m, (c, m)
+
+
+def gru(x, h, gates_kernel, gates_bias, candidate_kernel, candidate_bias, act=np.tanh):
+    r, u = np.split(sigmoid(np.concatenate([x, h], 1) @ gates_kernel + gates_bias), 2, axis=1)
+    c = act(np.concatenate([x, r * h], 1) @ candidate_kernel + candidate_bias)
+    new_h = u * h + (1 - u) * c
+    return new_h, new_h
+
+
+def multi(x, states, steps):
+    """`steps[i](x, state) -> (output, new_state)`; layer i feeds layer i + 1."""
+    new_states = []
+    for step, state in zip(steps, states):
+        x, state = step(x, state)
+        new_states.append(state)
+    return x, tuple(new_states)

@@ -1,0 +1,141 @@
+"""TF1 names and checkpoint loading: exact names, all-or-nothing loads, one clear error."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tfrnn
+
+
+def write_checkpoint(directory, values):
+    """A name-based V2 checkpoint, as `tf.compat.v1.train.Saver` writes it."""
+    prefix = str(directory / "model.ckpt")
+    arrays = [np.asarray(v, "float32") for v in values.values()]
+    tf.raw_ops.SaveV2(prefix=prefix, tensor_names=list(values), shape_and_slices=[""] * len(values), tensors=arrays)
+    return prefix
+
+
+def built(cell, depth=3):
+    cell(np.zeros((1, depth), "float32"), cell.zero_state(1, "float32"))
+    return cell
+
+
+def shapes(names):
+    return {name: tuple(v.shape) for name, v in names.items()}
+
+
+def test_names_for_every_cell_and_scope():
+    assert shapes(tfrnn.tf1_variable_names(built(tfrnn.LSTMCell(4, num_proj=2, use_peepholes=True)), scope="")) == {
+        "lstm_cell/kernel": (5, 16), "lstm_cell/bias": (16,), "lstm_cell/w_f_diag": (4,),
+        "lstm_cell/w_i_diag": (4,), "lstm_cell/w_o_diag": (4,), "lstm_cell/projection/kernel": (4, 2),
+    }
+    assert shapes(tfrnn.tf1_variable_names(built(tfrnn.BasicRNNCell(2, name="my_rnn")), scope="encoder/myrnn/")) == {
+        "encoder/myrnn/my_rnn/kernel": (5, 2), "encoder/myrnn/my_rnn/bias": (2,),
+    }
+    assert list(tfrnn.tf1_variable_names(built(tfrnn.GRUCell(2)))) == [
+        "rnn/gru_cell/gates/kernel", "rnn/gru_cell/gates/bias",
+        "rnn/gru_cell/candidate/kernel", "rnn/gru_cell/candidate/bias",
+    ]
+
+
+def test_same_class_layers_get_cell_i_whatever_keras_calls_them():
+    stack = built(tfrnn.MultiRNNCell([tfrnn.BasicLSTMCell(4), tfrnn.BasicLSTMCell(4), tfrnn.GRUCell(2)]))
+    assert shapes(tfrnn.tf1_variable_names(stack)) == {
+        "rnn/multi_rnn_cell/cell_0/basic_lstm_cell/kernel": (7, 16),
+        "rnn/multi_rnn_cell/cell_0/basic_lstm_cell/bias": (16,),
+        "rnn/multi_rnn_cell/cell_1/basic_lstm_cell/kernel": (8, 16),
+        "rnn/multi_rnn_cell/cell_1/basic_lstm_cell/bias": (16,),
+        "rnn/multi_rnn_cell/cell_2/gru_cell/gates/kernel": (6, 4),
+        "rnn/multi_rnn_cell/cell_2/gru_cell/gates/bias": (4,),
+        "rnn/multi_rnn_cell/cell_2/gru_cell/candidate/kernel": (6, 2),
+        "rnn/multi_rnn_cell/cell_2/gru_cell/candidate/bias": (2,),
+    }
+
+
+def test_names_cover_every_weight_exactly_once():
+    stack = built(tfrnn.MultiRNNCell([tfrnn.LSTMCell(4, use_peepholes=True, num_proj=3), tfrnn.GRUCell(5)]))
+    variables = list(tfrnn.tf1_variable_names(stack).values())
+    assert sorted(map(id, variables)) == sorted(map(id, stack.weights))
+
+
+def test_unbuilt_cell_has_no_names_yet():
+    with pytest.raises(ValueError, match="needs a built cell.*load_tf1_checkpoint"):
+        tfrnn.tf1_variable_names(tfrnn.BasicLSTMCell(4))
+
+
+def test_unknown_cell_type_is_named():
+    stack = built(tfrnn.MultiRNNCell([tfrnn.GRUCell(2), __import__("keras").layers.GRUCell(2)]))
+    with pytest.raises(TypeError, match="No TF1 variable layout is known for GRUCell"):
+        tfrnn.tf1_variable_names(stack)
+
+
+def test_load_builds_an_unbuilt_cell_and_ignores_slots_and_other_scopes(tmp_path):
+    rng = np.random.default_rng(0)
+    kernel, bias = rng.normal(size=(7, 16)), rng.normal(size=(16,))
+    prefix = write_checkpoint(tmp_path, {
+        "rnn/basic_lstm_cell/kernel": kernel, "rnn/basic_lstm_cell/bias": bias,
+        "rnn/basic_lstm_cell/kernel/Adam": kernel, "rnn/basic_lstm_cell/kernel/Adam_1": kernel,
+        "softmax_w": rng.normal(size=(4, 2)), "global_step": np.zeros(()),
+    })
+    cell = tfrnn.BasicLSTMCell(4)
+    loaded = tfrnn.load_tf1_checkpoint(prefix, cell)
+    assert cell.built and list(loaded) == ["rnn/basic_lstm_cell/kernel", "rnn/basic_lstm_cell/bias"]
+    np.testing.assert_array_equal(np.asarray(cell.kernel), kernel.astype("float32"))
+    np.testing.assert_array_equal(np.asarray(cell.bias), bias.astype("float32"))
+    assert loaded["rnn/basic_lstm_cell/kernel"] is cell.kernel
+
+
+def test_every_problem_is_listed_in_one_error_and_nothing_changes(tmp_path):
+    prefix = write_checkpoint(tmp_path, {
+        "rnn/multi_rnn_cell/cell_0/lstm_cell/kernel": np.ones((7, 16)),  # bias missing
+        "rnn/multi_rnn_cell/cell_1/gru_cell/gates/kernel": np.ones((9, 4)),  # wrong shape
+        "rnn/multi_rnn_cell/cell_1/gru_cell/gates/bias": np.ones((4,)),
+        "rnn/multi_rnn_cell/cell_1/gru_cell/candidate/kernel": np.ones((6, 2)),
+        "rnn/multi_rnn_cell/cell_1/gru_cell/candidate/bias": np.ones((2,)),
+        "rnn/multi_rnn_cell/cell_2/gru_cell/gates/kernel": np.ones((4, 4)),  # an extra layer
+    })
+    for cell in (tfrnn.MultiRNNCell([tfrnn.LSTMCell(4), tfrnn.GRUCell(2)]),
+                 built(tfrnn.MultiRNNCell([tfrnn.LSTMCell(4), tfrnn.GRUCell(2)]))):
+        was_built = cell.built
+        before = [np.asarray(w).copy() for w in cell.weights]
+        with pytest.raises(ValueError) as error:
+            tfrnn.load_tf1_checkpoint(prefix, cell)
+        message = str(error.value)
+        assert "nothing was assigned" in message
+        assert "missing from the checkpoint (1):\n    rnn/multi_rnn_cell/cell_0/lstm_cell/bias [16]" in message
+        assert "mis-shaped (1):\n    rnn/multi_rnn_cell/cell_1/gru_cell/gates/kernel: checkpoint [9, 4], cell expects [6, 4]" in message
+        assert "unexpected in the checkpoint under 'rnn/multi_rnn_cell/' (1):\n    rnn/multi_rnn_cell/cell_2/gru_cell/gates/kernel" in message
+        assert cell.built == was_built
+        assert all(np.array_equal(b, np.asarray(w)) for b, w in zip(before, cell.weights))
+
+
+def test_wrong_scope_suggests_the_right_one(tmp_path):
+    prefix = write_checkpoint(tmp_path, {
+        "dynamic_seq2seq/encoder/rnn/gru_cell/gates/kernel": np.ones((5, 4)),
+    })
+    with pytest.raises(ValueError, match=r"under scope\(s\) \['dynamic_seq2seq/encoder/rnn'\]"):
+        tfrnn.load_tf1_checkpoint(prefix, tfrnn.GRUCell(2))
+
+
+def test_pre_1_2_names_are_recognised(tmp_path):
+    prefix = write_checkpoint(tmp_path, {
+        "rnn/basic_lstm_cell/weights": np.ones((7, 16)), "rnn/basic_lstm_cell/biases": np.ones((16,)),
+    })
+    with pytest.raises(ValueError, match="pre-TF-1.2 names"):
+        tfrnn.load_tf1_checkpoint(prefix, tfrnn.BasicLSTMCell(4))
+
+
+def test_unreadable_paths_are_a_value_error(tmp_path):
+    with pytest.raises(ValueError, match="Cannot read a TF1 checkpoint at .*nowhere"):
+        tfrnn.load_tf1_checkpoint(tmp_path / "nowhere", tfrnn.GRUCell(2))
+    junk = tmp_path / "junk.index"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="Cannot read a TF1 checkpoint"):
+        tfrnn.load_tf1_checkpoint(tmp_path / "junk", tfrnn.GRUCell(2))
+
+
+def test_built_cell_of_another_depth_reports_shapes(tmp_path):
+    prefix = write_checkpoint(tmp_path, {"rnn/basic_rnn_cell/kernel": np.ones((5, 2)), "rnn/basic_rnn_cell/bias": np.ones(2)})
+    cell = built(tfrnn.BasicRNNCell(2), depth=4)
+    with pytest.raises(ValueError, match=r"checkpoint \[5, 2\], cell expects \[6, 2\]"):
+        tfrnn.load_tf1_checkpoint(prefix, cell)

@@ -1,0 +1,80 @@
+"""MultiRNNCell: stacking semantics, the `[cell] * n` pitfall, and its errors."""
+
+import keras
+import numpy as np
+import pytest
+
+import tfrnn
+
+
+def test_layers_feed_each_other_and_state_is_a_tuple_per_layer():
+    rng = np.random.default_rng(0)
+    first, second = tfrnn.BasicLSTMCell(4), tfrnn.GRUCell(3)
+    stack = tfrnn.MultiRNNCell([first, second])
+    x = rng.normal(size=(2, 5)).astype("float32")
+    state = stack.zero_state(2, "float32")
+    output, (state_0, state_1) = stack(x, state)
+    mid, want_0 = first(x, state[0])
+    want_output, want_1 = second(mid, state[1])
+    np.testing.assert_allclose(np.asarray(output), np.asarray(want_output), atol=1e-6)
+    np.testing.assert_allclose(np.asarray(state_0.c), np.asarray(want_0.c), atol=1e-6)
+    np.testing.assert_allclose(np.asarray(state_1), np.asarray(want_1), atol=1e-6)
+    assert isinstance(state_0, tfrnn.LSTMStateTuple)
+
+
+def test_each_layer_is_built_for_the_previous_output_depth():
+    stack = tfrnn.MultiRNNCell([tfrnn.BasicLSTMCell(4), tfrnn.BasicLSTMCell(4)])
+    stack.call(np.zeros((2, 3), "float32"), stack.zero_state(2, "float32"))
+    assert [tuple(c.kernel.shape) for c in stack.cells] == [(7, 16), (8, 16)]
+    assert len(stack.weights) == 4
+
+
+def test_same_object_twice_is_refused_with_positions_and_fix():
+    cell = tfrnn.BasicRNNCell(num_units=128)
+    with pytest.raises(ValueError) as error:
+        tfrnn.MultiRNNCell([cell] * 3)
+    message = str(error.value)
+    assert "positions [[0, 1, 2]]" in message
+    assert "MultiRNNCell([make_cell() for _ in range(n)])" in message
+    other = tfrnn.BasicRNNCell(4)
+    with pytest.raises(ValueError, match=r"positions \[\[0, 2\]\]"):
+        tfrnn.MultiRNNCell([cell, other, cell])
+
+
+def test_constructor_errors_match_tf1():
+    with pytest.raises(TypeError, match="cells must be a list or tuple"):
+        tfrnn.MultiRNNCell(tfrnn.GRUCell(2))
+    with pytest.raises(ValueError, match="Must specify at least one cell for MultiRNNCell"):
+        tfrnn.MultiRNNCell([])
+    with pytest.raises(TypeError, match=r"cells\[1\] is not an RNN cell"):
+        tfrnn.MultiRNNCell([tfrnn.GRUCell(2), "gru"])
+    with pytest.raises(ValueError, match="state_is_tuple=False.*not supported.*checkpoints load unchanged"):
+        tfrnn.MultiRNNCell([tfrnn.GRUCell(2)], state_is_tuple=False)
+
+
+def test_a_prebuilt_layer_of_the_wrong_depth_is_refused():
+    built = tfrnn.GRUCell(3)
+    built(np.zeros((1, 9), "float32"), built.zero_state(1, "float32"))
+    with pytest.raises(ValueError, match=r"cells\[1\] \(gru_cell\) was already built for inputs of depth 9"):
+        tfrnn.MultiRNNCell([tfrnn.GRUCell(4), built])
+
+
+def test_wrong_number_of_layer_states_is_refused_before_building():
+    stack = tfrnn.MultiRNNCell([tfrnn.GRUCell(2), tfrnn.GRUCell(2)])
+    with pytest.raises(ValueError, match="1 parts where 2 were expected"):
+        stack(np.zeros((1, 3), "float32"), (np.zeros((1, 2), "float32"),))
+    assert not stack.built and stack.weights == []
+
+
+def test_keras_cells_can_be_stacked():
+    stack = tfrnn.MultiRNNCell([tfrnn.BasicLSTMCell(3), keras.layers.GRUCell(2)])
+    output, state = stack(np.ones((2, 4), "float32"), stack.get_initial_state(batch_size=2))
+    assert tuple(output.shape) == (2, 2) and isinstance(state[0], tfrnn.LSTMStateTuple)
+
+
+def test_config_round_trip_rebuilds_the_same_stack():
+    stack = tfrnn.MultiRNNCell([tfrnn.LSTMCell(4, num_proj=2, use_peepholes=True), tfrnn.GRUCell(3, name="top")])
+    clone = tfrnn.MultiRNNCell.from_config(stack.get_config())
+    assert [type(c) for c in clone.cells] == [tfrnn.LSTMCell, tfrnn.GRUCell]
+    assert clone.cells[0].num_proj == 2 and clone.cells[0].use_peepholes and clone.cells[1].name == "top"
+    assert clone.state_size == stack.state_size

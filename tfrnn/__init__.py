@@ -1,0 +1,25 @@
+"""tfrnn: TensorFlow 1.x's RNN API (`tf.nn.rnn_cell`, ...) on Keras 3 / TensorFlow 2.
+
+`import tfrnn` where TF1 code used `tf.nn.rnn_cell` / `tf.contrib.rnn`: same class
+and argument names, same `call(inputs, state) -> (output, new_state)` contract,
+same weights, and TF1 checkpoints load by their original variable names.
+"""
+
+from tfrnn.base import LSTMStateTuple, RNNCell
+from tfrnn.cells import BasicLSTMCell, BasicRNNCell, GRUCell, LSTMCell
+from tfrnn.checkpoint import load_tf1_checkpoint, tf1_variable_names
+from tfrnn.wrappers import MultiRNNCell
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BasicLSTMCell",
+    "BasicRNNCell",
+    "GRUCell",
+    "LSTMCell",
+    "LSTMStateTuple",
+    "MultiRNNCell",
+    "RNNCell",
+    "load_tf1_checkpoint",
+    "tf1_variable_names",
+]

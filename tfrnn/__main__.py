@@ -1,0 +1,89 @@
+"""`python -m tfrnn`: the seed-004 tour of TF1's RNN API, run on tfrnn.
+
+Each step prints the shapes the TF1 tutorial documents, so a TF1 user can see
+that the same code gives the same structures. Runs on CPU in seconds.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import tfrnn  # noqa: E402
+
+tf.get_logger().setLevel("ERROR")  # TF's own deprecation notes on compat.v1 loops
+
+
+def show(label, value):
+    print(f"  {label:<44} {value}")
+
+
+def basic_rnn_cell():
+    print("1. BasicRNNCell: one step, (output, next_state) = call(input, state)")
+    cell = tfrnn.BasicRNNCell(num_units=128)
+    show("cell.state_size", cell.state_size)
+    inputs = np.random.rand(32, 100).astype(np.float32)  # batch_size 32
+    h0 = cell.zero_state(32, np.float32)
+    output, h1 = cell.call(inputs, h0)
+    show("h1.shape", tuple(h1.shape))
+    show("output is the new state (pitfall 1)", bool(np.array_equal(output, h1)))
+
+
+def basic_lstm_cell():
+    print("2. BasicLSTMCell: the state is LSTMStateTuple(c, h)")
+    lstm_cell = tfrnn.BasicLSTMCell(num_units=128)
+    inputs = np.random.rand(32, 100).astype(np.float32)
+    h0 = lstm_cell.zero_state(32, np.float32)
+    output, h1 = lstm_cell.call(inputs, h0)
+    show("h1.h.shape", tuple(h1.h.shape))
+    show("h1.c.shape", tuple(h1.c.shape))
+    show("output is h1.h, not the whole state", bool(np.array_equal(output, h1.h)))
+
+
+def many_steps():
+    print("3. Many steps at once: (batch_size, time_steps, input_size) -> outputs, state")
+    cell = tfrnn.BasicLSTMCell(num_units=128)
+    inputs = np.random.rand(32, 10, 100).astype(np.float32)
+    initial_state = cell.zero_state(32, np.float32)
+    # tf.compat.v1.nn.dynamic_rnn still ships with TF 2 and drives tfrnn cells.
+    outputs, state = tf.compat.v1.nn.dynamic_rnn(cell, inputs, initial_state=initial_state)
+    show("outputs.shape (batch, time, output_size)", tuple(outputs.shape))
+    show("state.h.shape (batch, state_size)", tuple(state.h.shape))
+
+
+def multi_rnn_cell():
+    print("4. MultiRNNCell: three stacked layers")
+
+    def get_a_cell():
+        return tfrnn.BasicRNNCell(num_units=128)
+
+    cell = tfrnn.MultiRNNCell([get_a_cell() for _ in range(3)])
+    show("cell.state_size", cell.state_size)
+    h0 = cell.zero_state(32, np.float32)
+    output, h1 = cell.call(np.random.rand(32, 100).astype(np.float32), h0)
+    show("h1: a tuple of three (32, 128) states", [tuple(h.shape) for h in h1])
+    print("   its TF1 checkpoint names:")
+    for name, variable in tfrnn.tf1_variable_names(cell).items():
+        show("  " + name, tuple(variable.shape))
+
+
+def repeated_cell_pitfall():
+    print("5. Pitfall 2: MultiRNNCell([one_cell] * 3)")
+    one_cell = tfrnn.BasicRNNCell(num_units=128)
+    try:
+        tfrnn.MultiRNNCell([one_cell] * 3)
+    except ValueError as error:
+        print("   ValueError:", str(error).split(". ")[0] + ".")
+        print("   fix: MultiRNNCell([get_a_cell() for _ in range(3)])")
+
+
+def main():
+    for step in (basic_rnn_cell, basic_lstm_cell, many_steps, multi_rnn_cell, repeated_cell_pitfall):
+        step()
+        print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,451 @@
+"""TF1's core cells on Keras 3: BasicRNNCell, BasicLSTMCell, LSTMCell, GRUCell.
+
+Weights are TF1's, exactly (names, shapes, gate order), so a TF1 checkpoint
+loads by renaming. Each cell's math is a module-level function over tensors,
+shared with the sequence loops; `call` fetches the weights and delegates.
+"""
+
+import keras
+from keras import ops
+
+from tfrnn.base import LSTMStateTuple, RNNCell, single_state
+
+
+def basic_rnn_step(gate_inputs, activation):
+    """`h' = act([x, h] @ kernel + bias)`, given the affine part `gate_inputs`."""
+    return activation(gate_inputs)
+
+
+def lstm_step(gate_inputs, c, forget_bias, activation, peepholes=None, cell_clip=None):
+    """One LSTM step from the pre-activations `[x, h] @ kernel + bias`.
+
+    Args:
+        gate_inputs: `[B, 4 * num_units]`, gate blocks in TF1's order i, j, f, o.
+        c: `[B, num_units]` previous cell state.
+        forget_bias: float added to the forget gate pre-activation.
+        activation: used for the candidate `j` and for `c'` before the output gate.
+        peepholes: None or `(w_i_diag, w_f_diag, w_o_diag)`, each `[num_units]`.
+        cell_clip: None or a float; `c'` is clipped to `[-cell_clip, cell_clip]`.
+
+    Returns:
+        `(new_c, new_h)`, both `[B, num_units]`.
+    """
+    # i = input gate, j = candidate, f = forget gate, o = output gate.
+    i, j, f, o = ops.split(gate_inputs, 4, axis=-1)
+    w_i, w_f, w_o = peepholes or (0.0, 0.0, 0.0)
+    new_c = c * ops.sigmoid(f + forget_bias + w_f * c) + ops.sigmoid(i + w_i * c) * activation(j)
+    if cell_clip is not None:
+        new_c = ops.clip(new_c, -cell_clip, cell_clip)
+    # The output-gate peephole reads the *new* cell state.
+    new_h = activation(new_c) * ops.sigmoid(o + w_o * new_c)
+    return new_c, new_h
+
+
+def project(h, kernel, proj_clip=None):
+    """LSTMCell's output projection `m = h @ kernel`, clipped to `±proj_clip` if given."""
+    m = ops.matmul(h, kernel)
+    if proj_clip is not None:
+        m = ops.clip(m, -proj_clip, proj_clip)
+    return m
+
+
+def gru_step(x_gates, x_candidate, h, gates_recurrent, candidate_recurrent, activation):
+    """One GRU step, given the input halves of both affine maps.
+
+    Args:
+        x_gates: `[B, 2 * num_units]`, `x @ gates_kernel[:D] + gates_bias`.
+        x_candidate: `[B, num_units]`, `x @ candidate_kernel[:D] + candidate_bias`.
+        h: `[B, num_units]` previous state.
+        gates_recurrent: `gates_kernel[D:]`, `[num_units, 2 * num_units]`.
+        candidate_recurrent: `candidate_kernel[D:]`, `[num_units, num_units]`.
+        activation: the candidate activation.
+
+    Returns:
+        The new state (which is also the output), `[B, num_units]`.
+    """
+    # r = reset gate, u = update gate: TF1 orders them r first.
+    r, u = ops.split(ops.sigmoid(x_gates + ops.matmul(h, gates_recurrent)), 2, axis=-1)
+    # The reset gate scales h *before* the candidate matmul (TF1, not Keras' reset_after).
+    c = activation(x_candidate + ops.matmul(r * h, candidate_recurrent))
+    return u * h + (1.0 - u) * c
+
+
+def _affine(inputs, h, kernel, bias):
+    """`[inputs, h] @ kernel + bias`: TF1's fused kernel stacks input rows over state rows."""
+    return ops.matmul(ops.concatenate([inputs, h], axis=-1), kernel) + bias
+
+
+@keras.saving.register_keras_serializable(package="tfrnn")
+class BasicRNNCell(RNNCell):
+    """The most basic RNN cell: `output = new_state = act([x, h] @ kernel + bias)`.
+
+    TF1's `tf.nn.rnn_cell.BasicRNNCell`. Its output *is* its new state: there is
+    no separate output weight, so a classifier needs its own layer on top (the
+    "output is state" pitfall of seed 004).
+
+    Equations (D = input depth, H = `num_units`):
+
+        h' = act([x, h] @ kernel + bias)        # kernel [D + H, H], bias [H]
+        output = h'
+
+    Args:
+        num_units: int, the size of the state and output.
+        activation: activation name or callable; default `tanh`.
+        reuse: accepted for TF1 compatibility; it has no effect in TF2 (weights
+            belong to the cell object, so reusing the object reuses them).
+        name: the TF1 scope name; default `basic_rnn_cell`.
+        dtype: Keras dtype of the weights and computation.
+        **kwargs: other `keras.layers.Layer` arguments.
+
+    Call arguments:
+        inputs: `[B, D]`.
+        state: `[B, H]`.
+
+    Attributes:
+        kernel: `[D + H, H]`, rows for `x` first, then `h`; glorot-uniform init.
+        bias: `[H]`, zeros.
+
+    Example:
+
+    >>> import numpy as np
+    >>> import tfrnn
+    >>> cell = tfrnn.BasicRNNCell(num_units=128)
+    >>> cell.state_size, cell.output_size
+    (128, 128)
+    >>> h0 = cell.zero_state(32, np.float32)
+    >>> output, h1 = cell.call(np.zeros((32, 100), "float32"), h0)
+    >>> tuple(h1.shape), bool(np.all(np.asarray(output) == np.asarray(h1)))
+    ((32, 128), True)
+    """
+
+    def __init__(self, num_units, activation=None, reuse=None, name=None, dtype=None, **kwargs):
+        super().__init__(name=name, dtype=dtype, **kwargs)
+        self.num_units = num_units
+        self.activation = keras.activations.get(activation or "tanh")
+
+    @property
+    def state_size(self):
+        return self.num_units
+
+    @property
+    def output_size(self):
+        return self.num_units
+
+    def build(self, input_shape):
+        depth = self._set_input_depth(input_shape)
+        self.kernel = self.add_weight(
+            shape=(depth + self.num_units, self.num_units), initializer="glorot_uniform", name="kernel"
+        )
+        self.bias = self.add_weight(shape=(self.num_units,), initializer="zeros", name="bias")
+
+    def call(self, inputs, state):
+        self._build_for_step(inputs, state)
+        h = basic_rnn_step(_affine(inputs, single_state(state), self.kernel, self.bias), self.activation)
+        return h, h
+
+
+@keras.saving.register_keras_serializable(package="tfrnn")
+class BasicLSTMCell(RNNCell):
+    """TF1's basic LSTM cell (Zaremba et al., 2014): no peepholes, clipping or projection.
+
+    Long short-term memory (Hochreiter & Schmidhuber, 1997) with TF1's weight
+    layout: one fused kernel over `[x, h]`, gate blocks ordered i, j, f, o, and
+    `forget_bias` added to the forget gate at call time (never stored in `bias`).
+
+    Equations (D = input depth, H = `num_units`, gate blocks i, j, f, o):
+
+        i, j, f, o = split([x, h] @ kernel + bias, 4)
+        c' = c * sigmoid(f + forget_bias) + sigmoid(i) * act(j)
+        h' = act(c') * sigmoid(o)
+        output = h';  state = LSTMStateTuple(c', h')   # c first
+
+    Args:
+        num_units: int, number of units H.
+        forget_bias: float added to the forget gate; default 1.0. Set it to 0.0
+            when restoring CudnnLSTM-trained weights, as in TF1.
+        state_is_tuple: must be True (the default). TF1's concatenated state is
+            not carried over: passing False raises a `ValueError`.
+        activation: activation name or callable; default `tanh`.
+        reuse: accepted for TF1 compatibility; no effect in TF2.
+        name: the TF1 scope name; default `basic_lstm_cell`.
+        dtype: Keras dtype of the weights and computation.
+        **kwargs: other `keras.layers.Layer` arguments.
+
+    Call arguments:
+        inputs: `[B, D]`.
+        state: `LSTMStateTuple(c, h)` (or any pair `(c, h)`), each `[B, H]`.
+
+    Attributes:
+        kernel: `[D + H, 4H]`; rows `x` then `h`; columns i, j, f, o. Glorot-uniform.
+        bias: `[4H]`, zeros (forget_bias is not in it).
+
+    Example:
+
+    >>> import numpy as np
+    >>> import tfrnn
+    >>> lstm_cell = tfrnn.BasicLSTMCell(num_units=128)
+    >>> h0 = lstm_cell.zero_state(32, np.float32)
+    >>> output, h1 = lstm_cell.call(np.zeros((32, 100), "float32"), h0)
+    >>> tuple(h1.h.shape), tuple(h1.c.shape), tuple(lstm_cell.kernel.shape)
+    ((32, 128), (32, 128), (228, 512))
+    """
+
+    def __init__(
+        self, num_units, forget_bias=1.0, state_is_tuple=True, activation=None,
+        reuse=None, name=None, dtype=None, **kwargs,
+    ):
+        _require_tuple_state(state_is_tuple, type(self).__name__)
+        super().__init__(name=name, dtype=dtype, **kwargs)
+        self.num_units = num_units
+        self.forget_bias = forget_bias
+        self.activation = keras.activations.get(activation or "tanh")
+
+    @property
+    def state_size(self):
+        return LSTMStateTuple(self.num_units, self.num_units)
+
+    @property
+    def output_size(self):
+        return self.num_units
+
+    def build(self, input_shape):
+        depth = self._set_input_depth(input_shape)
+        self.kernel = self.add_weight(
+            shape=(depth + self.num_units, 4 * self.num_units), initializer="glorot_uniform", name="kernel"
+        )
+        self.bias = self.add_weight(shape=(4 * self.num_units,), initializer="zeros", name="bias")
+
+    def call(self, inputs, state):
+        self._build_for_step(inputs, state)
+        c, h = state
+        gate_inputs = _affine(inputs, h, self.kernel, self.bias)  # [B, 4H]
+        new_c, new_h = lstm_step(gate_inputs, c, self.forget_bias, self.activation)
+        return new_h, LSTMStateTuple(new_c, new_h)
+
+
+@keras.saving.register_keras_serializable(package="tfrnn")
+class LSTMCell(RNNCell):
+    """TF1's full LSTM cell: optional peepholes, cell clipping and output projection.
+
+    Peepholes follow Sak et al. (2014) / Gers & Schmidhuber (2000); the
+    projection layer is Sak et al.'s LSTMP. Same fused kernel and gate order as
+    `BasicLSTMCell`; the recurrent rows are the previous *output* `m`, which has
+    `num_proj` columns when a projection is used.
+
+    Equations (D = input depth, H = `num_units`, P = `num_proj` or H):
+
+        i, j, f, o = split([x, m] @ kernel + bias, 4)
+        c' = sigmoid(f + forget_bias + w_f_diag * c) * c
+             + sigmoid(i + w_i_diag * c) * act(j)        # w_*_diag only with peepholes
+        c' = clip(c', -cell_clip, cell_clip)              # only with cell_clip
+        m' = act(c') * sigmoid(o + w_o_diag * c')         # the new c' feeds the o peephole
+        m' = clip(m' @ projection_kernel, ±proj_clip)     # only with num_proj (/ proj_clip)
+        output = m';  state = LSTMStateTuple(c', m')
+
+    Args:
+        num_units: int, number of units H.
+        use_peepholes: bool, add diagonal peephole connections.
+        cell_clip: optional float, clip the cell state to `±cell_clip`.
+        initializer: optional initializer (name, instance or callable) for the
+            kernel, the peepholes and the projection (not the bias); default
+            glorot-uniform.
+        num_proj: optional int P, project the output to P units.
+        proj_clip: optional float, clip the projected output to `±proj_clip`.
+        num_unit_shards, num_proj_shards: TF1's deprecated variable sharding.
+            Only None or 1 are accepted; the weights are one tensor either way.
+        forget_bias: float added to the forget gate; default 1.0.
+        state_is_tuple: must be True (the default); False raises `ValueError`.
+        activation: activation name or callable; default `tanh`.
+        reuse: accepted for TF1 compatibility; no effect in TF2.
+        name: the TF1 scope name; default `lstm_cell`.
+        dtype: Keras dtype of the weights and computation.
+        **kwargs: other `keras.layers.Layer` arguments.
+
+    Call arguments:
+        inputs: `[B, D]`.
+        state: `LSTMStateTuple(c [B, H], m [B, P])`.
+
+    Attributes:
+        kernel: `[D + P, 4H]`; rows `x` then `m`; columns i, j, f, o.
+        bias: `[4H]`, zeros.
+        w_f_diag, w_i_diag, w_o_diag: `[H]` each, with `use_peepholes`.
+        projection: sublayer holding `projection.kernel` `[H, P]`, with `num_proj`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> import tfrnn
+    >>> cell = tfrnn.LSTMCell(8, use_peepholes=True, num_proj=3, cell_clip=1.0)
+    >>> cell.state_size, cell.output_size
+    (LSTMStateTuple(c=8, h=3), 3)
+    >>> output, state = cell(np.ones((2, 5), "float32"), cell.zero_state(2, "float32"))
+    >>> tuple(output.shape), tuple(state.c.shape), tuple(cell.projection.kernel.shape)
+    ((2, 3), (2, 8), (8, 3))
+    """
+
+    def __init__(
+        self, num_units, use_peepholes=False, cell_clip=None, initializer=None,
+        num_proj=None, proj_clip=None, num_unit_shards=None, num_proj_shards=None,
+        forget_bias=1.0, state_is_tuple=True, activation=None, reuse=None,
+        name=None, dtype=None, **kwargs,
+    ):
+        _require_tuple_state(state_is_tuple, type(self).__name__)
+        _require_unsharded(num_unit_shards=num_unit_shards, num_proj_shards=num_proj_shards)
+        super().__init__(name=name, dtype=dtype, **kwargs)
+        self.num_units = num_units
+        self.use_peepholes = use_peepholes
+        self.cell_clip = cell_clip
+        self.initializer = keras.initializers.get(initializer or "glorot_uniform")
+        self.num_proj = num_proj
+        self.proj_clip = proj_clip
+        self.forget_bias = forget_bias
+        self.activation = keras.activations.get(activation or "tanh")
+        if num_proj:
+            self.projection = keras.layers.Dense(
+                num_proj, use_bias=False, kernel_initializer=self.initializer,
+                name="projection", dtype=self.dtype_policy,
+            )
+
+    @property
+    def state_size(self):
+        return LSTMStateTuple(self.num_units, self.output_size)
+
+    @property
+    def output_size(self):
+        return self.num_proj or self.num_units
+
+    def build(self, input_shape):
+        depth = self._set_input_depth(input_shape)
+        units = self.num_units
+        self.kernel = self.add_weight(
+            shape=(depth + self.output_size, 4 * units), initializer=self.initializer, name="kernel"
+        )
+        self.bias = self.add_weight(shape=(4 * units,), initializer="zeros", name="bias")
+        if self.use_peepholes:
+            for diag in ("w_f_diag", "w_i_diag", "w_o_diag"):
+                setattr(self, diag, self.add_weight(shape=(units,), initializer=self.initializer, name=diag))
+        if self.num_proj:
+            self.projection.build((None, units))
+
+    def call(self, inputs, state):
+        self._build_for_step(inputs, state)
+        c, m = state
+        peepholes = (self.w_i_diag, self.w_f_diag, self.w_o_diag) if self.use_peepholes else None
+        gate_inputs = _affine(inputs, m, self.kernel, self.bias)  # [B, 4H]
+        new_c, new_m = lstm_step(
+            gate_inputs, c, self.forget_bias, self.activation, peepholes, self.cell_clip
+        )
+        if self.num_proj:
+            new_m = project(new_m, self.projection.kernel, self.proj_clip)
+        return new_m, LSTMStateTuple(new_c, new_m)
+
+
+@keras.saving.register_keras_serializable(package="tfrnn")
+class GRUCell(RNNCell):
+    """TF1's Gated Recurrent Unit cell (Cho et al., 2014), reset gate before the matmul.
+
+    Weights sit in two sublayers, `gates` and `candidate`, as TF1's
+    `gru_cell/gates/kernel` and `gru_cell/candidate/kernel` (Keras 3 forbids `/`
+    in weight names). This is Keras' `GRUCell(reset_after=False)` in another
+    weight layout, not Keras 3's default GRU.
+
+    Equations (D = input depth, H = `num_units`):
+
+        r, u = split(sigmoid([x, h] @ gates.kernel + gates.bias), 2)   # r first
+        c = act([x, r * h] @ candidate.kernel + candidate.bias)
+        h' = u * h + (1 - u) * c
+        output = h'
+
+    Args:
+        num_units: int, number of units H.
+        activation: candidate activation name or callable; default `tanh`.
+        reuse: accepted for TF1 compatibility; no effect in TF2.
+        kernel_initializer: initializer of both kernels; default glorot-uniform.
+        bias_initializer: initializer of both biases; default 1.0 for
+            `gates.bias` and 0.0 for `candidate.bias`, as in TF1.
+        name: the TF1 scope name; default `gru_cell`.
+        dtype: Keras dtype of the weights and computation.
+        **kwargs: other `keras.layers.Layer` arguments.
+
+    Call arguments:
+        inputs: `[B, D]`.
+        state: `[B, H]`.
+
+    Attributes:
+        gates: sublayer; `gates.kernel` `[D + H, 2H]` (columns r, u), `gates.bias` `[2H]`.
+        candidate: sublayer; `candidate.kernel` `[D + H, H]`, `candidate.bias` `[H]`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> import tfrnn
+    >>> cell = tfrnn.GRUCell(4)
+    >>> output, state = cell(np.ones((2, 3), "float32"), cell.zero_state(2, "float32"))
+    >>> tuple(cell.gates.kernel.shape), np.asarray(cell.gates.bias).tolist()
+    ((7, 8), [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+    """
+
+    def __init__(
+        self, num_units, activation=None, reuse=None, kernel_initializer=None,
+        bias_initializer=None, name=None, dtype=None, **kwargs,
+    ):
+        super().__init__(name=name, dtype=dtype, **kwargs)
+        self.num_units = num_units
+        self.activation = keras.activations.get(activation or "tanh")
+        kernel_init = kernel_initializer or "glorot_uniform"
+        self.gates = _weights_layer(2 * num_units, "gates", kernel_init, bias_initializer or keras.initializers.Constant(1.0), self)
+        self.candidate = _weights_layer(num_units, "candidate", kernel_init, bias_initializer or "zeros", self)
+
+    @property
+    def state_size(self):
+        return self.num_units
+
+    @property
+    def output_size(self):
+        return self.num_units
+
+    def build(self, input_shape):
+        depth = self._set_input_depth(input_shape)
+        self.gates.build((None, depth + self.num_units))
+        self.candidate.build((None, depth + self.num_units))
+
+    def call(self, inputs, state):
+        self._build_for_step(inputs, state)
+        h = single_state(state)
+        depth = inputs.shape[-1]
+        gates_kernel, candidate_kernel = self.gates.kernel, self.candidate.kernel
+        x_gates = ops.matmul(inputs, gates_kernel[:depth]) + self.gates.bias
+        x_candidate = ops.matmul(inputs, candidate_kernel[:depth]) + self.candidate.bias
+        new_h = gru_step(
+            x_gates, x_candidate, h, gates_kernel[depth:], candidate_kernel[depth:], self.activation
+        )
+        return new_h, new_h
+
+
+def _weights_layer(units, name, kernel_initializer, bias_initializer, parent):
+    """A Dense sublayer used only to hold TF1's `<name>/kernel` and `<name>/bias`."""
+    return keras.layers.Dense(
+        units, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+        name=name, dtype=parent.dtype_policy,
+    )
+
+
+def _require_tuple_state(state_is_tuple, cls_name):
+    if not state_is_tuple:
+        raise ValueError(
+            f"{cls_name}(state_is_tuple=False) is not supported: tfrnn states are "
+            "always LSTMStateTuple(c, h). Drop the argument. TF1 checkpoints load "
+            "unchanged (the weights are the same); if your code slices a "
+            "concatenated state, use state.c and state.h, or "
+            "tf.concat([state.c, state.h], axis=1) where one tensor is needed."
+        )
+
+
+def _require_unsharded(**shards):
+    for arg, value in shards.items():
+        if value not in (None, 1):
+            raise ValueError(
+                f"LSTMCell({arg}={value!r}) is not supported: TF1's deprecated "
+                "variable sharding has no TF2 equivalent and tfrnn keeps each weight "
+                f"as one tensor. Drop {arg}."
+            )
