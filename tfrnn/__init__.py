@@ -6,8 +6,15 @@ same weights, and TF1 checkpoints load by their original variable names.
 """
 
 from tfrnn.base import LSTMStateTuple, RNNCell
+from tfrnn.bidirectional import (
+    bidirectional_dynamic_rnn,
+    stack_bidirectional_dynamic_rnn,
+    stack_bidirectional_rnn,
+    static_bidirectional_rnn,
+)
 from tfrnn.cells import BasicLSTMCell, BasicRNNCell, GRUCell, LSTMCell
 from tfrnn.checkpoint import load_tf1_checkpoint, tf1_variable_names
+from tfrnn.rnn import dynamic_rnn, raw_rnn, static_rnn
 from tfrnn.wrappers import MultiRNNCell
 
 __version__ = "0.1.0"
@@ -20,6 +27,13 @@ __all__ = [
     "LSTMStateTuple",
     "MultiRNNCell",
     "RNNCell",
+    "bidirectional_dynamic_rnn",
+    "dynamic_rnn",
     "load_tf1_checkpoint",
+    "raw_rnn",
+    "stack_bidirectional_dynamic_rnn",
+    "stack_bidirectional_rnn",
+    "static_bidirectional_rnn",
+    "static_rnn",
     "tf1_variable_names",
 ]

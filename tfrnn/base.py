@@ -221,10 +221,11 @@ def check_step(cell, inputs, state):
             f"shape {shape}. A cell's kernel fixes its input depth; create a new "
             "cell for inputs of another depth."
         )
-    _check_state(cell, state, shape[0])
+    check_state(cell, state, shape[0])
 
 
-def _check_state(cell, state, batch_size):
+def check_state(cell, state, batch_size):
+    """Raise a `ValueError` if `state` does not match `cell.state_size` and the batch size."""
     sizes = keras.tree.flatten(cell.state_size)
     problem = _state_structure_problem(state, cell.state_size)
     if problem is None:
@@ -234,7 +235,7 @@ def _check_state(cell, state, batch_size):
                 break
     if problem:
         raise ValueError(
-            f"{cell.name} expects a state matching state_size={cell.state_size} "
+            f"{getattr(cell, 'name', type(cell).__name__)} expects a state matching state_size={cell.state_size} "
             f"with batch size {batch_size}, but received {_describe(state)}: "
             f"{problem}. Pass cell.zero_state(batch_size, dtype) or the state the "
             f"previous step returned.{_concat_hint(cell, state)}"

@@ -49,8 +49,8 @@ def project(h, kernel, proj_clip=None):
     return m
 
 
-def gru_step(x_gates, x_candidate, h, gates_recurrent, candidate_recurrent, activation):
-    """One GRU step, given the input halves of both affine maps.
+def gru_gates(x_gates, x_candidate, h, gates_recurrent, candidate_recurrent, activation):
+    """The gates and candidate of one GRU step, given the input halves of both affine maps.
 
     Args:
         x_gates: `[B, 2 * num_units]`, `x @ gates_kernel[:D] + gates_bias`.
@@ -61,12 +61,17 @@ def gru_step(x_gates, x_candidate, h, gates_recurrent, candidate_recurrent, acti
         activation: the candidate activation.
 
     Returns:
-        The new state (which is also the output), `[B, num_units]`.
+        `(r, u, c)`: reset gate, update gate and candidate, each `[B, num_units]`.
     """
     # r = reset gate, u = update gate: TF1 orders them r first.
     r, u = ops.split(ops.sigmoid(x_gates + ops.matmul(h, gates_recurrent)), 2, axis=-1)
     # The reset gate scales h *before* the candidate matmul (TF1, not Keras' reset_after).
     c = activation(x_candidate + ops.matmul(r * h, candidate_recurrent))
+    return r, u, c
+
+
+def gru_update(h, u, c):
+    """`h' = u * h + (1 - u) * c`: the new state (which is also the output)."""
     return u * h + (1.0 - u) * c
 
 
@@ -416,9 +421,10 @@ class GRUCell(RNNCell):
         gates_kernel, candidate_kernel = self.gates.kernel, self.candidate.kernel
         x_gates = ops.matmul(inputs, gates_kernel[:depth]) + self.gates.bias
         x_candidate = ops.matmul(inputs, candidate_kernel[:depth]) + self.candidate.bias
-        new_h = gru_step(
+        _, u, c = gru_gates(
             x_gates, x_candidate, h, gates_kernel[depth:], candidate_kernel[depth:], self.activation
         )
+        new_h = gru_update(h, u, c)
         return new_h, new_h
 
 

@@ -1,0 +1,117 @@
+"""The fused LSTM/GRU loops equal the generic loop: values and every gradient."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tfrnn
+from tfrnn import fused
+
+
+class GenericBasicLSTMCell(tfrnn.BasicLSTMCell):
+    """Same math; a subclass is never fused, so it runs the generic while_loop."""
+
+
+class GenericLSTMCell(tfrnn.LSTMCell):
+    pass
+
+
+class GenericGRUCell(tfrnn.GRUCell):
+    pass
+
+
+PAIRS = {
+    "basic_lstm": (lambda **kw: tfrnn.BasicLSTMCell(5, forget_bias=0.7, **kw), GenericBasicLSTMCell),
+    "lstm": (lambda **kw: tfrnn.LSTMCell(4, **kw), GenericLSTMCell),
+    "gru": (lambda **kw: tfrnn.GRUCell(5, **kw), GenericGRUCell),
+}
+
+
+def twin(fast):
+    """A generic-loop copy of `fast` with the same configuration and weights."""
+    config = fast.get_config()
+    slow = {tfrnn.BasicLSTMCell: GenericBasicLSTMCell, tfrnn.LSTMCell: GenericLSTMCell, tfrnn.GRUCell: GenericGRUCell}[type(fast)].from_config(config)
+    slow.build((None, fast.input_spec.axes[-1]))
+    for a, b in zip(slow.weights, fast.weights):
+        a.assign(b)
+    return slow
+
+
+def run(cell, x, lengths, init, time_major):
+    with tf.GradientTape() as tape:
+        tape.watch([x, *tf.nest.flatten(init)])
+        outputs, state = tfrnn.dynamic_rnn(cell, x, sequence_length=lengths, initial_state=init, time_major=time_major)
+        leaves = [outputs, *tf.nest.flatten(state)]
+        weights = [tf.cast(tf.reshape(tf.range(tf.size(v)), tf.shape(v)) % 7, v.dtype) - 3.0 for v in leaves]
+        loss = sum(tf.reduce_sum(v * w) for v, w in zip(leaves, weights))
+    grads = tape.gradient(loss, [x, tf.nest.flatten(init), cell.trainable_weights])
+    return leaves, grads
+
+
+def assert_fast_equals_generic(name, batch, time, depth, with_lengths, time_major, seed, dtype="float32"):
+    rng = np.random.default_rng(seed)
+    make, _ = PAIRS[name]
+    fast = make(dtype=dtype)
+    shape = (time, batch, depth) if time_major else (batch, time, depth)
+    x = tf.constant(rng.normal(size=shape), dtype)
+    lengths = rng.integers(0, time + 1, size=batch) if with_lengths else None
+    init = tf.nest.map_structure(lambda s: tf.constant(rng.normal(size=(batch, s)), dtype), fast.state_size)
+    fast(x[0] if time_major else x[:, 0], init)  # build
+    for w in fast.weights:
+        w.assign(rng.uniform(-0.5, 0.5, w.shape))
+    slow = twin(fast)
+    assert fused.loop_for(fast, x) is not None and fused.loop_for(slow, x) is None
+    tol = 1e-5 if dtype == "float32" else 1e-10
+    for got, want in zip(tf.nest.flatten(run(fast, x, lengths, init, time_major)), tf.nest.flatten(run(slow, x, lengths, init, time_major))):
+        np.testing.assert_allclose(got, want, atol=tol, rtol=tol)
+
+
+@pytest.mark.parametrize("name", sorted(PAIRS))
+@pytest.mark.parametrize("with_lengths", [False, True])
+def test_fast_path_equals_generic_loop(name, with_lengths):
+    assert_fast_equals_generic(name, batch=4, time=6, depth=3, with_lengths=with_lengths, time_major=False, seed=0)
+
+
+@pytest.mark.parametrize("name", sorted(PAIRS))
+def test_fast_path_equals_generic_loop_in_float64_time_major(name):
+    assert_fast_equals_generic(name, 3, 5, 2, True, True, seed=1, dtype="float64")
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    name=st.sampled_from(sorted(PAIRS)), batch=st.integers(1, 4), time=st.integers(1, 7),
+    depth=st.integers(1, 5), with_lengths=st.booleans(), time_major=st.booleans(), seed=st.integers(0, 999),
+)
+def test_fast_path_equals_generic_loop_for_any_sizes(name, batch, time, depth, with_lengths, time_major, seed):
+    assert_fast_equals_generic(name, batch, time, depth, with_lengths, time_major, seed)
+
+
+@pytest.mark.parametrize("name", sorted(PAIRS))
+def test_fast_path_gradients_hold_under_xla(name):
+    rng = np.random.default_rng(2)
+    fast = PAIRS[name][0]()
+    x = tf.constant(rng.normal(size=(3, 5, 2)), tf.float32)
+    lengths = tf.constant([5, 2, 0])
+    fast(x[:, 0], fast.zero_state(3, tf.float32))
+    slow = twin(fast)
+
+    def loss_and_grads(cell):
+        with tf.GradientTape() as tape:
+            outputs, state = tfrnn.dynamic_rnn(cell, x, sequence_length=lengths, dtype=tf.float32)
+            loss = tf.reduce_sum(outputs * outputs) + sum(tf.reduce_sum(s) for s in tf.nest.flatten(state))
+        return [loss, *tape.gradient(loss, cell.trainable_weights)]
+
+    xla = tf.function(lambda: loss_and_grads(fast), jit_compile=True)()
+    for got, want in zip(xla, loss_and_grads(slow)):
+        np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-5)
+
+
+def test_cells_that_change_the_math_take_the_generic_loop():
+    x = tf.zeros((2, 3, 4))
+    for cell in (tfrnn.BasicLSTMCell(3, activation="relu"), tfrnn.LSTMCell(3, use_peepholes=True),
+                 tfrnn.LSTMCell(3, num_proj=2), tfrnn.LSTMCell(3, cell_clip=1.0), tfrnn.GRUCell(3, activation="relu"),
+                 tfrnn.BasicRNNCell(3), tfrnn.MultiRNNCell([tfrnn.GRUCell(3)])):
+        assert fused.loop_for(cell, x) is None, cell
+    assert fused.loop_for(tfrnn.GRUCell(3), (x, x)) is None  # nested inputs

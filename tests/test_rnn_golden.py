@@ -1,0 +1,125 @@
+"""The loops against TF1 itself: goldens that TF1 wrote (tests/golden/, see its README).
+
+`loops/` was written by TF1's loop code (tf_keras with TF_USE_LEGACY_KERAS=1),
+`tf115/` by real TF 1.15 (`tf.contrib.rnn.stack_bidirectional_*`). Each case's
+TF1 call text (`dynamic_rnn(cell, x, sequence_length=L, ...)`) is evaluated
+with tfrnn's functions and classes in place of TF1's; the TF1 checkpoint is
+loaded into the unbuilt cells by scope, and outputs, final states and
+gradients must equal TF1's.
+"""
+
+import json
+import pathlib
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tfrnn
+
+GOLDEN = pathlib.Path(__file__).parent / "golden" / "loops"
+CASES = {case["name"]: case for case in json.loads((GOLDEN / "MANIFEST.json").read_text())["cases"]}
+CONTRIB = pathlib.Path(__file__).parent / "golden" / "tf115"
+STACK_CASES = {
+    case["name"]: case
+    for case in json.loads((CONTRIB / "MANIFEST.json").read_text())["cases"]
+    if case["call"].startswith("stack_bidirectional")
+}
+ATOL = 1e-5
+INIT_OWNERS = {"init": "cell", "init_fw": "cell_fw", "init_bw": "cell_bw"}
+
+
+def raw_rnn_docstring_loop(cell, x, L):
+    """TF's raw_rnn docstring loop (as in generate_loops.py), on tfrnn.raw_rnn."""
+    max_time, batch_size, input_depth = x.shape.as_list()
+    inputs_ta = tf.TensorArray(dtype=tf.float32, size=max_time).unstack(x)
+
+    def loop_fn(time, cell_output, cell_state, loop_state):
+        next_cell_state = cell.zero_state(batch_size, tf.float32) if cell_output is None else cell_state
+        elements_finished = time >= L
+        next_input = tf.cond(
+            tf.reduce_all(elements_finished),
+            lambda: tf.zeros([batch_size, input_depth], dtype=tf.float32),
+            lambda: inputs_ta.read(time),
+        )
+        return elements_finished, next_input, next_cell_state, cell_output, None
+
+    emit_ta, final_state, _ = tfrnn.raw_rnn(cell, loop_fn)
+    return emit_ta.stack(), final_state
+
+
+def namespace(golden, folder, case, scopes, init_owners):
+    """The call's names: tfrnn's API, the cells (loaded from TF1's checkpoint), x, L, inits."""
+    names = {n: getattr(tfrnn, n) for n in tfrnn.__all__}
+    names.update(tf=tf, raw_rnn_docstring_loop=raw_rnn_docstring_loop, __builtins__={})
+    cells = {name: eval(text, names) for name, text in case["cells"].items()}  # noqa: S307
+    for name, cell in cells.items():
+        tfrnn.load_tf1_checkpoint(folder / case["name"], cell, scope=scopes[name])
+    names.update(cells, x=tf.constant(golden["x"]))
+    if "L" in golden:
+        names["L"] = tf.constant(golden["L"])
+    inits = {}
+    for init_name, owner in init_owners.items():
+        count = len([k for k in golden if k.startswith(f"init:{init_name}:")])
+        inits[init_name] = [tf.constant(golden[f"init:{init_name}:{i}"]) for i in range(count)]
+        names[init_name] = tf.nest.pack_sequence_as(cells[owner].state_size, inits[init_name])
+    return names, cells, inits
+
+
+def assert_reproduces_tf1(folder, case, scopes, init_owners):
+    golden = np.load(folder / f"{case['name']}.npz")
+    names, cells, inits = namespace(golden, folder, case, scopes, init_owners)
+    variables = {}
+    for name, cell in cells.items():
+        variables.update(tfrnn.tf1_variable_names(cell, scopes[name]))
+    assert sorted(variables) == sorted(golden["names"].tolist())
+    init_leaves = [leaf for leaves in inits.values() for leaf in leaves]
+    with tf.GradientTape() as tape:
+        tape.watch([names["x"], *init_leaves])
+        names = dict(names, **{k: tf.nest.pack_sequence_as(names[k], v) for k, v in inits.items()})
+        leaves = tf.nest.flatten(eval(case["call"], names))  # noqa: S307 - text from MANIFEST.json
+        loss = sum(tf.reduce_sum(leaf * golden[f"r_{k}"]) for k, leaf in enumerate(leaves))
+    grads = tape.gradient(loss, {"x": names["x"], "init": inits, "vars": variables})
+    assert len(leaves) == case["result_leaves"]
+    for k, leaf in enumerate(leaves):
+        np.testing.assert_allclose(leaf, golden[f"out_{k}"], atol=ATOL, err_msg=f"result leaf {k}")
+    np.testing.assert_allclose(grads["x"], golden["grad_x"], atol=ATOL)
+    for init_name, leaf_grads in grads["init"].items():
+        for i, grad in enumerate(leaf_grads):
+            np.testing.assert_allclose(grad, golden[f"grad_init:{init_name}:{i}"], atol=ATOL)
+    for tf1_name, grad in grads["vars"].items():
+        np.testing.assert_allclose(grad, golden[f"grad:{tf1_name}"], atol=ATOL, err_msg=tf1_name)
+
+
+@pytest.mark.parametrize("name", sorted(set(CASES) - {"dyn_len_longer_than_time"}))
+def test_loop_reproduces_tf1(name):
+    case = CASES[name]
+    assert_reproduces_tf1(GOLDEN, case, case["scopes"], {k: INIT_OWNERS[k] for k in case["inits"]})
+
+
+def stack_scope(cell_name, static):
+    """TF1's scope of layer i's cells: the dynamic stack adds a bidirectional_rnn level."""
+    direction, layer = cell_name[len("cell_"):-1], cell_name[-1]
+    middle = "" if static else "bidirectional_rnn/"
+    return f"stack_bidirectional_rnn/cell_{layer}/{middle}{direction}"
+
+
+@pytest.mark.parametrize("name", sorted(STACK_CASES))
+def test_contrib_stack_reproduces_tf1_15(name):
+    case = STACK_CASES[name]
+    static = case["call"].startswith("stack_bidirectional_rnn(")
+    scopes = {cell: stack_scope(cell, static) for cell in case["cells"]}
+    assert_reproduces_tf1(CONTRIB, case, scopes, case["inits"])
+
+
+def test_lengths_beyond_time_are_refused_where_tf1_was_silent():
+    case = CASES["dyn_len_longer_than_time"]
+    golden = np.load(GOLDEN / f"{case['name']}.npz")
+    names, _, _ = namespace(golden, GOLDEN, case, case["scopes"], {})
+    with pytest.raises(ValueError, match=r"rows \[\] are negative and rows \[1\] exceed it"):
+        eval(case["call"], names)  # noqa: S307
+    # TF1 ran min(T, L) steps for such a row: the same numbers as a clipped length.
+    names["L"] = tf.minimum(names["L"], case["time"])
+    leaves = tf.nest.flatten(eval(case["call"], names))  # noqa: S307
+    for k, leaf in enumerate(leaves):
+        np.testing.assert_allclose(leaf, golden[f"out_{k}"], atol=ATOL)

@@ -1,0 +1,228 @@
+"""Fused sequence loops for LSTM and GRU cells, with hand-written gradients.
+
+Autodiff through a `tf.while_loop` costs tens of microseconds per step and
+keeps every intermediate; on CPU that, not the matrix products, dominates the
+backward pass (`shared/reference/performance.md`). Here the backward loop only
+does what must be sequential (gate derivatives and `dz @ W_h^T`); the
+weight-gradient products run once after the loop, over all steps at once:
+`dW = X_all^T @ dZ_all`.
+
+The forward steps reuse the cells' own step functions (`lstm_step`,
+`gru_gates`, `gru_update`), and TF1's padding semantics are kept: rows past
+their length emit zeros and carry their state. `tests/test_fused.py` proves
+values and gradients equal the generic loop in `rnn.py`.
+"""
+
+import keras
+import tensorflow as tf
+
+from tfrnn.base import LSTMStateTuple, single_state
+from tfrnn.cells import BasicLSTMCell, GRUCell, LSTMCell, gru_gates, gru_update, lstm_step
+
+
+def loop_for(cell, inputs):
+    """The fused loop for `cell`, or None when the generic loop must run.
+
+    Only the exact tfrnn classes qualify (a subclass may change `call`), with
+    the default `tanh` activation and, for `LSTMCell`, no peepholes, clipping
+    or projection; inputs must be one tensor.
+    """
+    loop = _LOOPS.get(cell.__class__)
+    if loop is None or not isinstance(inputs, tf.Tensor) or cell.activation is not keras.activations.tanh:
+        return None
+    if isinstance(cell, LSTMCell) and (cell.use_peepholes or cell.cell_clip is not None or cell.num_proj):
+        return None
+
+    def run(inputs, state, lengths):
+        cell._build_for_step(inputs[0], state)  # checks the step, builds an unbuilt cell
+        # Compute in the cell's dtype, as Keras' __call__ would (mixed precision).
+        inputs = tf.cast(inputs, cell.compute_dtype)
+        state = tf.nest.map_structure(lambda s: tf.cast(s, cell.compute_dtype), state)
+        return loop(cell, inputs, state, _mask(lengths, inputs))
+
+    return run
+
+
+def _lstm_loop(cell, inputs, state, mask):
+    c, h = state
+    kernel, bias = (tf.cast(w, inputs.dtype) for w in (cell.kernel, cell.bias))
+    outputs, new_c, new_h = _lstm_sequence(inputs, c, h, kernel, bias, cell.forget_bias, mask)
+    return outputs, LSTMStateTuple(new_c, new_h)
+
+
+def _gru_loop(cell, inputs, state, mask):
+    weights = [tf.cast(w, inputs.dtype) for w in (cell.gates.kernel, cell.gates.bias, cell.candidate.kernel, cell.candidate.bias)]
+    outputs, new_h = _gru_sequence(inputs, single_state(state), *weights, mask)
+    return outputs, new_h
+
+
+def _mask(lengths, inputs):
+    """`[T, B, 1]`: 1.0 where a step is within its row's length; None without lengths."""
+    if lengths is None:
+        return None
+    steps = tf.range(tf.shape(inputs)[0])[:, None]
+    return tf.cast(steps < lengths[None, :], inputs.dtype)[:, :, None]
+
+
+def _carry(keep, new, old):
+    """TF1's copy-through: `new` where the step is valid, else `old`."""
+    return new if keep is None else keep * new + (1.0 - keep) * old
+
+
+def _lstm_sequence(inputs, c0, h0, kernel, bias, forget_bias, mask):
+    """LSTM over `[T, B, D]` inputs; returns `(outputs [T, B, H], c_T, h_T)`."""
+    depth = inputs.shape[-1]
+
+    @tf.custom_gradient
+    def sequence(inputs, c0, h0, kernel, bias):
+        w_x, w_h = kernel[:depth], kernel[depth:]
+        gate_inputs = _project(inputs, w_x, bias)  # [T, B, 4H]
+
+        def step(t, c, h):
+            z = gate_inputs[t] + tf.matmul(h, w_h)  # [B, 4H]
+            new_c, new_h = lstm_step(z, c, forget_bias, tf.tanh)
+            keep = None if mask is None else mask[t]
+            return (z, _carry(keep, new_h, 0.0)), (_carry(keep, new_c, c), _carry(keep, new_h, h))
+
+        (zs, outputs), (cs, hs) = _scan(step, tf.shape(inputs)[0], (c0, h0))
+
+        def grad(d_outputs, d_c, d_h):
+            c_prev = tf.concat([c0[None], cs[:-1]], 0)
+            dzs, (dc0, dh0) = _lstm_backward(zs, cs, c_prev, w_h, forget_bias, mask, d_outputs, d_c, d_h)
+            h_prev = tf.concat([h0[None], hs[:-1]], 0)
+            d_inputs, d_w_x, d_bias = _affine_grads(inputs, w_x, dzs)
+            return d_inputs, dc0, dh0, tf.concat([d_w_x, _outer(h_prev, dzs)], 0), d_bias
+
+        return (outputs, cs[-1], hs[-1]), grad
+
+    return sequence(inputs, c0, h0, kernel, bias)
+
+
+def _lstm_backward(zs, cs, c_prev, w_h, forget_bias, mask, d_outputs, d_c, d_h):
+    """The sequential part of the LSTM gradient: `dZ` per step and `(dc_0, dh_0)`."""
+    w_h_t = tf.transpose(w_h)
+
+    def step(t, dc, dh):
+        i, j, f, o = tf.split(zs[t], 4, axis=-1)
+        i, j, f, o = tf.sigmoid(i), tf.tanh(j), tf.sigmoid(f + forget_bias), tf.sigmoid(o)
+        tanh_c = tf.tanh(cs[t])
+        dh_total = dh + d_outputs[t]
+        dc_total = dc + dh_total * o * (1.0 - tanh_c * tanh_c)
+        dz = tf.concat([
+            dc_total * j * i * (1.0 - i), dc_total * i * (1.0 - j * j),
+            dc_total * c_prev[t] * f * (1.0 - f), dh_total * tanh_c * o * (1.0 - o),
+        ], axis=-1)
+        keep = None if mask is None else mask[t]
+        dz = dz if keep is None else dz * keep  # padded steps are constants
+        return dz, (_carry(keep, dc_total * f, dc), _carry(keep, tf.matmul(dz, w_h_t), dh))
+
+    return _scan_backward(step, tf.shape(zs)[0], (d_c, d_h))
+
+
+def _gru_sequence(inputs, h0, gates_kernel, gates_bias, candidate_kernel, candidate_bias, mask):
+    """GRU over `[T, B, D]` inputs; returns `(outputs [T, B, H], h_T)`."""
+    depth = inputs.shape[-1]
+
+    @tf.custom_gradient
+    def sequence(inputs, h0, gates_kernel, gates_bias, candidate_kernel, candidate_bias):
+        x_gates = _project(inputs, gates_kernel[:depth], gates_bias)  # [T, B, 2H]
+        x_candidate = _project(inputs, candidate_kernel[:depth], candidate_bias)  # [T, B, H]
+        recurrent = (gates_kernel[depth:], candidate_kernel[depth:])
+
+        def step(t, h):
+            r, u, c = gru_gates(x_gates[t], x_candidate[t], h, *recurrent, tf.tanh)
+            new_h = gru_update(h, u, c)
+            keep = None if mask is None else mask[t]
+            return (tf.concat([r, u, c], -1), _carry(keep, new_h, 0.0)), (_carry(keep, new_h, h),)
+
+        (gates, outputs), (hs,) = _scan(step, tf.shape(inputs)[0], (h0,))
+
+        def grad(d_outputs, d_h):
+            h_prev = tf.concat([h0[None], hs[:-1]], 0)
+            dz_gates, dz_candidate, dh0 = _gru_backward(gates, h_prev, *recurrent, mask, d_outputs, d_h)
+            r = tf.split(gates, 3, axis=-1)[0]
+            d_inputs_g, d_gates_x, d_gates_bias = _affine_grads(inputs, gates_kernel[:depth], dz_gates)
+            d_inputs_c, d_candidate_x, d_candidate_bias = _affine_grads(inputs, candidate_kernel[:depth], dz_candidate)
+            d_gates_kernel = tf.concat([d_gates_x, _outer(h_prev, dz_gates)], 0)
+            # The candidate's recurrent rows multiply r * h, not h.
+            d_candidate_kernel = tf.concat([d_candidate_x, _outer(r * h_prev, dz_candidate)], 0)
+            return d_inputs_g + d_inputs_c, dh0, d_gates_kernel, d_gates_bias, d_candidate_kernel, d_candidate_bias
+
+        return (outputs, hs[-1]), grad
+
+    return sequence(inputs, h0, gates_kernel, gates_bias, candidate_kernel, candidate_bias)
+
+
+def _gru_backward(gates, h_prev, gates_recurrent, candidate_recurrent, mask, d_outputs, d_h):
+    """The sequential part of the GRU gradient: `dZ` of gates and candidate, and `dh_0`."""
+    gates_recurrent_t, candidate_recurrent_t = tf.transpose(gates_recurrent), tf.transpose(candidate_recurrent)
+
+    def step(t, dh):
+        r, u, c = tf.split(gates[t], 3, axis=-1)
+        h = h_prev[t]
+        dh_total = dh + d_outputs[t]
+        dz_candidate = dh_total * (1.0 - u) * (1.0 - c * c)
+        d_reset_h = tf.matmul(dz_candidate, candidate_recurrent_t)
+        dz_gates = tf.concat([d_reset_h * h * r * (1.0 - r), dh_total * (h - c) * u * (1.0 - u)], axis=-1)
+        dh_prev = dh_total * u + d_reset_h * r + tf.matmul(dz_gates, gates_recurrent_t)
+        keep = None if mask is None else mask[t]
+        dz = tf.concat([dz_gates, dz_candidate], -1)
+        dz = dz if keep is None else dz * keep  # padded steps are constants
+        return dz, (_carry(keep, dh_prev, dh),)
+
+    dzs, (dh0,) = _scan_backward(step, tf.shape(gates)[0], (d_h,))
+    dz_gates, dz_candidate = tf.split(dzs, [2 * h_prev.shape[-1], h_prev.shape[-1]], axis=-1)
+    return dz_gates, dz_candidate, dh0
+
+
+def _project(inputs, kernel, bias):
+    """`inputs @ kernel + bias` for all steps at once: one GEMM instead of T."""
+    flat = tf.matmul(tf.reshape(inputs, [-1, inputs.shape[-1]]), kernel) + bias
+    return tf.reshape(flat, tf.concat([tf.shape(inputs)[:2], [kernel.shape[-1]]], 0))
+
+
+def _affine_grads(inputs, kernel, dz):
+    """Gradients of `_project` given `dz [T, B, N]`: for inputs, kernel and bias."""
+    flat_dz = tf.reshape(dz, [-1, dz.shape[-1]])
+    d_inputs = tf.reshape(tf.matmul(flat_dz, kernel, transpose_b=True), tf.shape(inputs))
+    return d_inputs, _outer(inputs, dz), tf.reduce_sum(flat_dz, 0)
+
+
+def _outer(activations, dz):
+    """`A_all^T @ dZ_all` summed over every step and row: a weight gradient `[A, N]`."""
+    flat_a = tf.reshape(activations, [-1, activations.shape[-1]])
+    return tf.matmul(flat_a, tf.reshape(dz, [-1, dz.shape[-1]]), transpose_a=True)
+
+
+def _scan(step, time_steps, state):
+    """Runs `step(t, *state) -> (saved, new_state)` forward; returns stacked saved values and states."""
+    saved_like, _ = step(0, *state)  # traced once for structure only; XLA/grappler drop it
+    saved = [tf.TensorArray(v.dtype, size=time_steps, element_shape=v.shape) for v in saved_like]
+    states = [tf.TensorArray(s.dtype, size=time_steps, element_shape=s.shape) for s in state]
+
+    def body(t, state, saved, states):
+        values, state = step(t, *state)
+        saved = [a.write(t, v) for a, v in zip(saved, values)]
+        states = [a.write(t, s) for a, s in zip(states, state)]
+        return t + 1, tuple(state), saved, states
+
+    _, _, saved, states = tf.while_loop(
+        lambda t, *_: t < time_steps, body, (tf.constant(0), tuple(state), saved, states)
+    )
+    return [a.stack() for a in saved], [a.stack() for a in states]
+
+
+def _scan_backward(step, time_steps, carry):
+    """Runs `step(t, *carry) -> (dz, new_carry)` from the last step to the first."""
+    dz_like, _ = step(time_steps - 1, *carry)  # structure only, as in `_scan`
+    dzs = tf.TensorArray(dz_like.dtype, size=time_steps, element_shape=dz_like.shape)
+
+    def body(t, carry, dzs):
+        dz, carry = step(t, *carry)
+        return t - 1, tuple(carry), dzs.write(t, dz)
+
+    _, carry, dzs = tf.while_loop(lambda t, *_: t >= 0, body, (time_steps - 1, tuple(carry), dzs))
+    return dzs.stack(), carry
+
+
+_LOOPS = {BasicLSTMCell: _lstm_loop, LSTMCell: _lstm_loop, GRUCell: _gru_loop}

@@ -1,0 +1,432 @@
+"""TF1's sequence loops: `dynamic_rnn`, `static_rnn` and `raw_rnn`.
+
+Each loop is written like Sonnet's `dynamic_unroll`: validate, go time-major,
+loop, go back. TF1's padding semantics are kept exactly: past a row's
+`sequence_length` the outputs are zeros and the state is copied through, so the
+final state is the state after the row's last valid step (the initial state for
+a zero-length row). Cells whose math tfrnn knows (LSTM and GRU cells) take a
+fused fast path with a hand-written gradient (`tfrnn/fused.py`); every other
+cell runs the generic `tf.while_loop` below, which the fast path is tested
+against.
+"""
+
+import warnings
+
+import numpy as np
+import tensorflow as tf
+
+from tfrnn import fused
+from tfrnn.base import check_state
+
+# static_rnn builds one copy of the cell per step; beyond this many steps the
+# graph (and its compile time) grows large enough that dynamic_rnn is the tool.
+STATIC_RNN_WARN_STEPS = 500
+
+
+def dynamic_rnn(
+    cell, inputs, sequence_length=None, initial_state=None, dtype=None,
+    parallel_iterations=None, swap_memory=False, time_major=False, scope=None,
+):
+    """Runs `cell` over a sequence; outputs past `sequence_length` are zeros (TF1).
+
+    TF1 padding semantics: for row `b`, outputs at steps `t >= sequence_length[b]`
+    are exactly zero and the state stops changing, so `final_state` is the state
+    after step `sequence_length[b] - 1`, and a zero-length row returns its initial
+    state. (Keras, Sonnet and Flax instead repeat the last output at padded steps;
+    `keras.layers.RNN(..., zero_output_for_mask=True)` with a length mask is the
+    Keras way to get TF1's numbers.)
+
+    The same cell is called once per step, `output, state = cell(x_t, state)`.
+    BasicLSTMCell, LSTMCell (without peepholes, clipping or projection) and
+    GRUCell with their default activation run a fused loop with a hand-written
+    gradient; any other TF1-contract cell (a `tfrnn.RNNCell` subclass, a Keras
+    cell) runs a generic `tf.while_loop`. Both give the same values and
+    gradients.
+
+    Args:
+        cell: an RNN cell: anything with `state_size`, `output_size` and
+            `__call__(inputs, state) -> (output, new_state)`.
+        inputs: `[batch, time, depth]` (or `[time, batch, depth]` with
+            `time_major=True`) floating tensor, or a nested structure of them
+            sharing batch and time.
+        sequence_length: optional int vector `[batch]`, each in `[0, time]`.
+        initial_state: optional state matching `cell.state_size`.
+        dtype: dtype of the initial state when `initial_state` is not given;
+            one of the two is required, as in TF1.
+        parallel_iterations: passed to `tf.while_loop` (scheduling only).
+        swap_memory: passed to `tf.while_loop` (memory only).
+        time_major: whether `inputs` and outputs are `[time, batch, ...]`.
+        scope: accepted for TF1 compatibility; TF2 has no variable scopes. The
+            TF1 variable scope of this loop's cell is `scope or "rnn"`: pass it
+            as `load_tf1_checkpoint(path, cell, scope=...)`.
+
+    Returns:
+        `(outputs, final_state)`: outputs `[batch, time, output_size]` (or
+        time-major), and the final state, structured like `cell.state_size`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> import tensorflow as tf
+    >>> import tfrnn
+    >>> cell = tfrnn.BasicLSTMCell(4)
+    >>> x = np.random.rand(3, 5, 2).astype("float32")
+    >>> outputs, state = tfrnn.dynamic_rnn(cell, x, sequence_length=[5, 2, 0], dtype=tf.float32)
+    >>> outputs.shape, state.h.shape
+    (TensorShape([3, 5, 4]), TensorShape([3, 4]))
+    >>> bool(np.all(outputs[1, 2:] == 0)), bool(np.allclose(state.h[1], outputs[1, 1]))
+    (True, True)
+    >>> bool(np.all(state.c[2] == 0))  # zero-length row: the initial state
+    True
+    """
+    check_cell(cell)
+    flat_inputs = [tf.convert_to_tensor(x) for x in tf.nest.flatten(inputs)]
+    if not time_major:
+        flat_inputs = [transpose_batch_time(x) for x in flat_inputs]
+    time_steps, batch_size = check_sequence_inputs(flat_inputs)
+    state = initial_state_for(cell, initial_state, batch_size, dtype, flat_inputs[0].dtype)
+    lengths = check_sequence_length(sequence_length, batch_size, time_steps)
+    inputs_tm = tf.nest.pack_sequence_as(inputs, flat_inputs)
+    fast_loop = fused.loop_for(cell, inputs_tm)
+    if fast_loop is not None:
+        outputs, final_state = fast_loop(inputs_tm, state, lengths)
+    else:
+        loop_options = dict(parallel_iterations=parallel_iterations or 32, swap_memory=swap_memory)
+        outputs, final_state = _dynamic_loop(cell, inputs_tm, state, lengths, time_steps, loop_options)
+    if not time_major:
+        outputs = tf.nest.map_structure(transpose_batch_time, outputs)
+    return outputs, final_state
+
+
+def _dynamic_loop(cell, inputs, state, lengths, time_steps, loop_options):
+    """The generic loop: step 0 outside (it may build the cell), then `tf.while_loop`.
+
+    Steps past the longest sequence are skipped, as TF1's graph mode did; their
+    outputs are zeros either way.
+    """
+    flat_inputs = tf.nest.flatten(inputs)
+    input_tas = [tf.TensorArray(x.dtype, size=time_steps).unstack(x) for x in flat_inputs]
+    num_steps = time_steps if lengths is None else tf.maximum(1, tf.minimum(time_steps, tf.reduce_max(lengths)))
+
+    def step(t, state):
+        x_t = tf.nest.pack_sequence_as(inputs, [ta.read(t) for ta in input_tas])
+        return rnn_step(cell, x_t, state, t, lengths)
+
+    output, state = step(0, state)
+    output_tas = [
+        tf.TensorArray(o.dtype, size=time_steps, element_shape=o.shape).write(0, o)
+        for o in tf.nest.flatten(output)
+    ]
+
+    def body(t, state, output_tas):
+        output, new_state = step(t, state)
+        output_tas = [ta.write(t, o) for ta, o in zip(output_tas, tf.nest.flatten(output))]
+        return t + 1, _like(state, new_state), output_tas
+
+    _, state, output_tas = tf.while_loop(
+        lambda t, *_: t < num_steps, body, (tf.constant(1), state, output_tas), **loop_options
+    )
+    # Unwritten steps (past the longest sequence) stack as zeros.
+    outputs = tf.nest.pack_sequence_as(output, [ta.stack() for ta in output_tas])
+    return outputs, state
+
+
+def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=None, scope=None):
+    """Runs `cell` over a Python list of steps, unrolled; TF1 padding semantics.
+
+    Outputs past `sequence_length` are zeros and the state is copied through,
+    exactly as in `dynamic_rnn` (which gives the same numbers without unrolling:
+    prefer it for long sequences). Above `STATIC_RNN_WARN_STEPS` (500) steps a
+    `UserWarning` says so, since an unrolled graph grows with every step.
+
+    Args:
+        cell: an RNN cell.
+        inputs: a list of `[batch, depth]` tensors, one per time step.
+        initial_state: optional state matching `cell.state_size`.
+        dtype: dtype of the initial state when `initial_state` is not given.
+        sequence_length: optional int vector `[batch]`.
+        scope: accepted for TF1 compatibility; the TF1 variable scope of the
+            cell is `scope or "rnn"`.
+
+    Returns:
+        `(outputs, final_state)`: a list of `[batch, output_size]` tensors, and
+        the final state.
+
+    Example:
+
+    >>> import numpy as np
+    >>> import tensorflow as tf
+    >>> import tfrnn
+    >>> steps = [np.ones((2, 3), "float32")] * 4
+    >>> outputs, state = tfrnn.static_rnn(tfrnn.GRUCell(5), steps, dtype=tf.float32)
+    >>> len(outputs), tuple(outputs[-1].shape), bool(np.allclose(outputs[-1], state))
+    (4, (2, 5), True)
+    """
+    check_cell(cell)
+    if not isinstance(inputs, (list, tuple)):
+        raise TypeError(
+            f"Argument `inputs` must be a sequence (a list of [batch, depth] tensors, "
+            f"one per step), but received {type(inputs).__name__}. For a "
+            "[batch, time, depth] tensor, use dynamic_rnn or tf.unstack(x, axis=1)."
+        )
+    if not inputs:
+        raise ValueError("Argument `inputs` must not be empty: static_rnn needs at least one step.")
+    if len(inputs) > STATIC_RNN_WARN_STEPS:
+        warnings.warn(
+            f"static_rnn unrolls {len(inputs)} steps into the graph (more than "
+            f"{STATIC_RNN_WARN_STEPS}); dynamic_rnn gives the same results with a loop.",
+            stacklevel=2,
+        )
+    flat_steps = [[tf.convert_to_tensor(x) for x in tf.nest.flatten(step)] for step in inputs]
+    stacked = [tf.stack(xs) for xs in zip(*flat_steps)]  # validated like dynamic_rnn's
+    time_steps, batch_size = check_sequence_inputs(stacked)
+    state = initial_state_for(cell, initial_state, batch_size, dtype, stacked[0].dtype)
+    lengths = check_sequence_length(sequence_length, batch_size, time_steps)
+    outputs = []
+    for t, step in enumerate(inputs):
+        output, state = rnn_step(cell, step, state, t, lengths)
+        outputs.append(output)
+    return outputs, state
+
+
+def raw_rnn(cell, loop_fn, parallel_iterations=None, swap_memory=False, scope=None):
+    """The fully user-controlled loop of TF1: `loop_fn` picks every step's input.
+
+    `loop_fn(time, cell_output, cell_state, loop_state)` returns
+    `(finished, next_input, next_cell_state, emit_output, next_loop_state)`. It
+    is called once with `cell_output = cell_state = loop_state = None` to
+    initialise (its `next_cell_state` is then the initial state and its
+    `emit_output`, if not None, the structure of what is emitted), then after
+    every cell step. The loop runs until every row is finished; finished rows
+    emit zeros and keep their state, as in TF1.
+
+    Args:
+        cell: an RNN cell.
+        loop_fn: the callable described above. `finished` is a `[batch]` bool
+            tensor; `emit_output=None` emits the cell output.
+        parallel_iterations: passed to `tf.while_loop`.
+        swap_memory: passed to `tf.while_loop`.
+        scope: accepted for TF1 compatibility; the TF1 variable scope of the
+            cell is `scope or "rnn"`.
+
+    Returns:
+        `(emit_ta, final_state, final_loop_state)`: `emit_ta` is a
+        `tf.TensorArray` (or a structure of them) with one entry per step;
+        `emit_ta.stack()` gives `[time, batch, ...]`.
+
+    Example: `dynamic_rnn` over time-major inputs, written with `raw_rnn`.
+
+    >>> import numpy as np
+    >>> import tensorflow as tf
+    >>> import tfrnn
+    >>> x = tf.constant(np.random.rand(5, 2, 3).astype("float32"))  # [time, batch, depth]
+    >>> lengths = tf.constant([5, 2])
+    >>> cell = tfrnn.LSTMCell(4)
+    >>> inputs_ta = tf.TensorArray(tf.float32, size=5).unstack(x)
+    >>> def loop_fn(time, cell_output, cell_state, loop_state):
+    ...     state = cell.zero_state(2, tf.float32) if cell_output is None else cell_state
+    ...     finished = time >= lengths
+    ...     next_input = tf.cond(tf.reduce_all(finished), lambda: tf.zeros([2, 3]),
+    ...                          lambda: inputs_ta.read(tf.minimum(time, 4)))
+    ...     return finished, next_input, state, None, None
+    >>> emit_ta, final_state, _ = tfrnn.raw_rnn(cell, loop_fn)
+    >>> outputs = emit_ta.stack()
+    >>> tuple(outputs.shape), bool(np.all(outputs[2:, 1] == 0))
+    ((5, 2, 4), True)
+    """
+    check_cell(cell)
+    if not callable(loop_fn):
+        raise TypeError(f"loop_fn must be a callable, but received {loop_fn!r}.")
+    time = tf.constant(0, dtype=tf.int32)
+    finished, next_input, state, emit_structure, loop_state = loop_fn(time, None, None, None)
+    flat_input = tf.nest.flatten(next_input)
+    batch_size = tf.shape(flat_input[0])[0]
+    if emit_structure is None:
+        emit_zero = tf.nest.map_structure(lambda size: tf.zeros(_leaf_shape(batch_size, size), flat_input[0].dtype), cell.output_size)
+    else:
+        emit_zero = tf.nest.map_structure(tf.zeros_like, emit_structure)
+    emit_tas = tf.nest.map_structure(lambda z: tf.TensorArray(z.dtype, size=0, dynamic_size=True, element_shape=z.shape), emit_zero)
+    no_loop_state = loop_state is None
+    loop_state = tf.constant(0) if no_loop_state else loop_state  # while_loop needs a tensor
+
+    def body(time, finished, current_input, emit_tas, state, loop_state):
+        output, cell_state = cell(current_input, state)
+        next_finished, next_input, next_state, emit, next_loop_state = loop_fn(
+            time + 1, output, cell_state, None if no_loop_state else loop_state
+        )
+        emit = output if emit is None else emit
+        emit = tf.nest.map_structure(lambda zero, e: _select(finished, zero, e), emit_zero, emit)
+        next_state = tf.nest.map_structure(lambda old, new: _select(finished, old, new), state, _like(state, next_state))
+        emit_tas = tf.nest.map_structure(lambda ta, e: ta.write(time, e), emit_tas, emit)
+        loop_state = loop_state if next_loop_state is None else next_loop_state
+        return time + 1, tf.logical_or(finished, next_finished), next_input, emit_tas, next_state, loop_state
+
+    _, _, _, emit_tas, state, loop_state = tf.while_loop(
+        lambda time, finished, *_: tf.logical_not(tf.reduce_all(finished)),
+        body, (time, finished, next_input, emit_tas, state, loop_state),
+        parallel_iterations=parallel_iterations or 32, swap_memory=swap_memory,
+    )
+    return emit_tas, state, (None if no_loop_state else loop_state)
+
+
+def rnn_step(cell, x_t, state, t, lengths):
+    """One step with TF1's copy-through: rows with `t >= length` emit zeros, keep state."""
+    output, new_state = cell(x_t, state)
+    if lengths is None:
+        return output, _like(state, new_state)
+    done = t >= lengths  # [batch]
+    output = tf.nest.map_structure(lambda o: _select(done, tf.zeros_like(o), o), output)
+    # The cell may compute in another dtype than the given state (Keras casts to
+    # its compute dtype); the carried state follows the cell.
+    new_state = tf.nest.map_structure(
+        lambda old, new: _select(done, tf.cast(old, new.dtype), new), state, _like(state, new_state)
+    )
+    return output, new_state
+
+
+def _select(done, when_done, otherwise):
+    """`tf.where` over the batch axis for tensors of any rank."""
+    done = tf.reshape(done, [-1] + [1] * (otherwise.shape.rank - 1))
+    return tf.where(done, when_done, otherwise)
+
+
+def _like(state, new_state):
+    """`new_state` in `state`'s containers: cells may return a tuple for a list."""
+    return tf.nest.pack_sequence_as(state, tf.nest.flatten(new_state))
+
+
+def _leaf_shape(batch_size, size):
+    return tf.concat([[batch_size], tf.TensorShape(size).as_list()], 0)
+
+
+def transpose_batch_time(x):
+    """Swaps the first two axes of a rank >= 2 tensor (TF1's `_transpose_batch_time`)."""
+    if x.shape.rank is not None and x.shape.rank < 2:
+        raise ValueError(
+            f"Shape {tuple(x.shape)} must have rank at least 3: dynamic_rnn expects "
+            "inputs of shape [batch, time, depth] (or [time, batch, depth] with "
+            "time_major=True)."
+        )
+    return tf.transpose(x, [1, 0] + list(range(2, x.shape.rank)))
+
+
+def check_cell(cell):
+    """TF1's `assert_like_rnncell`, with TF1's message."""
+    problems = []
+    if not hasattr(cell, "output_size"):
+        problems.append("'output_size' property is missing")
+    if not hasattr(cell, "state_size"):
+        problems.append("'state_size' property is missing")
+    if not (hasattr(cell, "zero_state") or hasattr(cell, "get_initial_state")):
+        problems.append("either 'zero_state' or 'get_initial_state' method is required")
+    if not callable(cell):
+        problems.append("is not callable")
+    if problems:
+        raise TypeError(f"The argument 'cell' ({cell!r}) is not an RNNCell: {', '.join(problems)}.")
+
+
+def check_sequence_inputs(flat_inputs):
+    """Validates time-major inputs; returns `(time_steps, batch_size)`, static if known."""
+    for x in flat_inputs:
+        if x.shape.rank is None or x.shape.rank < 3:
+            raise ValueError(
+                f"Shape {tuple(x.shape) if x.shape.rank is not None else None} must have "
+                "rank at least 3: the loops expect [batch, time, depth] inputs (or "
+                "[time, batch, depth] with time_major=True)."
+            )
+        if x.shape[-1] is None:
+            raise ValueError(
+                "Input size (depth of inputs) must be accessible via shape inference, "
+                f"but saw value None for input of shape {tuple(x.shape)}. Give the "
+                "inputs a static last dimension, e.g. tf.ensure_shape(x, [None, None, depth])."
+            )
+        if not (x.dtype.is_floating or x.dtype.is_complex):
+            raise ValueError(
+                f"RNN cell only supports floating point inputs, but received dtype: {x.dtype}. "
+                "Cast the inputs (tf.cast(x, tf.float32)) or embed integer ids first."
+            )
+    first = flat_inputs[0]
+    for x in flat_inputs[1:]:
+        if not first.shape[:2].is_compatible_with(x.shape[:2]):
+            raise ValueError(
+                f"Nested inputs must share time and batch, but received shapes "
+                f"{tuple(first.shape)} and {tuple(x.shape)} (time-major)."
+            )
+    return _dim(first, 0), _dim(first, 1)
+
+
+def _dim(x, axis):
+    return x.shape[axis] if x.shape[axis] is not None else tf.shape(x)[axis]
+
+
+def check_sequence_length(sequence_length, batch_size, time_steps):
+    """Validates `sequence_length` as a `[batch]` int vector in `[0, time]`; returns int32."""
+    if sequence_length is None:
+        return None
+    lengths = tf.cast(sequence_length, tf.int32)
+    if lengths.shape.rank != 1:
+        raise ValueError(
+            "Argument sequence_length must be a vector of length batch_size. Received "
+            f"sequence_length={sequence_length!r} of shape: {tuple(lengths.shape)}."
+        )
+    if isinstance(batch_size, int) and lengths.shape[0] not in (None, batch_size):
+        raise ValueError(
+            f"Argument sequence_length must be a vector of length batch_size ({batch_size}), "
+            f"but it has {lengths.shape[0]} entries."
+        )
+    if _is_concrete(lengths) and isinstance(time_steps, int):
+        _check_length_values(lengths.numpy(), time_steps)
+        return lengths
+    return _with_length_assertions(lengths, batch_size, time_steps)
+
+
+def _check_length_values(values, time_steps):
+    negative = np.flatnonzero(values < 0).tolist()
+    too_long = np.flatnonzero(values > time_steps).tolist()
+    if negative or too_long:
+        raise ValueError(
+            f"sequence_length must lie in [0, {time_steps}] (the time dimension), but "
+            f"rows {negative} are negative and rows {too_long} exceed it "
+            f"(sequence_length={values.tolist()}). TF1 let this pass silently; "
+            "it is a bug in the lengths or in the padding of the inputs."
+        )
+
+
+def _with_length_assertions(lengths, batch_size, time_steps):
+    # Symbolic lengths are checked at run time (XLA drops these assertions).
+    with tf.control_dependencies([
+        tf.debugging.assert_equal(tf.size(lengths), batch_size, message="sequence_length must have batch_size entries"),
+        tf.debugging.assert_non_negative(lengths, message="sequence_length must not be negative; rows:"),
+        tf.debugging.assert_less_equal(lengths, tf.cast(time_steps, tf.int32), message="sequence_length must not exceed the time dimension"),
+    ]):
+        return tf.identity(lengths)
+
+
+def _is_concrete(tensor):
+    return hasattr(tensor, "numpy") and tf.executing_eagerly()
+
+
+def initial_state_for(cell, initial_state, batch_size, dtype, inputs_dtype):
+    """The given initial state (checked), or the cell's zero state of `dtype`."""
+    if initial_state is not None:
+        flat = [tf.convert_to_tensor(s) for s in tf.nest.flatten(initial_state)]
+        dtypes = {s.dtype for s in flat}
+        if len(dtypes) > 1:
+            raise ValueError(
+                f"All parts of initial_state must have one dtype, but received "
+                f"{sorted(d.name for d in dtypes)}. Cast them to the inputs' dtype ({inputs_dtype.name})."
+            )
+        state = tf.nest.pack_sequence_as(initial_state, flat)
+        check_state(cell, state, batch_size if isinstance(batch_size, int) else None)
+        return state
+    if dtype is None:
+        raise ValueError(
+            "If no initial_state is provided, argument `dtype` must be specified: pass "
+            "dtype=tf.float32 (the inputs' dtype) or an initial_state."
+        )
+    if hasattr(cell, "zero_state"):
+        return cell.zero_state(batch_size, dtype)
+    # Keras 3 cells: get_initial_state(batch_size) in the layer's dtype.
+    state = cell.get_initial_state(batch_size=batch_size)
+    return tf.nest.map_structure(lambda s: tf.cast(s, dtype), state)
+
