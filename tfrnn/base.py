@@ -115,6 +115,10 @@ class RNNCell(keras.layers.Layer):
         raise NotImplementedError(f"{type(self).__name__} must define output_size.")
 
     def __call__(self, inputs, state, *args, **kwargs):
+        # keras.layers.RNN wraps a single-tensor state in a list; a TF1-style
+        # `call` expects the tensor itself.
+        if not isinstance(self.state_size, (list, tuple)):
+            state = single_state(state)
         # Checked here as well as in `call`: Keras builds the layer between
         # `__call__` and `call`, and a bad input must not create weights.
         check_step(self, inputs, state)

@@ -81,9 +81,9 @@ def dynamic_rnn(
     """
     check_cell(cell)
     flat_inputs = [tf.convert_to_tensor(x) for x in tf.nest.flatten(inputs)]
+    time_steps, batch_size = check_sequence_inputs(flat_inputs, time_major)
     if not time_major:
         flat_inputs = [transpose_batch_time(x) for x in flat_inputs]
-    time_steps, batch_size = check_sequence_inputs(flat_inputs)
     state = initial_state_for(cell, initial_state, batch_size, dtype, flat_inputs[0].dtype)
     lengths = check_sequence_length(sequence_length, batch_size, time_steps)
     inputs_tm = tf.nest.pack_sequence_as(inputs, flat_inputs)
@@ -179,7 +179,7 @@ def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=Non
         )
     flat_steps = [[tf.convert_to_tensor(x) for x in tf.nest.flatten(step)] for step in inputs]
     stacked = [tf.stack(xs) for xs in zip(*flat_steps)]  # validated like dynamic_rnn's
-    time_steps, batch_size = check_sequence_inputs(stacked)
+    time_steps, batch_size = check_sequence_inputs(stacked, time_major=True)
     state = initial_state_for(cell, initial_state, batch_size, dtype, stacked[0].dtype)
     lengths = check_sequence_length(sequence_length, batch_size, time_steps)
     outputs = []
@@ -300,13 +300,7 @@ def _leaf_shape(batch_size, size):
 
 
 def transpose_batch_time(x):
-    """Swaps the first two axes of a rank >= 2 tensor (TF1's `_transpose_batch_time`)."""
-    if x.shape.rank is not None and x.shape.rank < 2:
-        raise ValueError(
-            f"Shape {tuple(x.shape)} must have rank at least 3: dynamic_rnn expects "
-            "inputs of shape [batch, time, depth] (or [time, batch, depth] with "
-            "time_major=True)."
-        )
+    """Swaps the first two axes (TF1's `_transpose_batch_time`); rank >= 3 was checked."""
     return tf.transpose(x, [1, 0] + list(range(2, x.shape.rank)))
 
 
@@ -325,8 +319,8 @@ def check_cell(cell):
         raise TypeError(f"The argument 'cell' ({cell!r}) is not an RNNCell: {', '.join(problems)}.")
 
 
-def check_sequence_inputs(flat_inputs):
-    """Validates time-major inputs; returns `(time_steps, batch_size)`, static if known."""
+def check_sequence_inputs(flat_inputs, time_major):
+    """Validates the loop inputs; returns `(time_steps, batch_size)`, static where known."""
     for x in flat_inputs:
         if x.shape.rank is None or x.shape.rank < 3:
             raise ValueError(
@@ -350,9 +344,10 @@ def check_sequence_inputs(flat_inputs):
         if not first.shape[:2].is_compatible_with(x.shape[:2]):
             raise ValueError(
                 f"Nested inputs must share time and batch, but received shapes "
-                f"{tuple(first.shape)} and {tuple(x.shape)} (time-major)."
+                f"{tuple(first.shape)} and {tuple(x.shape)}."
             )
-    return _dim(first, 0), _dim(first, 1)
+    time_axis, batch_axis = (0, 1) if time_major else (1, 0)
+    return _dim(first, time_axis), _dim(first, batch_axis)
 
 
 def _dim(x, axis):
