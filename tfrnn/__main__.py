@@ -13,8 +13,6 @@ import tensorflow as tf  # noqa: E402
 
 import tfrnn  # noqa: E402
 
-tf.get_logger().setLevel("ERROR")  # TF's own deprecation notes on compat.v1 loops
-
 
 def show(label, value):
     print(f"  {label:<44} {value}")
@@ -47,10 +45,13 @@ def many_steps():
     cell = tfrnn.BasicLSTMCell(num_units=128)
     inputs = np.random.rand(32, 10, 100).astype(np.float32)
     initial_state = cell.zero_state(32, np.float32)
-    # tf.compat.v1.nn.dynamic_rnn still ships with TF 2 and drives tfrnn cells.
-    outputs, state = tf.compat.v1.nn.dynamic_rnn(cell, inputs, initial_state=initial_state)
+    outputs, state = tfrnn.dynamic_rnn(cell, inputs, initial_state=initial_state)
     show("outputs.shape (batch, time, output_size)", tuple(outputs.shape))
     show("state.h.shape (batch, state_size)", tuple(state.h.shape))
+    lengths = np.random.randint(0, 11, size=32)
+    outputs, state = tfrnn.dynamic_rnn(cell, inputs, sequence_length=lengths, dtype=tf.float32)
+    row = int(np.argmin(lengths))
+    show(f"row {row} (length {lengths[row]}): outputs past it are 0", bool(np.all(outputs[row, lengths[row]:] == 0)))
 
 
 def multi_rnn_cell():
