@@ -389,10 +389,18 @@ def _check_length_values(values, time_steps):
 
 def _with_length_assertions(lengths, batch_size, time_steps):
     # Symbolic lengths are checked at run time (XLA drops these assertions).
+    time_steps = tf.cast(time_steps, tf.int32)
     with tf.control_dependencies([
-        tf.debugging.assert_equal(tf.size(lengths), batch_size, message="sequence_length must have batch_size entries"),
-        tf.debugging.assert_non_negative(lengths, message="sequence_length must not be negative; rows:"),
-        tf.debugging.assert_less_equal(lengths, tf.cast(time_steps, tf.int32), message="sequence_length must not exceed the time dimension"),
+        tf.debugging.assert_equal(
+            tf.size(lengths), tf.cast(batch_size, tf.int32),
+            message="sequence_length must have one entry per batch row (batch_size entries)",
+        ),
+        tf.debugging.assert_non_negative(lengths, message="sequence_length must not be negative"),
+        tf.debugging.assert_less_equal(
+            lengths, time_steps,
+            message="sequence_length must not exceed the time dimension (the inputs' padded "
+            "length); check the lengths or the padding",
+        ),
     ]):
         return tf.identity(lengths)
 
