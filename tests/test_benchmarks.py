@@ -1,0 +1,37 @@
+"""The benchmark harness runs end to end (a smoke run: nothing here is timed or compared)."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+BENCH = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "bench_rnn.py"
+
+
+def test_quick_run_writes_results(tmp_path):
+    out = tmp_path / "results.json"
+    # One mode and two implementations keep this to a few TensorFlow processes (~20 s).
+    command = [
+        sys.executable, str(BENCH), "--quick", "--impls", "matmul", "keras",
+        "--cells", "basic_lstm", "--modes", "fwd_bwd", "--out", str(out),
+    ]
+    process = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert process.returncode == 0, process.stderr[-2000:]
+
+    document = json.loads(out.read_text())
+    assert {"started", "elapsed_s", "settings", "machine", "results", "targets", "measurements"} <= set(document)
+    assert document["machine"]["cpu_count"] >= 1
+    assert "tensorflow" in document["machine"]["versions"]
+    variants = {(r["impl"], r["variant"]) for r in document["results"]}
+    assert variants == {
+        ("keras", "tf.function"), ("keras", "tf.function+xla"),
+        ("matmul", "tf.function"), ("matmul", "tf.function+xla"),
+        ("matmul", "numpy"), ("matmul", "numpy-1thread"),
+    }
+    for result in document["results"]:
+        assert result["status"] == "ok", result
+        assert result["size"] == "2x5x3x4" and result["mode"] == "fwd_bwd"
+        assert result["median_ms"] > 0 and result["first_call_ms"] > 0
+        assert result["peak_rss_mb"] >= result["rss_after_import_mb"] > 0
+        assert result["vs_limit"] >= 1.0 and result["vs_keras_best"] > 0
+    assert "matmul-only limit" in process.stdout and "keras.layers.LSTM" in process.stdout
