@@ -32,12 +32,17 @@ def lstm_step(gate_inputs, c, forget_bias, activation, peepholes=None, cell_clip
     """
     # i = input gate, j = candidate, f = forget gate, o = output gate.
     i, j, f, o = ops.split(gate_inputs, 4, axis=-1)
-    w_i, w_f, w_o = peepholes or (0.0, 0.0, 0.0)
-    new_c = c * ops.sigmoid(f + forget_bias + w_f * c) + ops.sigmoid(i + w_i * c) * activation(j)
+    if forget_bias:  # skipped when zero: the fused loop folds it into the bias
+        f = f + forget_bias
+    if peepholes is not None:
+        w_i, w_f, w_o = peepholes
+        i, f = i + w_i * c, f + w_f * c
+    new_c = c * ops.sigmoid(f) + ops.sigmoid(i) * activation(j)
     if cell_clip is not None:
         new_c = ops.clip(new_c, -cell_clip, cell_clip)
-    # The output-gate peephole reads the *new* cell state.
-    new_h = activation(new_c) * ops.sigmoid(o + w_o * new_c)
+    if peepholes is not None:
+        o = o + w_o * new_c  # the output-gate peephole reads the *new* cell state
+    new_h = activation(new_c) * ops.sigmoid(o)
     return new_c, new_h
 
 

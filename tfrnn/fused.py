@@ -76,19 +76,21 @@ def _lstm_sequence(inputs, c0, h0, kernel, bias, forget_bias, mask):
     @tf.custom_gradient
     def sequence(inputs, c0, h0, kernel, bias):
         w_x, w_h = kernel[:depth], kernel[depth:]
-        gate_inputs = _project(inputs, w_x, bias)  # [T, B, 4H]
+        # forget_bias joins the bias of the f block once, not once per step.
+        gate_inputs = _project(inputs, w_x, bias + _forget_block(bias, forget_bias))  # [T, B, 4H]
 
         def step(t, c, h):
             z = gate_inputs[t] + tf.matmul(h, w_h)  # [B, 4H]
-            new_c, new_h = lstm_step(z, c, forget_bias, tf.tanh)
+            new_c, new_h = lstm_step(z, c, 0.0, tf.tanh)
             keep = None if mask is None else mask[t]
-            return (z, _carry(keep, new_h, 0.0)), (_carry(keep, new_c, c), _carry(keep, new_h, h))
+            return (z,), (_carry(keep, new_c, c), _carry(keep, new_h, h))
 
-        (zs, outputs), (cs, hs) = _scan(step, tf.shape(inputs)[0], (c0, h0))
+        (zs,), (cs, hs) = _scan(step, tf.shape(inputs)[0], (c0, h0))
+        outputs = hs if mask is None else hs * mask  # a valid step's output is its h
 
         def grad(d_outputs, d_c, d_h):
             c_prev = tf.concat([c0[None], cs[:-1]], 0)
-            dzs, (dc0, dh0) = _lstm_backward(zs, cs, c_prev, w_h, forget_bias, mask, d_outputs, d_c, d_h)
+            dzs, (dc0, dh0) = _lstm_backward(zs, cs, c_prev, w_h, mask, d_outputs, d_c, d_h)
             h_prev = tf.concat([h0[None], hs[:-1]], 0)
             d_inputs, d_w_x, d_bias = _affine_grads(inputs, w_x, dzs)
             return d_inputs, dc0, dh0, tf.concat([d_w_x, _outer(h_prev, dzs)], 0), d_bias
@@ -98,13 +100,24 @@ def _lstm_sequence(inputs, c0, h0, kernel, bias, forget_bias, mask):
     return sequence(inputs, c0, h0, kernel, bias)
 
 
-def _lstm_backward(zs, cs, c_prev, w_h, forget_bias, mask, d_outputs, d_c, d_h):
-    """The sequential part of the LSTM gradient: `dZ` per step and `(dc_0, dh_0)`."""
+def _forget_block(bias, forget_bias):
+    """`[0, 0, forget_bias, 0]` per gate block, shaped like `bias` `[4H]`."""
+    units = tf.shape(bias)[0] // 4
+    forget = tf.fill([units], tf.constant(forget_bias, bias.dtype))  # not tf.cast: it rounds via float32
+    zeros = tf.zeros([units], bias.dtype)
+    return tf.concat([zeros, zeros, forget, zeros], 0)
+
+
+def _lstm_backward(zs, cs, c_prev, w_h, mask, d_outputs, d_c, d_h):
+    """The sequential part of the LSTM gradient: `dZ` per step and `(dc_0, dh_0)`.
+
+    `zs` are the saved pre-activations, forget_bias included.
+    """
     w_h_t = tf.transpose(w_h)
 
     def step(t, dc, dh):
         i, j, f, o = tf.split(zs[t], 4, axis=-1)
-        i, j, f, o = tf.sigmoid(i), tf.tanh(j), tf.sigmoid(f + forget_bias), tf.sigmoid(o)
+        i, j, f, o = tf.sigmoid(i), tf.tanh(j), tf.sigmoid(f), tf.sigmoid(o)
         tanh_c = tf.tanh(cs[t])
         dh_total = dh + d_outputs[t]
         dc_total = dc + dh_total * o * (1.0 - tanh_c * tanh_c)
@@ -133,9 +146,10 @@ def _gru_sequence(inputs, h0, gates_kernel, gates_bias, candidate_kernel, candid
             r, u, c = gru_gates(x_gates[t], x_candidate[t], h, *recurrent, tf.tanh)
             new_h = gru_update(h, u, c)
             keep = None if mask is None else mask[t]
-            return (tf.concat([r, u, c], -1), _carry(keep, new_h, 0.0)), (_carry(keep, new_h, h),)
+            return (tf.concat([r, u, c], -1),), (_carry(keep, new_h, h),)
 
-        (gates, outputs), (hs,) = _scan(step, tf.shape(inputs)[0], (h0,))
+        (gates,), (hs,) = _scan(step, tf.shape(inputs)[0], (h0,))
+        outputs = hs if mask is None else hs * mask  # a valid step's output is its h
 
         def grad(d_outputs, d_h):
             h_prev = tf.concat([h0[None], hs[:-1]], 0)
@@ -194,10 +208,10 @@ def _outer(activations, dz):
     return tf.matmul(flat_a, tf.reshape(dz, [-1, dz.shape[-1]]), transpose_a=True)
 
 
-def _scan(step, time_steps, state):
+def _scan(step, time_steps, state, num_saved=1):
     """Runs `step(t, *state) -> (saved, new_state)` forward; returns stacked saved values and states."""
-    saved_like, _ = step(0, *state)  # traced once for structure only; XLA/grappler drop it
-    saved = [tf.TensorArray(v.dtype, size=time_steps, element_shape=v.shape) for v in saved_like]
+    dtype = state[0].dtype
+    saved = [tf.TensorArray(dtype, size=time_steps) for _ in range(num_saved)]
     states = [tf.TensorArray(s.dtype, size=time_steps, element_shape=s.shape) for s in state]
 
     def body(t, state, saved, states):
@@ -214,8 +228,7 @@ def _scan(step, time_steps, state):
 
 def _scan_backward(step, time_steps, carry):
     """Runs `step(t, *carry) -> (dz, new_carry)` from the last step to the first."""
-    dz_like, _ = step(time_steps - 1, *carry)  # structure only, as in `_scan`
-    dzs = tf.TensorArray(dz_like.dtype, size=time_steps, element_shape=dz_like.shape)
+    dzs = tf.TensorArray(carry[0].dtype, size=time_steps)
 
     def body(t, carry, dzs):
         dz, carry = step(t, *carry)
