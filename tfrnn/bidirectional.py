@@ -75,6 +75,11 @@ def static_bidirectional_rnn(
 ):
     """`static_rnn` in both directions; each step's outputs concatenated (TF1's 3-tuple).
 
+    TF1 padding semantics, as in `bidirectional_dynamic_rnn`: outputs past
+    `sequence_length` are zeros in both directions, each final state is the
+    state after the row's last valid step, and the backward cell reads each row
+    reversed within its length.
+
     Args:
         cell_fw, cell_bw: RNN cells for the two directions.
         inputs: a list of `[batch, depth]` tensors, one per time step.
@@ -174,6 +179,9 @@ def stack_bidirectional_rnn(
     dtype=None, sequence_length=None, scope=None,
 ):
     """`stack_bidirectional_dynamic_rnn` over a Python list of steps (`tf.contrib.rnn`).
+
+    TF1 padding semantics hold in every layer: outputs past `sequence_length`
+    are zeros and states stop at each row's last valid step.
 
     Args:
         cells_fw, cells_bw: lists of cells, one per layer, of the same length.
