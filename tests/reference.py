@@ -45,3 +45,42 @@ def multi(x, states, steps):
         x, state = step(x, state)
         new_states.append(state)
     return x, tuple(new_states)
+
+
+def linear(x, kernel, bias, act=None):
+    """TF1's `_Linear` (the contrib projection wrappers): `act(x @ kernel + bias)`."""
+    y = x @ kernel + bias
+    return y if act is None else act(y)
+
+
+def output_projection(x, state, step, kernel, bias, act=None):
+    output, state = step(x, state)
+    return linear(output, kernel, bias, act), state
+
+
+def input_projection(x, state, step, kernel, bias, act=None):
+    return step(linear(x, kernel, bias, act), state)
+
+
+def embedding(ids, state, step, table):
+    return step(table[np.reshape(ids, [-1])], state)
+
+
+def layer_norm(x, gamma, beta, eps=1e-12):
+    """`tf.contrib.layers.layer_norm` over the last axis: population variance."""
+    mean, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
+    return gamma * (x - mean) / np.sqrt(var + eps) + beta
+
+
+def layer_norm_lstm(x, state, kernel, norms=None, bias=None, forget_bias=1.0, act=np.tanh):
+    """LayerNormBasicLSTMCell; `norms[scope] = (gamma, beta)`, None without layer norm."""
+    c, h = state
+    z = np.concatenate([x, h], 1) @ kernel + (0.0 if bias is None else bias)
+    i, j, f, o = np.split(z, 4, axis=1)
+    if norms is not None:
+        i, j, f, o = (layer_norm(g, *norms[s]) for g, s in zip((i, j, f, o), ("input", "transform", "forget", "output")))
+    c = c * sigmoid(f + forget_bias) + sigmoid(i) * act(j)
+    if norms is not None:
+        c = layer_norm(c, *norms["state"])
+    h = act(c) * sigmoid(o)
+    return h, (c, h)

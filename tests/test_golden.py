@@ -95,9 +95,12 @@ def test_tf1_numbers_hold_under_xla(name):
 
 
 def test_every_public_cell_class_has_a_golden():
+    contrib = json.loads((GOLDEN / "tf115" / "MANIFEST.json").read_text())["cases"]
     covered = " ".join(case["constructor"] for case in CASES.values())
+    covered += " ".join(text for case in contrib for text in case["cells"].values())
     cells = [n for n in tfrnn.__all__ if isinstance(getattr(tfrnn, n), type) and issubclass(getattr(tfrnn, n), tfrnn.RNNCell)]
-    assert [n for n in cells if n != "RNNCell" and f"{n}(" not in covered] == []
+    # RNNCell is abstract; DeviceWrapper only places ops on a device (its numbers are the cell's).
+    assert [n for n in cells if n not in ("RNNCell", "DeviceWrapper") and f"{n}(" not in covered] == []
 
 
 def test_goldens_are_what_the_tf1_oracle_writes(tmp_path):

@@ -14,21 +14,36 @@ from tfrnn.bidirectional import (
 )
 from tfrnn.cells import BasicLSTMCell, BasicRNNCell, GRUCell, LSTMCell
 from tfrnn.checkpoint import load_tf1_checkpoint, tf1_variable_names
+from tfrnn.contrib import (
+    EmbeddingWrapper,
+    InputProjectionWrapper,
+    LayerNormBasicLSTMCell,
+    OutputProjectionWrapper,
+)
+from tfrnn.convert import from_keras, to_keras
 from tfrnn.rnn import dynamic_rnn, raw_rnn, static_rnn
-from tfrnn.wrappers import MultiRNNCell
+from tfrnn.wrappers import DeviceWrapper, DropoutWrapper, MultiRNNCell, ResidualWrapper
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BasicLSTMCell",
     "BasicRNNCell",
+    "DeviceWrapper",
+    "DropoutWrapper",
+    "EmbeddingWrapper",
     "GRUCell",
+    "InputProjectionWrapper",
     "LSTMCell",
     "LSTMStateTuple",
+    "LayerNormBasicLSTMCell",
     "MultiRNNCell",
+    "OutputProjectionWrapper",
     "RNNCell",
+    "ResidualWrapper",
     "bidirectional_dynamic_rnn",
     "dynamic_rnn",
+    "from_keras",
     "load_tf1_checkpoint",
     "raw_rnn",
     "stack_bidirectional_dynamic_rnn",
@@ -36,4 +51,5 @@ __all__ = [
     "static_bidirectional_rnn",
     "static_rnn",
     "tf1_variable_names",
+    "to_keras",
 ]

@@ -97,6 +97,11 @@ class RNNCell(keras.layers.Layer):
     [1.0, 1.0]
     """
 
+    # Whether `check_step` requires floating-point inputs (TF1's "RNN cell only
+    # supports floating point inputs"). A cell that reads integer ids, like
+    # `EmbeddingWrapper`, sets it to False and checks its inputs itself.
+    floating_point_inputs = True
+
     def __init__(self, trainable=True, name=None, dtype=None, **kwargs):
         _check_floating(dtype, f"{type(self).__name__}(dtype=...)")
         # TF1 names a cell's scope after its class, never uniquified: that name is
@@ -217,7 +222,8 @@ def check_step(cell, inputs, state):
             "sequence, wrap the cell in keras.layers.RNN(cell) or a dynamic_rnn loop."
         )
     _static_depth(cell, shape)
-    _check_floating(_dtype_of(inputs), f"{name} inputs")
+    if getattr(cell, "floating_point_inputs", True):
+        _check_floating(_dtype_of(inputs), f"{name} inputs")
     depth = built_input_depth(cell)
     if depth is not None and shape[-1] != depth:
         raise ValueError(

@@ -81,7 +81,7 @@ def dynamic_rnn(
     """
     check_cell(cell)
     flat_inputs = [tf.convert_to_tensor(x) for x in tf.nest.flatten(inputs)]
-    time_steps, batch_size = check_sequence_inputs(flat_inputs, time_major)
+    time_steps, batch_size = check_sequence_inputs(flat_inputs, time_major, _reads_floats(cell))
     if not time_major:
         flat_inputs = [transpose_batch_time(x) for x in flat_inputs]
     state = initial_state_for(cell, initial_state, batch_size, dtype, flat_inputs[0].dtype)
@@ -179,7 +179,7 @@ def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=Non
         )
     flat_steps = [[tf.convert_to_tensor(x) for x in tf.nest.flatten(step)] for step in inputs]
     stacked = [tf.stack(xs) for xs in zip(*flat_steps)]  # validated like dynamic_rnn's
-    time_steps, batch_size = check_sequence_inputs(stacked, time_major=True)
+    time_steps, batch_size = check_sequence_inputs(stacked, True, _reads_floats(cell))
     state = initial_state_for(cell, initial_state, batch_size, dtype, stacked[0].dtype)
     lengths = check_sequence_length(sequence_length, batch_size, time_steps)
     outputs = []
@@ -319,7 +319,12 @@ def check_cell(cell):
         raise TypeError(f"The argument 'cell' ({cell!r}) is not an RNNCell: {', '.join(problems)}.")
 
 
-def check_sequence_inputs(flat_inputs, time_major):
+def _reads_floats(cell):
+    """False for cells that read integer ids (EmbeddingWrapper); they check their own inputs."""
+    return getattr(cell, "floating_point_inputs", True)
+
+
+def check_sequence_inputs(flat_inputs, time_major, floating_point=True):
     """Validates the loop inputs; returns `(time_steps, batch_size)`, static where known."""
     for x in flat_inputs:
         if x.shape.rank is None or x.shape.rank < 3:
@@ -334,7 +339,7 @@ def check_sequence_inputs(flat_inputs, time_major):
                 f"but saw value None for input of shape {tuple(x.shape)}. Give the "
                 "inputs a static last dimension, e.g. tf.ensure_shape(x, [None, None, depth])."
             )
-        if not (x.dtype.is_floating or x.dtype.is_complex):
+        if floating_point and not (x.dtype.is_floating or x.dtype.is_complex):
             raise ValueError(
                 f"RNN cell only supports floating point inputs, but received dtype: {x.dtype}. "
                 "Cast the inputs (tf.cast(x, tf.float32)) or embed integer ids first."

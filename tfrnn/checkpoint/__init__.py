@@ -14,7 +14,8 @@ import tensorflow as tf
 
 from tfrnn.base import built_input_depth
 from tfrnn.cells import BasicLSTMCell, BasicRNNCell, GRUCell, LSTMCell
-from tfrnn.wrappers import MultiRNNCell
+from tfrnn.contrib import EmbeddingWrapper, InputProjectionWrapper, LayerNormBasicLSTMCell, OutputProjectionWrapper
+from tfrnn.wrappers import DeviceWrapper, DropoutWrapper, MultiRNNCell, ResidualWrapper
 
 _MAX_LISTED = 20  # names shown per category in an error
 _PRE_1_2_NAMES = {"kernel": "weights", "bias": "biases"}
@@ -102,7 +103,7 @@ def load_tf1_checkpoint(ckpt_path, cell, scope="rnn"):
     prefix = _prefix(scope)
     depth = built_input_depth(cell) if cell.built else _infer_input_depth(cell, available, prefix)
     entries = [(prefix + name, tuple(shape), fetch) for name, shape, fetch in _entries(cell, depth or 0)]
-    report = _mismatch_report(entries, available, prefix, cell.name, depth)
+    report = _mismatch_report(entries, available, prefix, depth)
     if report:
         raise ValueError(
             f"Cannot load TF1 checkpoint {ckpt_path!r} into {cell.name} with "
@@ -130,8 +131,43 @@ def _entries(cell, input_depth):
                 yield f"{cell.name}/cell_{position}/{name}", shape, fetch
             input_depth = child.output_size
         return
+    if isinstance(cell, (DropoutWrapper, ResidualWrapper, DeviceWrapper)):
+        yield from _entries(cell.cell, input_depth)  # TF1's core wrappers add no scope
+        return
+    if isinstance(cell, (OutputProjectionWrapper, InputProjectionWrapper, EmbeddingWrapper)):
+        yield from _scoped_wrapper_entries(cell, input_depth)
+        return
+    fetch = _norm_attribute if isinstance(cell, LayerNormBasicLSTMCell) else _attribute
     for name, shape in _layout(cell, input_depth).items():
-        yield f"{cell.name}/{name}", shape, functools.partial(_attribute, cell, name)
+        yield f"{cell.name}/{name}", shape, functools.partial(fetch, cell, name)
+
+
+def _norm_attribute(cell, name):
+    """LayerNormBasicLSTMCell's `input/gamma` is `cell.norms["input"].gamma`.
+
+    (A Keras layer cannot have attributes named `input` or `output`.)
+    """
+    scope, _, weight = name.rpartition("/")
+    return getattr(cell.norms[scope], weight) if scope else getattr(cell, weight)
+
+
+def _scoped_wrapper_entries(wrapper, input_depth):
+    """A contrib wrapper's scope holds its own weights and the wrapped cell's.
+
+    The input-side wrappers' own weights come first (their first one reads
+    the inputs); the output projection's come after the wrapped cell's.
+    """
+    own = [
+        (f"{wrapper.name}/{name}", shape, functools.partial(_attribute, wrapper, name))
+        for name, shape in _layout(wrapper, input_depth).items()
+    ]
+    inner_depth = input_depth
+    if isinstance(wrapper, InputProjectionWrapper):
+        inner_depth = wrapper.num_proj
+    elif isinstance(wrapper, EmbeddingWrapper):
+        inner_depth = wrapper.embedding_size
+    inner = [(f"{wrapper.name}/{name}", shape, fetch) for name, shape, fetch in _entries(wrapper.cell, inner_depth)]
+    yield from (inner + own if isinstance(wrapper, OutputProjectionWrapper) else own + inner)
 
 
 def _layout(cell, depth):
@@ -149,11 +185,32 @@ def _layout(cell, depth):
         }
     if isinstance(cell, LSTMCell):
         return _lstm_layout(cell, depth)
+    if isinstance(cell, (LayerNormBasicLSTMCell, OutputProjectionWrapper, InputProjectionWrapper, EmbeddingWrapper)):
+        return _contrib_layout(cell, depth)
     raise TypeError(
         f"No TF1 variable layout is known for {type(cell).__name__} ({cell.name}). "
-        "TF1 names are defined for tfrnn's BasicRNNCell, BasicLSTMCell, LSTMCell, "
-        "GRUCell and MultiRNNCell of them."
+        "TF1 names are defined for tfrnn's cells (BasicRNNCell, BasicLSTMCell, "
+        "LSTMCell, GRUCell, LayerNormBasicLSTMCell), MultiRNNCell and the wrappers "
+        "(DropoutWrapper, ResidualWrapper, DeviceWrapper, OutputProjectionWrapper, "
+        "InputProjectionWrapper, EmbeddingWrapper) of them."
     )
+
+
+def _contrib_layout(cell, depth):
+    """The own weights of the tf.contrib.rnn pieces (the wrapped cells' come from `_entries`)."""
+    if isinstance(cell, OutputProjectionWrapper):
+        return {"kernel": (cell.cell.output_size, cell.output_size), "bias": (cell.output_size,)}
+    if isinstance(cell, InputProjectionWrapper):
+        return {"kernel": (depth, cell.num_proj), "bias": (cell.num_proj,)}
+    if isinstance(cell, EmbeddingWrapper):
+        return {"embedding": (cell.embedding_classes, cell.embedding_size)}
+    units = cell.num_units
+    layout = {"kernel": (depth + units, 4 * units)}
+    if not cell.layer_norm:
+        return dict(layout, bias=(4 * units,))
+    for scope in ("input", "transform", "forget", "output", "state"):
+        layout.update({f"{scope}/gamma": (units,), f"{scope}/beta": (units,)})
+    return layout
 
 
 def _lstm_layout(cell, depth):
@@ -190,6 +247,8 @@ def _open_checkpoint(ckpt_path):
 
 def _infer_input_depth(cell, available, prefix):
     """Input depth from the checkpoint's first kernel: its rows minus the recurrent rows."""
+    if isinstance(_first_leaf(cell), EmbeddingWrapper):
+        return 1  # ids [batch, 1]: the embedding's rows are the vocabulary, not a depth
     name, shape, _ = next(_entries(cell, 0))
     found = available.get(prefix + name)
     if not found or found[0] <= shape[0]:
@@ -197,9 +256,20 @@ def _infer_input_depth(cell, available, prefix):
     return found[0] - shape[0]
 
 
-def _mismatch_report(entries, available, prefix, cell_name, depth):
+def _first_leaf(cell):
+    """The cell that reads the inputs: through stacks and wrappers that add no scope."""
+    if isinstance(cell, MultiRNNCell):
+        return _first_leaf(cell.cells[0])
+    if isinstance(cell, (DropoutWrapper, ResidualWrapper, DeviceWrapper)):
+        return _first_leaf(cell.cell)
+    return cell
+
+
+def _mismatch_report(entries, available, prefix, depth):
     expected = {name: shape for name, shape, _ in entries}
-    cell_prefix = prefix + cell_name + "/"
+    # The scope the cell's weights share: its name, or for a wrapper that adds
+    # no scope (DropoutWrapper, ...) the wrapped cell's.
+    cell_prefix = prefix + entries[0][0][len(prefix):].split("/")[0] + "/"
     missing = [n for n in expected if n not in available]
     misshaped = [n for n in expected if n in available and tuple(available[n]) != expected[n]]
     unexpected = [

@@ -1,0 +1,356 @@
+"""`tfrnn-checkpoint inspect|convert`, end to end on checkpoints TF1 itself wrote.
+
+The printed code is executed, not only read: `inspect`'s tfrnn code must load
+every RNN weight of the checkpoint with its exact value, and `convert`'s Keras
+code must rebuild a model that computes what the TF1 cells computed.
+"""
+
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tfrnn
+from tfrnn.checkpoint.tool import main
+
+ROOT = pathlib.Path(__file__).parent.parent
+GOLDEN = pathlib.Path(__file__).parent / "golden"
+ATOL = 1e-5
+# Every TF1-written checkpoint in the repository.
+ALL_CHECKPOINTS = sorted(str(p.parent.relative_to(ROOT)) for p in GOLDEN.rglob("checkpoint"))
+
+
+@pytest.fixture(autouse=True)
+def _run_in_repo_root(monkeypatch):
+    monkeypatch.chdir(ROOT)  # the printed paths are as given: relative to the repository
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def code_blocks(out):
+    """The code printed under each `tfrnn code:` line (indented by 8)."""
+    blocks = re.findall(r"    tfrnn code:\n((?:        .*\n?)+)", out)
+    return ["\n".join(line[8:] for line in block.splitlines()) for block in blocks]
+
+
+def listed(out, title):
+    """Names listed under `title (n):`, one per line: `    name [shape]  reason`."""
+    match = re.search(rf"^{title} \((\d+)\):\n((?:    .*\n?)+)", out, re.M)
+    if not match:
+        return set()
+    names = {line.split()[0] for line in match.group(2).splitlines()}
+    assert len(names) == int(match.group(1))
+    return names
+
+
+def exec_recording_loads(code, monkeypatch):
+    """Run printed code; return its namespace and every `{tf1_name: variable}` it loaded."""
+    loaded, load = {}, tfrnn.load_tf1_checkpoint
+
+    def recording_load(path, cell, scope="rnn"):
+        names = load(path, cell, scope=scope)
+        loaded.update(names)
+        return names
+
+    monkeypatch.setattr(tfrnn, "load_tf1_checkpoint", recording_load)
+    namespace = {}
+    exec(compile(code, "<printed code>", "exec"), namespace)
+    return namespace, loaded
+
+
+# ------------------------------------------------------------------- inspect
+
+
+@pytest.mark.parametrize("path", ALL_CHECKPOINTS)
+def test_printed_code_loads_every_rnn_weight_and_the_rest_is_listed(path, capsys, monkeypatch):
+    code, out, err = run(capsys, "inspect", path)
+    assert code == 0 and not err
+    loaded = {}
+    for block in code_blocks(out):
+        loaded.update(exec_recording_loads(block, monkeypatch)[1])
+    reader = tf.train.load_checkpoint(path)
+    names = set(reader.get_variable_to_shape_map())
+    not_rnn, unexplained = listed(out, "not RNN weights"), listed(out, "unexplained")
+    assert set(loaded) | not_rnn | unexplained == names
+    assert not (set(loaded) & (not_rnn | unexplained)) and not (not_rnn & unexplained)
+    for name, variable in loaded.items():
+        np.testing.assert_array_equal(np.asarray(variable), reader.get_tensor(name), err_msg=name)
+    core = "tf115" not in path or path.endswith(("stack_bidi_dyn", "stack_bidi_static", "residual_dropout_keep1"))
+    if core and "structures" not in path:  # goldens of tf.nn.rnn_cell only: nothing left over
+        assert not unexplained and not not_rnn
+
+
+def test_seq2seq_structures_slots_and_leftovers(capsys):
+    code, out, _ = run(capsys, "inspect", "tests/golden/structures/seq2seq")
+    assert code == 0
+    assert re.findall(r"^\[\d\] scope '(.*?)': (.*?),", out, re.M) == [
+        ("dynamic_seq2seq/decoder/rnn", "dynamic_rnn"),
+        ("dynamic_seq2seq/encoder/bidirectional_rnn", "bidirectional_dynamic_rnn or static_bidirectional_rnn"),
+        ("dynamic_seq2seq/encoder/rnn", "dynamic_rnn"),
+    ]
+    blocks = code_blocks(out)
+    assert "cell = tfrnn.LSTMCell(4, use_peepholes=True)\n" in blocks[0]
+    assert "cell_fw = tfrnn.BasicLSTMCell(4)\ncell_bw = tfrnn.GRUCell(3)\n" in blocks[1]
+    assert ("cell = tfrnn.MultiRNNCell([tfrnn.BasicLSTMCell(4), tfrnn.GRUCell(3)])\n"
+            "tfrnn.load_tf1_checkpoint(PATH, cell, scope='dynamic_seq2seq/encoder/rnn')") in blocks[2]
+    not_rnn = listed(out, "not RNN weights")
+    assert {"global_step", "beta1_power", "beta2_power"} <= not_rnn
+    assert "dynamic_seq2seq/encoder/rnn/multi_rnn_cell/cell_0/basic_lstm_cell/kernel/Adam_1" in not_rnn
+    assert len(not_rnn) == 3 + 2 * 19  # two Adam slots for each of the 19 trainable variables
+    assert listed(out, "unexplained") == {
+        "embeddings/encoder/embedding_encoder", "dynamic_seq2seq/decoder/output_projection/kernel",
+    }
+
+
+def test_seq2seq_printed_code_reproduces_tf1s_numbers(capsys, monkeypatch):
+    """TF1 ran these cells after a training step; the printed code's cells compute the same."""
+    golden = np.load(GOLDEN / "structures" / "seq2seq.npz")
+    _, out, _ = run(capsys, "inspect", "tests/golden/structures/seq2seq")
+    decoder, bidirectional, encoder = (exec_recording_loads(b, monkeypatch)[0] for b in code_blocks(out))
+    lengths = golden["L"]
+    (fw, bw), (state_fw, state_bw) = tfrnn.bidirectional_dynamic_rnn(
+        bidirectional["cell_fw"], bidirectional["cell_bw"], golden["x"], sequence_length=lengths, dtype=tf.float32
+    )
+    uni, uni_state = tfrnn.dynamic_rnn(encoder["cell"], golden["bi"], sequence_length=lengths, dtype=tf.float32)
+    dec, dec_state = tfrnn.dynamic_rnn(decoder["cell"], golden["dec_x"], dtype=tf.float32)
+    for got, key in ((fw, "bi_fw"), (bw, "bi_bw"), (uni, "uni"), (dec, "dec")):
+        np.testing.assert_allclose(np.asarray(got), golden[key], atol=ATOL, err_msg=key)
+    states = {"bi_state_fw": state_fw, "bi_state_bw": state_bw, "uni_state": uni_state, "dec_state": dec_state}
+    for key, state in states.items():
+        for i, leaf in enumerate(tf.nest.flatten(state)):
+            np.testing.assert_allclose(np.asarray(leaf), golden[f"{key}:{i}"], atol=ATOL, err_msg=key)
+
+
+def test_stacked_bidirectional_printed_code_reproduces_tf_1_15(capsys, monkeypatch):
+    golden = np.load(GOLDEN / "tf115" / "stack_bidi_dyn.npz")
+    _, out, _ = run(capsys, "inspect", "tests/golden/tf115/stack_bidi_dyn")
+    assert "stack_bidirectional_dynamic_rnn, 2 layers, input depth 3" in out
+    (block,) = code_blocks(out)
+    namespace, _ = exec_recording_loads(block, monkeypatch)
+    result = tfrnn.stack_bidirectional_dynamic_rnn(
+        namespace["cells_fw"], namespace["cells_bw"], golden["x"], sequence_length=golden["L"], dtype=tf.float32
+    )
+    for k, leaf in enumerate(tf.nest.flatten(result)):
+        np.testing.assert_allclose(np.asarray(leaf), golden[f"out_{k}"], atol=ATOL)
+
+
+@pytest.mark.parametrize("path, expected", [
+    ("tests/golden/direct_multi", "cell = tfrnn.MultiRNNCell([tfrnn.GRUCell(3), tfrnn.BasicLSTMCell(2)])\n"
+                                  "tfrnn.load_tf1_checkpoint(PATH, cell, scope='')"),
+    ("tests/golden/scoped_named", "cell = tfrnn.BasicLSTMCell(3, name='my_lstm')\n"
+                                  "tfrnn.load_tf1_checkpoint(PATH, cell, scope='encoder/myrnn')"),
+    ("tests/golden/lstm_full", "cell = tfrnn.LSTMCell(5, use_peepholes=True, num_proj=3)\n"),
+    ("tests/golden/tf115/stack_bidi_static",
+     "tfrnn.load_tf1_checkpoint(PATH, cells_bw[1], scope='stack_bidirectional_rnn/cell_1/bw')\n"
+     "# outputs, states_fw, states_bw = tfrnn.stack_bidirectional_rnn("),
+])
+def test_inspect_prints_tf1_constructors_and_scopes(path, expected, capsys):
+    assert expected in "\n".join(code_blocks(run(capsys, "inspect", path)[1]))
+
+
+def write_checkpoint(directory, shapes):
+    prefix = str(directory / "model.ckpt")
+    arrays = [np.full(shape, 0.5, "float32") for shape in shapes.values()]
+    tf.raw_ops.SaveV2(prefix=prefix, tensor_names=list(shapes), shape_and_slices=[""] * len(shapes), tensors=arrays)
+    return prefix
+
+
+def test_what_names_and_shapes_cannot_explain_is_listed_with_the_reason(tmp_path, capsys, monkeypatch):
+    prefix = write_checkpoint(tmp_path, {
+        "old/rnn/basic_lstm_cell/weights": (7, 16), "old/rnn/basic_lstm_cell/biases": (16,),
+        "keras/rnn/while/lstm_cell/kernel": (3, 16), "keras/rnn/while/lstm_cell/recurrent_kernel": (4, 16),
+        "keras/rnn/while/lstm_cell/bias": (16,),
+        "gaps/multi_rnn_cell/cell_0/gru_cell/gates/kernel": (5, 4),
+        "gaps/multi_rnn_cell/cell_0/gru_cell/gates/bias": (4,),
+        "gaps/multi_rnn_cell/cell_0/gru_cell/candidate/kernel": (5, 2),
+        "gaps/multi_rnn_cell/cell_0/gru_cell/candidate/bias": (2,),
+        "gaps/multi_rnn_cell/cell_2/basic_rnn_cell/kernel": (4, 2),
+        "gaps/multi_rnn_cell/cell_2/basic_rnn_cell/bias": (2,),
+        "dec/rnn/basic_lstm_cell_1/kernel": (6, 12), "dec/rnn/basic_lstm_cell_1/bias": (12,),
+        "dec/rnn/my_rnn/kernel": (5, 2), "dec/rnn/my_rnn/bias": (2,),
+    })
+    code, out, _ = run(capsys, "inspect", prefix)
+    assert code == 0
+    assert re.search(r"old/rnn/basic_lstm_cell/weights \[7, 16\]  pre-TF-1.2 names.*checkpoint_convert", out)
+    assert re.search(r"keras/rnn/while/lstm_cell/recurrent_kernel \[4, 16\]  a Keras cell's kernel", out)
+    assert re.search(r"gaps/multi_rnn_cell/cell_2/basic_rnn_cell/bias \[2\]  layers \[0, 2\].*cell_\{i\} are missing", out)
+    (block_1, block_2) = code_blocks(out)
+    # TF1 uniquified a second default-named cell in one scope; the name must be passed.
+    assert "cell = tfrnn.BasicLSTMCell(3, name='basic_lstm_cell_1')" in block_1
+    assert "cell = tfrnn.BasicRNNCell(2, name='my_rnn')" in block_2
+    for block in (block_1, block_2):
+        exec_recording_loads(block, monkeypatch)
+
+
+# ------------------------------------------------------------------- convert
+
+CONVERSIONS = [  # (checkpoint, scope, TF1 constructor as tfrnn code, input depth)
+    ("tests/golden/basic_lstm", "rnn", "BasicLSTMCell(4)", 3),
+    ("tests/golden/gru_relu", "rnn", "GRUCell(3)", 2),  # TF1 used relu: tanh, unless --activation says so
+    ("tests/golden/basic_rnn", "rnn", "BasicRNNCell(5)", 3),
+    ("tests/golden/multi_same_class", "rnn", "MultiRNNCell([BasicLSTMCell(4), BasicLSTMCell(4)])", 3),
+    ("tests/golden/direct_multi", "", "MultiRNNCell([GRUCell(3), BasicLSTMCell(2)])", 3),
+    ("tests/golden/scoped_named", "encoder/myrnn", "BasicLSTMCell(3, name='my_lstm')", 2),
+    ("tests/golden/loops/bidi_len", "bidirectional_rnn/bw", "GRUCell(3)", 3),
+    ("tests/golden/tf115/stack_bidi_dyn", "stack_bidirectional_rnn/cell_1/bidirectional_rnn/fw", "GRUCell(2)", 6),
+    ("tests/golden/structures/seq2seq", "dynamic_seq2seq/encoder/rnn",
+     "MultiRNNCell([BasicLSTMCell(4), GRUCell(3)])", 7),
+]
+
+
+def tf1_cell(path, scope, constructor):
+    cell = eval(constructor, {n: getattr(tfrnn, n) for n in tfrnn.__all__})  # noqa: S307 - test table
+    tfrnn.load_tf1_checkpoint(path, cell, scope=scope)
+    return cell
+
+
+@pytest.mark.parametrize("suffix", [".weights.h5", ".keras"])
+@pytest.mark.parametrize("to", ["keras", "tfrnn"])
+@pytest.mark.parametrize("path, scope, constructor, depth", CONVERSIONS, ids=lambda v: str(v))
+def test_converted_file_loads_with_the_printed_code_and_computes_the_same(
+    path, scope, constructor, depth, to, suffix, tmp_path, capsys
+):
+    out_file = tmp_path / f"out{suffix}"
+    code, out, err = run(capsys, "convert", path, out_file, "--scope", scope, "--to", to)
+    assert code == 0 and not err and out_file.exists()
+    assert out.count("\n  ") >= 1 and f"converted scope {scope!r}" in out
+    loading = "\n".join(line[4:] for line in out.split("load it with:\n")[1].splitlines())
+    namespace = {}
+    exec(compile(loading, "<printed code>", "exec"), namespace)
+    model = namespace["model"]
+    assert type(namespace["cell"]).__module__.startswith("keras") == (to == "keras")
+    x = np.random.default_rng(0).normal(size=(2, 5, depth)).astype("float32")
+    want, _ = tfrnn.dynamic_rnn(tf1_cell(path, scope, constructor), x, dtype=tf.float32)
+    np.testing.assert_allclose(np.asarray(model(x)), np.asarray(want), atol=ATOL)
+
+
+def test_converted_keras_encoder_matches_tf1s_outputs(tmp_path, capsys):
+    """Keras' own LSTMCell and GRUCell, weights from TF1's Adam-trained checkpoint, TF1's numbers."""
+    golden = np.load(GOLDEN / "structures" / "seq2seq.npz")
+    out_file = tmp_path / "encoder.keras"
+    assert run(capsys, "convert", "tests/golden/structures/seq2seq", out_file,
+               "--scope", "dynamic_seq2seq/encoder/rnn")[0] == 0
+    model = keras.models.load_model(out_file)
+    assert [type(c) for c in model.layers[-1].cell.cells] == [keras.layers.LSTMCell, keras.layers.GRUCell]
+    outputs = np.asarray(model(golden["bi"]))
+    for row, length in enumerate(golden["L"]):  # a forward RNN's valid steps ignore the padding after them
+        np.testing.assert_allclose(outputs[row, :length], golden["uni"][row, :length], atol=ATOL)
+
+
+def test_forget_bias_and_what_the_checkpoint_does_not_hold(tmp_path, capsys):
+    out_file = tmp_path / "fb0.keras"
+    code, out, _ = run(capsys, "convert", "tests/golden/basic_lstm_fb0", out_file, "--forget-bias", "0")
+    assert code == 0 and "forget_bias 0.0 added to the forget bias" in out
+    x = np.random.default_rng(1).normal(size=(2, 4, 3)).astype("float32")
+    want, _ = tfrnn.dynamic_rnn(tf1_cell("tests/golden/basic_lstm_fb0", "rnn", "BasicLSTMCell(4, forget_bias=0.0)"),
+                                x, dtype=tf.float32)
+    np.testing.assert_allclose(np.asarray(keras.models.load_model(out_file)(x)), np.asarray(want), atol=ATOL)
+    _, tfrnn_out, _ = run(capsys, "convert", "tests/golden/basic_lstm_fb0", tmp_path / "t.weights.h5",
+                          "--forget-bias", "0", "--to", "tfrnn")
+    assert "cell = tfrnn.BasicLSTMCell(4, forget_bias=0.0)" in tfrnn_out
+
+
+@pytest.mark.parametrize("to", ["keras", "tfrnn"])
+def test_activation_option_reproduces_tf1s_relu_gru(to, tmp_path, capsys):
+    golden = np.load(GOLDEN / "gru_relu.npz")
+    out_file = tmp_path / "gru.keras"
+    code, out, _ = run(capsys, "convert", "tests/golden/gru_relu", out_file, "--activation", "relu", "--to", to)
+    assert code == 0 and ("GRUCell(3, reset_after=False, activation='relu')" in out if to == "keras"
+                          else "GRUCell(3, activation='relu')" in out)
+    layer = keras.models.load_model(out_file).layers[-1]  # the RNN layer, to pass TF1's initial state
+    np.testing.assert_allclose(np.asarray(layer(golden["x"], initial_state=[golden["init_0"]])),
+                               golden["outputs"], atol=ATOL)
+    code, _, err = run(capsys, "convert", "tests/golden/gru_relu", tmp_path / "bad.keras", "--activation", "nope")
+    assert code == 1 and "nope" in err and not (tmp_path / "bad.keras").exists()
+
+
+def test_no_keras_equivalent_fails_cleanly_and_tfrnn_still_converts(tmp_path, capsys):
+    path, scope = "tests/golden/structures/seq2seq", "dynamic_seq2seq/decoder/rnn"
+    code, out, err = run(capsys, "convert", path, tmp_path / "dec.keras", "--scope", scope)
+    assert code == 1 and not out and not list(tmp_path.iterdir())
+    assert err.count("\n") == 1 and "use_peepholes=True" in err and "--to tfrnn" in err
+    code, _, _ = run(capsys, "convert", path, tmp_path / "dec.keras", "--scope", scope, "--to", "tfrnn")
+    assert code == 0
+    golden = np.load(GOLDEN / "structures" / "seq2seq.npz")
+    np.testing.assert_allclose(np.asarray(keras.models.load_model(tmp_path / "dec.keras")(golden["dec_x"])),
+                               golden["dec"], atol=ATOL)
+
+
+@pytest.mark.parametrize("argv, status, message", [
+    (["inspect", "tests/golden/nowhere"], 1, r"no TF1 checkpoint at tests/golden/nowhere: .*\.index does not exist"),
+    (["inspect", "README.md"], 1, r"no TF1 checkpoint at README.md"),
+    (["inspect", "tests"], 1, r"tests is a directory without a readable 'checkpoint' file"),
+    (["inspect", "JUNK"], 1, r"JUNK.* is not a readable TF1 checkpoint"),
+    (["convert", "tests/golden/basic_lstm", "OUT.keras", "--scope", "encoder"], 1,
+     r"no RNN cell at scope 'encoder' .*its cells' scopes are: 'rnn'"),
+    (["convert", "tests/golden/loops/bidi_len", "OUT.keras", "--scope", "bidirectional_rnn"], 1,
+     r"holds a bidirectional structure; .*--scope: 'bidirectional_rnn/fw', 'bidirectional_rnn/bw'"),
+    (["convert", "tests/golden/loops/bidi_len", "OUT.keras"], 2, r"holds 2 RNN cells; choose one with --scope"),
+    (["convert", "tests/golden/basic_lstm", "OUT.h5"], 2, r"must end in \.weights\.h5 .* or \.keras"),
+    (["convert", "tests/golden/basic_lstm", "MISSING/OUT.keras"], 1, r"directory .*MISSING does not exist"),
+    (["convert", "tests/golden/basic_lstm", "OUT.keras", "--to", "torch"], 2, r"invalid choice: 'torch'"),
+    ([], 2, r"required: \{inspect,convert\}"),
+])
+def test_failures_are_one_line_a_status_and_no_file(argv, status, message, tmp_path, capsys, monkeypatch):
+    junk = tmp_path / "JUNK.index"
+    junk.write_bytes(b"not a checkpoint")
+    argv = [str(junk.with_suffix("")) if a == "JUNK" else a for a in argv]
+    argv = [str(tmp_path / a) if a.endswith((".keras", ".h5")) else a for a in argv]
+    before = sorted(tmp_path.rglob("*"))
+    code, out, err = run(capsys, *argv)
+    assert (code, out) == (status, "")
+    assert err.startswith("tfrnn-checkpoint: error: ") and err.count("\n") == 1
+    assert re.search(message, err), err
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_help_exits_zero(capsys):
+    assert main(["convert", "--help"]) == 0
+    assert "--forget-bias" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------- entry points
+
+
+def test_module_entry_point_end_to_end(tmp_path):
+    """`python -m tfrnn.checkpoint` (and its exit status) in a fresh process."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, "-m", "tfrnn.checkpoint", "inspect", "tests/golden/loops/bidi_multi"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "cell_fw = tfrnn.MultiRNNCell([tfrnn.BasicLSTMCell(3), tfrnn.GRUCell(2)])" in done.stdout
+    failed = subprocess.run([sys.executable, "-m", "tfrnn.checkpoint", "convert", "tests/golden/basic_lstm",
+                             str(tmp_path / "x.keras"), "--scope", "nope"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    tool_lines = [line for line in failed.stderr.splitlines() if line.startswith("tfrnn-checkpoint")]
+    assert failed.returncode == 1 and len(tool_lines) == 1 and not list(tmp_path.iterdir())
+
+
+def test_console_script_is_declared():
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"tfrnn-checkpoint": "tfrnn.checkpoint.tool:main"}
+
+
+# ------------------------------------------------------------------- load_tf1_checkpoint paths
+
+
+def test_load_tf1_checkpoint_takes_a_directory_or_a_prefix(tmp_path):
+    by_directory, by_prefix = tfrnn.GRUCell(4), tfrnn.GRUCell(4)
+    tfrnn.load_tf1_checkpoint(GOLDEN / "gru", by_directory)  # reads the directory's `checkpoint` file
+    tfrnn.load_tf1_checkpoint(GOLDEN / "gru" / "model.ckpt", by_prefix)
+    for a, b in zip(by_directory.weights, by_prefix.weights):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    golden = np.load(GOLDEN / "gru.npz")
+    np.testing.assert_array_equal(np.asarray(by_directory.gates.kernel), golden["var:rnn/gru_cell/gates/kernel"])
+    with pytest.raises(ValueError, match="Cannot read a TF1 checkpoint"):
+        tfrnn.load_tf1_checkpoint(tmp_path, tfrnn.GRUCell(4))  # a directory without a `checkpoint` file

@@ -1,0 +1,265 @@
+"""DropoutWrapper (and LayerNormBasicLSTMCell's dropout): keep-probability semantics,
+the state filter, variational masks per call of the loop, and `training`.
+
+Statistics use fixed seeds; an `EchoCell` (output = state = inputs) shows the masks
+themselves: with inputs of ones, a kept value is exactly `1 / keep_prob`.
+"""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import reference
+import tfrnn
+
+DEPTH = 2000  # enough units for the kept fraction to be within ±0.04 of keep_prob
+
+
+class EchoCell(tfrnn.RNNCell):
+    """output = new state = inputs: a cell without weights that shows what reached it."""
+
+    def __init__(self, depth, **kwargs):
+        super().__init__(**kwargs)
+        self.depth = depth
+
+    @property
+    def state_size(self):
+        return self.depth
+
+    @property
+    def output_size(self):
+        return self.depth
+
+    def call(self, inputs, state):
+        return inputs, inputs
+
+
+class DynamicRNNLayer(keras.layers.Layer):
+    """A layer whose `call` runs `tfrnn.dynamic_rnn`: `training` reaches the cell."""
+
+    def __init__(self, cell, **kwargs):
+        super().__init__(**kwargs)
+        self.cell = cell
+
+    def call(self, x, training=None):
+        return tfrnn.dynamic_rnn(self.cell, x, dtype=tf.float32)[0]
+
+
+def ones(batch, time, depth=DEPTH):
+    return np.ones((batch, time, depth), "float32")
+
+
+def kept(values):
+    """Boolean kept-mask of echoed ones, after checking every value is 0 or 1/keep."""
+    values = np.asarray(values)
+    nonzero = values[values != 0]
+    np.testing.assert_allclose(nonzero, nonzero.flat[0], rtol=1e-6)
+    return values != 0
+
+
+@pytest.mark.parametrize("keep", [0.3, 0.8])
+def test_each_value_is_kept_with_keep_prob_and_scaled_by_its_inverse(keep):
+    cell = tfrnn.DropoutWrapper(EchoCell(DEPTH), output_keep_prob=keep, seed=7)
+    output, _ = cell(np.ones((8, DEPTH), "float32"), cell.zero_state(8, "float32"), training=True)
+    mask = kept(output)
+    assert abs(mask.mean() - keep) < 0.02
+    np.testing.assert_allclose(np.asarray(output)[mask], 1.0 / keep, rtol=1e-6)
+    assert 0.0 < mask.mean(axis=1).min() and mask.mean(axis=1).max() < 1.0  # per element, not per row
+
+
+@pytest.mark.parametrize("training", [False, None])
+def test_no_dropout_unless_training(training):
+    inner = tfrnn.BasicLSTMCell(4)
+    cell = tfrnn.DropoutWrapper(inner, input_keep_prob=0.5, output_keep_prob=0.5, state_keep_prob=0.5, seed=1)
+    x, state = np.ones((3, 5), "float32"), inner.zero_state(3, "float32")
+    output, new_state = cell(x, state, training=training)
+    want_output, want_state = inner(x, state)
+    np.testing.assert_array_equal(np.asarray(output), np.asarray(want_output))
+    np.testing.assert_array_equal(np.asarray(new_state.h), np.asarray(want_state.h))
+
+
+def test_input_state_and_output_dropout_in_tf1_order():
+    """Input dropout reaches the cell; then the new state and the output are dropped."""
+    cell = tfrnn.DropoutWrapper(EchoCell(DEPTH), input_keep_prob=0.5, state_keep_prob=0.8, output_keep_prob=0.5, seed=3)
+    output, state = cell(np.ones((4, DEPTH), "float32"), cell.zero_state(4, "float32"), training=True)
+    state_mask, output_mask = kept(state), kept(output)
+    assert abs(state_mask.mean() - 0.5 * 0.8) < 0.02 and abs(output_mask.mean() - 0.5 * 0.5) < 0.02
+    assert abs((state_mask & output_mask).mean() - 0.5 * 0.8 * 0.5) < 0.02  # one input mask for both
+    np.testing.assert_allclose(np.asarray(state)[state_mask], 1 / (0.5 * 0.8), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(output)[output_mask], 1 / (0.5 * 0.5), rtol=1e-6)
+
+
+def test_state_filter_never_drops_an_lstm_c():
+    rng = np.random.default_rng(0)
+    inner = tfrnn.BasicLSTMCell(500)
+    cell = tfrnn.DropoutWrapper(inner, state_keep_prob=0.5, seed=2)
+    x = rng.normal(size=(4, 3)).astype("float32")
+    state = tfrnn.LSTMStateTuple(*rng.normal(size=(2, 4, 500)).astype("float32"))
+    _, (c, h) = cell(x, state, training=True)
+    _, (want_c, want_h) = inner(x, state)
+    np.testing.assert_array_equal(np.asarray(c), np.asarray(want_c))
+    h, want_h = np.asarray(h), np.asarray(want_h)
+    assert abs((h != 0).mean() - 0.5) < 0.03
+    np.testing.assert_allclose(h[h != 0], 2 * want_h[h != 0], rtol=1e-6)
+
+
+def drop_c_not_h(substate):
+    """A state filter that inverts TF1's default for LSTM states."""
+    if isinstance(substate, tfrnn.LSTMStateTuple):
+        return tfrnn.LSTMStateTuple(c=True, h=False)
+    return True
+
+
+def test_state_filter_reaches_lstm_states_inside_a_multi_rnn_cell_and_can_be_replaced():
+    stack = tfrnn.MultiRNNCell([tfrnn.BasicLSTMCell(300), tfrnn.GRUCell(300)])
+    x, state = np.ones((2, 3), "float32"), stack.zero_state(2, "float32")
+    default = tfrnn.DropoutWrapper(stack, state_keep_prob=0.5, seed=4)
+    (_, ((c, h), gru)), (_, ((want_c, _), _)) = default(x, state, training=True), stack(x, state)
+    np.testing.assert_array_equal(np.asarray(c), np.asarray(want_c))
+    assert 0.4 < (np.asarray(h) == 0).mean() < 0.6 and 0.4 < (np.asarray(gru) == 0).mean() < 0.6
+    only_c = tfrnn.DropoutWrapper(stack, state_keep_prob=0.5, seed=4, dropout_state_filter_visitor=drop_c_not_h)
+    _, ((c, h), _) = only_c(x, state, training=True)
+    _, ((_, want_h), _) = stack(x, state)
+    np.testing.assert_array_equal(np.asarray(h), np.asarray(want_h))
+    assert 0.4 < (np.asarray(c) == 0).mean() < 0.6
+
+
+def test_standard_masks_change_at_every_step():
+    layer = keras.layers.RNN(tfrnn.DropoutWrapper(EchoCell(DEPTH), output_keep_prob=0.5, seed=5), return_sequences=True)
+    masks = kept(layer(ones(2, 3), training=True))
+    assert 0.4 < (masks[:, 0] == masks[:, 1]).mean() < 0.6
+
+
+def variational(keep=0.5, seed=11, **kwargs):
+    return tfrnn.DropoutWrapper(
+        EchoCell(DEPTH), output_keep_prob=keep, variational_recurrent=True, seed=seed, **kwargs
+    )
+
+
+def assert_one_mask_per_call(first, second, keep=0.5):
+    """Same mask at every step and row of a call; a fresh one for the next call."""
+    first, second = kept(first), kept(second)
+    for masks in (first, second):
+        assert abs(masks.mean() - keep) < 0.04
+        assert np.all(masks == masks[:1, :1])  # every row, every step: TF1's [1, depth] noise
+    assert 0.4 < (first[0, 0] == second[0, 0]).mean() < 0.6
+
+
+@pytest.mark.parametrize("loop", ["keras_rnn", "dynamic_rnn"])
+def test_variational_mask_is_one_per_call_of_the_loop(loop):
+    cell = variational()
+    layer = keras.layers.RNN(cell, return_sequences=True) if loop == "keras_rnn" else DynamicRNNLayer(cell)
+    assert_one_mask_per_call(layer(ones(3, 4), training=True), layer(ones(3, 4), training=True))
+    np.testing.assert_array_equal(np.asarray(layer(ones(3, 4))), ones(3, 4))  # training not set
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_variational_mask_is_one_per_call_inside_tf_function_and_xla(jit_compile):
+    """Nested in a MultiRNNCell (no `training` argument): it comes from the Keras call."""
+    layer = keras.layers.RNN(tfrnn.MultiRNNCell([variational(), EchoCell(DEPTH)]), return_sequences=True)
+    run = tf.function(lambda x: layer(x, training=True), jit_compile=jit_compile)
+    assert_one_mask_per_call(run(ones(2, 5)), run(ones(2, 5)))
+    np.testing.assert_array_equal(np.asarray(tf.function(layer, jit_compile=jit_compile)(ones(2, 5))), ones(2, 5))
+
+
+class RawRNNLayer(keras.layers.Layer):
+    """`tfrnn.raw_rnn` over `[B, T, D]` inputs: its first cell step is inside the loop."""
+
+    def __init__(self, cell, **kwargs):
+        super().__init__(**kwargs)
+        self.cell = cell
+
+    def call(self, x, training=None):
+        batch, time, depth = x.shape
+        steps = tf.TensorArray(tf.float32, size=time).unstack(tf.transpose(x, [1, 0, 2]))
+
+        def loop_fn(t, output, state, loop_state):
+            state = self.cell.zero_state(batch, tf.float32) if output is None else state
+            next_input = tf.cond(t < time, lambda: steps.read(tf.minimum(t, time - 1)), lambda: tf.zeros([batch, depth]))
+            return tf.fill([batch], t >= time), next_input, state, None, None
+
+        return tf.transpose(tfrnn.raw_rnn(self.cell, loop_fn)[0].stack(), [1, 0, 2])
+
+
+def test_variational_masks_in_raw_rnn_eagerly_and_an_error_where_the_loop_is_traced():
+    layer = RawRNNLayer(variational())
+    assert_one_mask_per_call(layer(ones(2, 4), training=True), layer(ones(2, 4), training=True))
+    traced = tf.function(lambda x: layer(x, training=True))
+    with pytest.raises(ValueError, match="inside a traced tf.while_loop.*tfrnn.raw_rnn under tf.function"):
+        traced(ones(2, 4))
+
+
+def test_variational_masks_are_drawn_per_component_and_reproducible_by_seed():
+    def masks(seed):
+        cell = tfrnn.DropoutWrapper(
+            EchoCell(DEPTH), input_keep_prob=0.5, state_keep_prob=0.5, output_keep_prob=0.5,
+            variational_recurrent=True, seed=seed,
+        )
+        output, state = cell(np.ones((2, DEPTH), "float32"), cell.zero_state(2, "float32"), training=True)
+        return kept(state), kept(output)
+
+    state_mask, output_mask = masks(21)
+    assert 0.2 < state_mask.mean() < 0.3 and 0.2 < output_mask.mean() < 0.3  # input mask times own
+    assert 0.7 < (state_mask == output_mask).mean() < 0.8  # independent masks: 0.5 + 0.5 * 0.5
+    again = masks(21)
+    np.testing.assert_array_equal(again[0], state_mask)
+    np.testing.assert_array_equal(again[1], output_mask)
+
+
+def test_fit_drops_and_predict_and_evaluate_do_not():
+    keras.utils.set_random_seed(0)
+    cell = tfrnn.DropoutWrapper(tfrnn.BasicRNNCell(64), output_keep_prob=0.5, seed=8)
+    model = keras.Sequential([keras.Input((4, 3)), keras.layers.RNN(cell)])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss="mse")
+    x, y = np.ones((16, 4, 3), "float32"), np.zeros((16, 64), "float32")
+    want = np.asarray(keras.layers.RNN(cell.cell)(x))  # the same weights, no dropout
+    np.testing.assert_allclose(model.predict(x, verbose=0), want, atol=1e-6)
+    eval_loss = model.evaluate(x, y, verbose=0)
+    np.testing.assert_allclose(eval_loss, np.mean(want**2), rtol=1e-5)
+    fit_loss = model.fit(x, y, epochs=1, batch_size=16, verbose=0).history["loss"][0]
+    np.testing.assert_allclose(fit_loss, 2 * eval_loss, rtol=0.2)  # E[(m h / 0.5)^2] = 2 h^2
+
+
+def test_keep_probabilities_are_checked_with_tf1_messages_before_anything_changes():
+    inner = tfrnn.GRUCell(2)
+    with pytest.raises(ValueError, match=r"Parameter output_keep_prob must be between 0 and 1\. Received 1\.5"):
+        tfrnn.DropoutWrapper(inner, output_keep_prob=1.5)
+    with pytest.raises(ValueError, match=r"Parameter input_keep_prob must be between 0 and 1\. Received -0\.1"):
+        tfrnn.DropoutWrapper(inner, input_keep_prob=-0.1)
+    with pytest.raises(TypeError, match="state_keep_prob must be a float.*training=False"):
+        tfrnn.DropoutWrapper(inner, state_keep_prob="half")
+    with pytest.raises(TypeError, match="dropout_state_filter_visitor must be callable"):
+        tfrnn.DropoutWrapper(inner, dropout_state_filter_visitor=True)
+    with pytest.raises(TypeError, match="The argument 'cell'.*is not an RNNCell"):
+        tfrnn.DropoutWrapper("lstm")
+    with pytest.raises(ValueError, match=r"dropout_keep_prob must be between 0 and 1\. Received 2"):
+        tfrnn.LayerNormBasicLSTMCell(3, dropout_keep_prob=2)
+    assert not inner.built
+    assert tfrnn.DropoutWrapper(inner, output_keep_prob=tf.constant(0.25)).output_keep_prob == 0.25
+
+
+def test_keep_prob_one_is_the_identity_and_draws_nothing():
+    inner = tfrnn.LSTMCell(3)
+    cell = tfrnn.DropoutWrapper(inner, input_keep_prob=1.0, output_keep_prob=1.0)
+    x, state = np.ones((2, 4), "float32"), inner.zero_state(2, "float32")
+    output, _ = cell(x, state, training=True)
+    np.testing.assert_array_equal(np.asarray(output), np.asarray(inner(x, state)[0]))
+    assert cell.seed_generator is None and len(cell.weights) == 2
+
+
+def test_layer_norm_lstm_dropout_hits_the_candidate_only_and_only_when_training():
+    rng = np.random.default_rng(3)
+    cell = tfrnn.LayerNormBasicLSTMCell(4, dropout_keep_prob=0.0, dropout_prob_seed=1)
+    x = rng.normal(size=(2, 3)).astype("float32")
+    state = tfrnn.LSTMStateTuple(*rng.normal(size=(2, 2, 4)).astype("float32"))
+    output, _ = cell(x, state)  # not training: no dropout
+    kernel = np.asarray(cell.kernel)
+    norms = {scope: (np.asarray(n.gamma), np.asarray(n.beta)) for scope, n in cell.norms.items()}
+    np.testing.assert_allclose(np.asarray(output), reference.layer_norm_lstm(x, state, kernel, norms)[0], atol=1e-5)
+    gates = np.split(np.concatenate([x, state.h], 1) @ kernel, 4, axis=1)
+    i, _, f, o = (reference.layer_norm(g, *norms[s]) for g, s in zip(gates, ("input", "transform", "forget", "output")))
+    c = reference.layer_norm(state.c * reference.sigmoid(f + 1.0) + reference.sigmoid(i) * 0.0, *norms["state"])
+    output, (new_c, _) = cell(x, state, training=True)  # keep 0: the candidate g is all dropped
+    np.testing.assert_allclose(np.asarray(new_c), c, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(output), np.tanh(c) * reference.sigmoid(o), atol=1e-5)

@@ -1,0 +1,305 @@
+"""The wrappers and contrib pieces against TF 1.15 itself (tests/golden/tf115/) and NumPy.
+
+Each case's TF1 text (`OutputProjectionWrapper(LSTMCell(4), 5)`, `dynamic_rnn(cell,
+x, sequence_length=L, dtype=tf.float32)`) is evaluated with tfrnn's classes and
+functions in place of TF1's; the TF 1.15 checkpoint is loaded into the unbuilt
+cell by its TF1 names, and outputs, final states and gradients must equal TF1's.
+"""
+
+import json
+import math
+import pathlib
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import reference
+import tfrnn
+
+GOLDEN = pathlib.Path(__file__).parent / "golden" / "tf115"
+CASES = {
+    case["name"]: case
+    for case in json.loads((GOLDEN / "MANIFEST.json").read_text())["cases"]
+    if not case["call"].startswith("stack_bidirectional")
+}
+INIT_FACTS = json.loads((GOLDEN / "INIT_FACTS.json").read_text())["cases"]
+ATOL = 1e-5
+SCOPES = ("input", "transform", "forget", "output", "state")
+
+
+def names_for(golden):
+    names = {n: getattr(tfrnn, n) for n in tfrnn.__all__}
+    names.update(tf=tf, __builtins__={}, x=tf.constant(golden["x"]))
+    if "L" in golden:
+        names["L"] = tf.constant(golden["L"])
+    return names
+
+
+def loaded_cell(name, golden):
+    """The case's cell from its TF1 text, loaded from the TF 1.15 checkpoint by name."""
+    cell = eval(CASES[name]["cells"]["cell"], names_for(golden))  # noqa: S307 - MANIFEST text
+    loaded = tfrnn.load_tf1_checkpoint(GOLDEN / name, cell, scope="rnn")
+    assert sorted(loaded) == sorted(golden["names"].tolist())
+    for tf1_name, variable in loaded.items():
+        np.testing.assert_array_equal(np.asarray(variable), golden[f"var:{tf1_name}"])
+    return cell
+
+
+def assert_matches_golden(golden, leaves, grads):
+    for k, leaf in enumerate(leaves):
+        np.testing.assert_allclose(leaf, golden[f"out_{k}"], atol=ATOL, err_msg=f"result leaf {k}")
+    if "grad_x" in golden:
+        np.testing.assert_allclose(grads["x"], golden["grad_x"], atol=ATOL)
+    for tf1_name, grad in grads["vars"].items():
+        np.testing.assert_allclose(tf.convert_to_tensor(grad), golden[f"grad:{tf1_name}"], atol=ATOL, err_msg=tf1_name)
+
+
+@pytest.mark.parametrize("name", sorted(set(CASES) - {"embedding"}))
+def test_reproduces_tf1_15(name):
+    golden = np.load(GOLDEN / f"{name}.npz")
+    cell = loaded_cell(name, golden)
+    names = dict(names_for(golden), cell=cell)
+    variables = tfrnn.tf1_variable_names(cell, "rnn")
+    with tf.GradientTape() as tape:
+        tape.watch(names["x"])
+        leaves = tf.nest.flatten(eval(CASES[name]["call"], names))  # noqa: S307 - MANIFEST text
+        loss = sum(tf.reduce_sum(leaf * golden[f"r_{k}"]) for k, leaf in enumerate(leaves))
+    assert len(leaves) == CASES[name]["result_leaves"]
+    assert_matches_golden(golden, leaves, tape.gradient(loss, {"x": names["x"], "vars": variables}))
+
+
+def tf1_steps(cell, ids, lengths):
+    """dynamic_rnn's semantics step by step: zeros past a row's length, state copied through."""
+    state = cell.zero_state(ids.shape[0], tf.float32)
+    outputs = []
+    for t in range(ids.shape[1]):
+        output, new_state = cell(ids[:, t], state)
+        done = (t >= lengths)[:, None]
+        outputs.append(tf.where(done, tf.zeros_like(output), output))
+        state = tf.nest.map_structure(lambda old, new: tf.where(done, old, new), state, new_state)
+    return tf.stack(outputs, axis=1), state
+
+
+def test_embedding_wrapper_reproduces_tf1_15_step_by_step():
+    golden = np.load(GOLDEN / "embedding.npz")
+    cell = loaded_cell("embedding", golden)
+    variables = tfrnn.tf1_variable_names(cell, "rnn")
+    with tf.GradientTape() as tape:
+        leaves = tf.nest.flatten(tf1_steps(cell, golden["x"], golden["L"]))
+        loss = sum(tf.reduce_sum(leaf * golden[f"r_{k}"]) for k, leaf in enumerate(leaves))
+    assert "grad_x" not in golden  # integer ids have no gradient
+    assert_matches_golden(golden, leaves, {"vars": tape.gradient(loss, variables)})
+
+
+def test_dynamic_rnn_runs_an_embedding_wrapper_on_integer_ids():
+    golden = np.load(GOLDEN / "embedding.npz")
+    names = dict(names_for(golden), cell=loaded_cell("embedding", golden))
+    leaves = tf.nest.flatten(eval(CASES["embedding"]["call"], names))  # noqa: S307 - MANIFEST text
+    for k, leaf in enumerate(leaves):
+        np.testing.assert_allclose(leaf, golden[f"out_{k}"], atol=ATOL)
+
+
+def test_tf1_numbers_hold_under_xla():
+    golden = np.load(GOLDEN / "multi_of_contrib.npz")
+    cell = loaded_cell("multi_of_contrib", golden)
+    run = tf.function(lambda x, L: tfrnn.dynamic_rnn(cell, x, sequence_length=L, dtype=tf.float32), jit_compile=True)
+    for k, leaf in enumerate(tf.nest.flatten(run(golden["x"], golden["L"]))):
+        np.testing.assert_allclose(leaf, golden[f"out_{k}"], atol=ATOL)
+
+
+def glorot_limit(shape):
+    fan_in, fan_out = (shape[0], shape[0]) if len(shape) == 1 else shape
+    return math.sqrt(6.0 / (fan_in + fan_out))
+
+
+def default_init_rule(tf1_name, shape, case):
+    """TF1's default initializer of each variable: `("constant", value)` or `("uniform", limit)`."""
+    last = tf1_name.rsplit("/", 1)[-1]
+    if last in ("gamma", "beta"):  # norm_gain, norm_shift: 1.3, 0.2 in the _opts case
+        gain, shift = (1.3, 0.2) if case.endswith("_opts") else (1.0, 0.0)
+        return ("constant", gain if last == "gamma" else shift)
+    if last == "embedding":
+        return ("uniform", math.sqrt(3.0))
+    if last == "bias" and not case.endswith("_off"):
+        return ("constant", 0.0)
+    return ("uniform", glorot_limit(shape))  # kernels, and layer_norm=False's bias (a TF1 quirk)
+
+
+@pytest.mark.parametrize("case", sorted(INIT_FACTS))
+def test_default_initializers_are_tf1s(case):
+    keras.utils.set_random_seed(0)
+    cell = eval(CASES[case]["cells"]["cell"], names_for({"x": 0}))  # noqa: S307 - MANIFEST text
+    ids = CASES[case]["x_dtype"] == "int32"
+    x = np.zeros((1, 1), "int32") if ids else np.zeros((1, 3), "float32")
+    cell(x, cell.zero_state(1, "float32"))
+    facts = INIT_FACTS[case]
+    variables = tfrnn.tf1_variable_names(cell, "rnn")
+    assert sorted(variables) == sorted(facts)
+    for tf1_name, fact in facts.items():
+        value = np.asarray(variables[tf1_name])
+        assert list(value.shape) == fact["shape"], tf1_name
+        kind, number = default_init_rule(tf1_name, fact["shape"], case)
+        if kind == "constant":
+            np.testing.assert_allclose(value, number, rtol=1e-6, err_msg=tf1_name)
+            np.testing.assert_allclose([fact["min"], fact["max"]], number, rtol=1e-6, err_msg=tf1_name)
+        else:  # TF1's observed values and ours lie within the same limit, and fill it
+            for low, high in ((fact["min"], fact["max"]), (value.min(), value.max())):
+                assert -number <= low < -number / 4 and number / 4 < high <= number, tf1_name
+
+
+def random_built(cell, rng, depth, ids=False):
+    x = rng.integers(0, 5, size=(3, 1)) if ids else rng.normal(size=(3, depth)).astype("float32")
+    state = keras.tree.map_structure(lambda s: rng.normal(size=(3, s)).astype("float32"), cell.state_size)
+    cell(x, state)
+    for weight in cell.weights:
+        weight.assign(rng.uniform(-0.5, 0.5, tuple(weight.shape)).astype("float32"))
+    return x, state
+
+
+def value(variable):
+    return np.asarray(variable, np.float64)
+
+
+def lstm_step(cell):
+    return lambda x, s: reference.lstm(x, s, value(cell.kernel), value(cell.bias), cell.forget_bias)
+
+
+def gru_step(cell):
+    weights = [value(w) for w in (cell.gates.kernel, cell.gates.bias, cell.candidate.kernel, cell.candidate.bias)]
+    return lambda x, h: reference.gru(x, h, *weights)
+
+
+def layer_norm_lstm_step(cell):
+    norms = {s: (value(n.gamma), value(n.beta)) for s, n in cell.norms.items()} if cell.layer_norm else None
+    bias = None if cell.layer_norm else value(cell.bias)
+    act = np.tanh if cell.activation is keras.activations.tanh else (lambda v: np.maximum(v, 0.0))
+    return lambda x, s: reference.layer_norm_lstm(x, s, value(cell.kernel), norms, bias, cell.forget_bias, act)
+
+
+ORACLE_CASES = {
+    "output_projection": (
+        lambda: tfrnn.OutputProjectionWrapper(tfrnn.BasicLSTMCell(4), 3, activation="tanh"),
+        lambda c: lambda x, s: reference.output_projection(x, s, lstm_step(c.cell), value(c.kernel), value(c.bias), np.tanh),
+    ),
+    "input_projection": (
+        lambda: tfrnn.InputProjectionWrapper(tfrnn.GRUCell(3), num_proj=5),
+        lambda c: lambda x, s: reference.input_projection(x, s, gru_step(c.cell), value(c.kernel), value(c.bias)),
+    ),
+    "embedding": (
+        lambda: tfrnn.EmbeddingWrapper(tfrnn.GRUCell(3), embedding_classes=5, embedding_size=4),
+        lambda c: lambda x, s: reference.embedding(x, s, gru_step(c.cell), value(c.embedding)),
+    ),
+    "layer_norm_lstm": (lambda: tfrnn.LayerNormBasicLSTMCell(5, forget_bias=0.3), layer_norm_lstm_step),
+    "layer_norm_lstm_relu": (
+        lambda: tfrnn.LayerNormBasicLSTMCell(3, activation="relu", norm_gain=0.7), layer_norm_lstm_step
+    ),
+    "layer_norm_lstm_off": (lambda: tfrnn.LayerNormBasicLSTMCell(4, layer_norm=False), layer_norm_lstm_step),
+    "residual": (
+        lambda: tfrnn.ResidualWrapper(tfrnn.BasicLSTMCell(6)),
+        lambda c: lambda x, s: (lambda out, st: (out + x, st))(*lstm_step(c.cell)(x, s)),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ORACLE_CASES))
+def test_step_matches_numpy_oracle(name):
+    make_cell, make_oracle = ORACLE_CASES[name]
+    rng = np.random.default_rng(sorted(ORACLE_CASES).index(name))
+    cell = make_cell()
+    x, state = random_built(cell, rng, depth=6, ids=name == "embedding")
+    output, new_state = cell(x, state)
+    want_output, want_state = make_oracle(cell)(x, keras.tree.map_structure(np.float64, state))
+    np.testing.assert_allclose(np.asarray(output), want_output, atol=ATOL)
+    for got, want in zip(keras.tree.flatten(new_state), keras.tree.flatten(want_state)):
+        np.testing.assert_allclose(np.asarray(got), want, atol=ATOL)
+
+
+def test_wrapper_weights_include_the_wrapped_cells_and_tf1_names_nest():
+    cell = tfrnn.MultiRNNCell([
+        tfrnn.DropoutWrapper(tfrnn.ResidualWrapper(tfrnn.DeviceWrapper(tfrnn.GRUCell(3), "/cpu:0")), output_keep_prob=0.5),
+        tfrnn.OutputProjectionWrapper(tfrnn.InputProjectionWrapper(tfrnn.BasicLSTMCell(2), num_proj=4), 5),
+    ])
+    cell(np.ones((1, 3), "float32"), cell.zero_state(1, "float32"))
+    assert len(cell.weights) == 4 + 2 + 2 + 2 and len(cell.cells[0].weights) == 4
+    names = {name: tuple(v.shape) for name, v in tfrnn.tf1_variable_names(cell, "rnn").items()}
+    prefix = "rnn/multi_rnn_cell/cell_1/output_projection_wrapper/"
+    assert names == {
+        "rnn/multi_rnn_cell/cell_0/gru_cell/gates/kernel": (6, 6),
+        "rnn/multi_rnn_cell/cell_0/gru_cell/gates/bias": (6,),
+        "rnn/multi_rnn_cell/cell_0/gru_cell/candidate/kernel": (6, 3),
+        "rnn/multi_rnn_cell/cell_0/gru_cell/candidate/bias": (3,),
+        prefix + "input_projection_wrapper/kernel": (3, 4),
+        prefix + "input_projection_wrapper/bias": (4,),
+        prefix + "input_projection_wrapper/basic_lstm_cell/kernel": (6, 8),
+        prefix + "input_projection_wrapper/basic_lstm_cell/bias": (8,),
+        prefix + "kernel": (2, 5),
+        prefix + "bias": (5,),
+    }
+
+
+def test_an_unbuilt_embedding_wrapper_loads_and_takes_ids_of_shape_b_or_b1():
+    golden = np.load(GOLDEN / "embedding.npz")
+    cell = loaded_cell("embedding", golden)
+    assert tuple(cell.embedding.shape) == (7, 2) and tuple(cell.cell.kernel.shape) == (5, 12)
+    state = cell.zero_state(4, tf.float32)
+    by_column, _ = cell(golden["x"][:, 0], state)
+    by_vector, _ = cell(golden["x"][:, 0, 0], state)
+    np.testing.assert_array_equal(np.asarray(by_column), np.asarray(by_vector))
+
+
+def test_a_checkpoint_with_another_vocabulary_changes_nothing(tmp_path):
+    golden = np.load(GOLDEN / "embedding.npz")
+    values = {name: golden[f"var:{name}"] for name in golden["names"]}
+    values["rnn/embedding_wrapper/embedding"] = np.zeros((9, 2), "float32")
+    tf.raw_ops.SaveV2(
+        prefix=str(tmp_path / "model.ckpt"), tensor_names=list(values),
+        shape_and_slices=[""] * len(values), tensors=list(values.values()),
+    )
+    cell = tfrnn.EmbeddingWrapper(tfrnn.BasicLSTMCell(3), embedding_classes=7, embedding_size=2)
+    with pytest.raises(ValueError, match=r"embedding: checkpoint \[9, 2\], cell expects \[7, 2\]"):
+        tfrnn.load_tf1_checkpoint(tmp_path / "model.ckpt", cell)
+    assert not cell.built and not cell.cell.built
+
+
+def test_errors_say_what_was_passed_and_how_to_fix_it():
+    lstm = tfrnn.BasicLSTMCell(3)
+    with pytest.raises(ValueError, match=r"Parameter output_size must be > 0: 0\."):
+        tfrnn.OutputProjectionWrapper(lstm, 0)
+    with pytest.raises(ValueError, match=r"Both embedding_classes and embedding_size must be > 0: 0, 2\."):
+        tfrnn.EmbeddingWrapper(lstm, 0, 2)
+    with pytest.raises(TypeError, match=r"The argument 'cell' \(3\) is not an RNNCell"):
+        tfrnn.OutputProjectionWrapper(3, 2)
+    with pytest.raises(TypeError, match="device string.*device functions"):
+        tfrnn.DeviceWrapper(lstm, lambda op: "/cpu:0")
+    embedding = tfrnn.EmbeddingWrapper(lstm, 7, 2)
+    for bad in (np.zeros((2, 1), "float32"), np.zeros((2, 3), "int32")):
+        with pytest.raises(ValueError, match=r"expects integer ids of shape \[batch_size, 1\] or \[batch_size\].*tf\.cast"):
+            embedding(bad, embedding.zero_state(2, "float32"))
+    residual = tfrnn.ResidualWrapper(tfrnn.GRUCell(4))
+    with pytest.raises(ValueError, match=r"Shapes \(2, 3\) and \(2, 4\) are incompatible.*residual_fn"):
+        residual(np.zeros((2, 3), "float32"), np.zeros((2, 4), "float32"))
+    assert not embedding.built and not residual.built and residual.weights == [] and not lstm.built
+
+
+def test_residual_fn_replaces_the_sum():
+    cell = tfrnn.ResidualWrapper(tfrnn.GRUCell(4), residual_fn=lambda inputs, outputs: outputs * 0.0 + inputs[:, :1])
+    output, _ = cell(np.full((2, 3), 2.0, "float32"), np.zeros((2, 4), "float32"))
+    np.testing.assert_array_equal(np.asarray(output), np.full((2, 4), 2.0))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: tfrnn.DropoutWrapper(tfrnn.LSTMCell(3), output_keep_prob=0.7, variational_recurrent=True, seed=3),
+    lambda: tfrnn.ResidualWrapper(tfrnn.GRUCell(3)),
+    lambda: tfrnn.DeviceWrapper(tfrnn.BasicRNNCell(3), "/cpu:0"),
+    lambda: tfrnn.OutputProjectionWrapper(tfrnn.GRUCell(3), 2, activation="tanh"),
+    lambda: tfrnn.InputProjectionWrapper(tfrnn.GRUCell(3), 4),
+    lambda: tfrnn.EmbeddingWrapper(tfrnn.GRUCell(3), 7, 2),
+    lambda: tfrnn.LayerNormBasicLSTMCell(3, forget_bias=0.5, norm_gain=1.3, dropout_keep_prob=0.8, dropout_prob_seed=1),
+])
+def test_config_round_trip_rebuilds_the_same_cell(make):
+    cell = make()
+    clone = type(cell).from_config(cell.get_config())
+    assert clone.get_config() == cell.get_config()
+    assert clone.state_size == cell.state_size and clone.output_size == cell.output_size
