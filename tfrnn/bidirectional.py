@@ -10,9 +10,10 @@ reversed, so right-padding then reaches the backward cell first, as in TF1.
 
 import tensorflow as tf
 
-from tfrnn.rnn import check_sequence_length, dynamic_rnn, static_rnn
+from tfrnn.rnn import _no_autograph, dynamic_rnn, static_rnn
 
 
+@_no_autograph
 def bidirectional_dynamic_rnn(
     cell_fw, cell_bw, inputs, sequence_length=None, initial_state_fw=None,
     initial_state_bw=None, dtype=None, parallel_iterations=None, swap_memory=False,
@@ -69,6 +70,7 @@ def bidirectional_dynamic_rnn(
     return (output_fw, tf.nest.map_structure(reverse, output_bw)), (state_fw, state_bw)
 
 
+@_no_autograph
 def static_bidirectional_rnn(
     cell_fw, cell_bw, inputs, initial_state_fw=None, initial_state_bw=None,
     dtype=None, sequence_length=None, scope=None,
@@ -121,6 +123,7 @@ def static_bidirectional_rnn(
     return outputs, state_fw, state_bw
 
 
+@_no_autograph
 def stack_bidirectional_dynamic_rnn(
     cells_fw, cells_bw, inputs, initial_states_fw=None, initial_states_bw=None,
     dtype=None, sequence_length=None, parallel_iterations=None, time_major=False,
@@ -174,6 +177,7 @@ def stack_bidirectional_dynamic_rnn(
     return inputs, tuple(states_fw), tuple(states_bw)
 
 
+@_no_autograph
 def stack_bidirectional_rnn(
     cells_fw, cells_bw, inputs, initial_states_fw=None, initial_states_bw=None,
     dtype=None, sequence_length=None, scope=None,
