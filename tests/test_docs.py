@@ -49,3 +49,13 @@ def test_cell_docstrings_state_equations_and_weights():
     for name in ("BasicRNNCell", "BasicLSTMCell", "LSTMCell", "GRUCell", "MultiRNNCell"):
         doc = inspect.getdoc(getattr(tfrnn, name))
         assert "Equations" in doc and "Attributes:" in doc and "Args:" in doc, name
+
+
+def test_migration_keras_training_example_runs_and_learns():
+    text = (ROOT / "MIGRATION.md").read_text()
+    code = next(block for block in re.findall(r"```python\n(.+?)\n```", text, re.S) if "runs in tests/test_docs.py" in block)
+    namespace = {}
+    exec(compile(code, "MIGRATION.md", "exec"), namespace)
+    losses = namespace["history"].history["loss"]
+    assert losses[-1] < losses[0]
+    assert namespace["predictions"].shape == (256, 3)
