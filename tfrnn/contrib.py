@@ -402,7 +402,12 @@ class LayerNormBasicLSTMCell(RNNCell):
         gate_inputs = ops.matmul(ops.concatenate([inputs, h], axis=-1), self.kernel)  # [B, 4H]
         norms = None
         if self.layer_norm:
-            norms = {scope: (norm.gamma, norm.beta) for scope, norm in self.norms.items()}
+            # LayerNormalization keeps its weights out of Keras' autocast: cast them
+            # to the compute dtype, or mixed precision mixes float16 with float32.
+            norms = {
+                scope: (ops.cast(norm.gamma, self.compute_dtype), ops.cast(norm.beta, self.compute_dtype))
+                for scope, norm in self.norms.items()
+            }
         else:
             gate_inputs = gate_inputs + self.bias
         epsilon = 1e-3 if self.compute_dtype == "float16" else LAYER_NORM_EPSILON
