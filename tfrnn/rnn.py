@@ -127,7 +127,7 @@ def _dynamic_loop(cell, inputs, state, lengths, time_steps, loop_options):
     def body(t, state, output_tas):
         output, new_state = step(t, state)
         output_tas = [ta.write(t, o) for ta, o in zip(output_tas, tf.nest.flatten(output))]
-        return t + 1, _like(state, new_state), output_tas
+        return t + 1, new_state, output_tas  # rnn_step returns it in `state`'s containers
 
     _, state, output_tas = tf.while_loop(
         lambda t, *_: t < num_steps, body, (tf.constant(1), state, output_tas), **loop_options
