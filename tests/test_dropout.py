@@ -182,12 +182,93 @@ class RawRNNLayer(keras.layers.Layer):
         return tf.transpose(tfrnn.raw_rnn(self.cell, loop_fn)[0].stack(), [1, 0, 2])
 
 
-def test_variational_masks_in_raw_rnn_eagerly_and_an_error_where_the_loop_is_traced():
+@pytest.mark.parametrize("traced", [False, True])
+def test_variational_masks_in_raw_rnn_are_one_per_call_even_where_the_loop_is_traced(traced):
     layer = RawRNNLayer(variational())
-    assert_one_mask_per_call(layer(ones(2, 4), training=True), layer(ones(2, 4), training=True))
-    traced = tf.function(lambda x: layer(x, training=True))
-    with pytest.raises(ValueError, match="inside a traced tf.while_loop.*tfrnn.raw_rnn under tf.function"):
-        traced(ones(2, 4))
+    run = lambda x: layer(x, training=True)  # noqa: E731
+    run = tf.function(run) if traced else run  # (raw_rnn's growing TensorArray rules out XLA)
+    assert_one_mask_per_call(run(ones(2, 4)), run(ones(2, 4)))
+
+
+LOOPS = {
+    "dynamic_rnn": lambda cell, x, **kw: tfrnn.dynamic_rnn(cell, x, dtype=tf.float32, **kw)[0],
+    "static_rnn": lambda cell, x, **kw: tf.stack(
+        tfrnn.static_rnn(cell, tf.unstack(x, axis=1), dtype=tf.float32, **kw)[0], 1
+    ),
+    "bidirectional_dynamic_rnn": lambda cell, x, **kw: tfrnn.bidirectional_dynamic_rnn(
+        cell, EchoCell(DEPTH), x, dtype=tf.float32, **kw
+    )[0][0],
+    "stack_bidirectional_dynamic_rnn": lambda cell, x, **kw: tfrnn.stack_bidirectional_dynamic_rnn(
+        [cell], [EchoCell(DEPTH)], x, dtype=tf.float32, **kw
+    )[0][..., :DEPTH],
+    "stack_bidirectional_rnn": lambda cell, x, **kw: tf.stack(
+        tfrnn.stack_bidirectional_rnn([cell], [EchoCell(DEPTH)], tf.unstack(x, axis=1), dtype=tf.float32, **kw)[0], 1
+    )[..., :DEPTH],
+}
+
+
+@pytest.mark.parametrize("loop", sorted(LOOPS))
+def test_loops_outside_keras_drop_only_with_training_true_and_draw_masks_per_call(loop):
+    """A GradientTape training loop (no Keras layer around) passes `training` to the loop."""
+    run = LOOPS[loop]
+    cell = variational()
+    np.testing.assert_array_equal(np.asarray(run(cell, ones(2, 3))), ones(2, 3))  # TF1 always dropped
+    np.testing.assert_array_equal(np.asarray(run(cell, ones(2, 3), training=False)), ones(2, 3))
+    assert_one_mask_per_call(run(cell, ones(2, 3), training=True), run(cell, ones(2, 3), training=True))
+    standard = tfrnn.DropoutWrapper(EchoCell(DEPTH), output_keep_prob=0.5, seed=3)
+    masks = kept(run(standard, ones(2, 3), training=True))
+    assert abs(masks.mean() - 0.5) < 0.04 and 0.4 < (masks[:, 0] == masks[:, 1]).mean() < 0.6
+
+
+def test_training_false_turns_dropout_off_inside_a_training_keras_call():
+    layer = DynamicRNNLayer(variational())
+    layer.call = lambda x, training=None: tfrnn.dynamic_rnn(layer.cell, x, dtype=tf.float32, training=False)[0]
+    np.testing.assert_array_equal(np.asarray(layer(ones(2, 3), training=True)), ones(2, 3))
+
+
+def test_a_gradient_tape_loop_gets_dropout_gradients_through_the_kept_values():
+    cell = tfrnn.DropoutWrapper(tfrnn.BasicRNNCell(DEPTH), input_keep_prob=0.5, variational_recurrent=True, seed=4)
+    x = tf.constant(ones(2, 3, 8))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        outputs, _ = tfrnn.dynamic_rnn(cell, x, dtype=tf.float32, training=True)
+    grad = tape.gradient(outputs, x).numpy()
+    dropped = grad == 0  # a dropped input feature has no gradient, at every step and row
+    assert np.all(dropped == dropped[:1, :1]) and 0 < dropped[0, 0].sum() < 8
+
+
+def test_a_hand_written_step_loop_starts_its_sequence_with_zero_state_or_reset_dropout_mask():
+    cell = variational()
+
+    def sequence(state=None):
+        state = cell.zero_state(2, "float32") if state is None else state
+        return np.stack([np.asarray(cell(ones(2, 1)[:, 0], state, training=True)[0]) for _ in range(3)], 1)
+
+    assert_one_mask_per_call(sequence(), sequence())
+    given = tf.zeros([2, DEPTH])
+    first = sequence(given)
+    np.testing.assert_array_equal(sequence(given), first)  # no new sequence was started
+    cell.reset_dropout_mask()
+    assert_one_mask_per_call(first, sequence(given))
+
+
+def test_keras_rnn_with_an_explicit_initial_state_renews_masks_only_when_told():
+    """Keras has no public hook at the start of its call: see the DropoutWrapper docstring."""
+    cell = variational()
+    layer = keras.layers.RNN(cell, return_sequences=True)
+    state = [tf.zeros([2, DEPTH])]
+    first = layer(ones(2, 3), initial_state=state, training=True)
+    np.testing.assert_array_equal(layer(ones(2, 3), initial_state=state, training=True), first)
+    cell.reset_dropout_mask()
+    assert_one_mask_per_call(first, layer(ones(2, 3), initial_state=state, training=True))
+
+
+def test_reset_dropout_mask_reaches_wrappers_inside_stacks_and_wrappers():
+    inner = variational()
+    cell = tfrnn.MultiRNNCell([tfrnn.ResidualWrapper(inner), EchoCell(DEPTH)])
+    before = inner.seed_generator.state.numpy().copy()
+    cell.reset_dropout_mask()
+    assert not np.array_equal(inner.seed_generator.state.numpy(), before)
 
 
 def test_variational_masks_are_drawn_per_component_and_reproducible_by_seed():
@@ -263,3 +344,28 @@ def test_layer_norm_lstm_dropout_hits_the_candidate_only_and_only_when_training(
     output, (new_c, _) = cell(x, state, training=True)  # keep 0: the candidate g is all dropped
     np.testing.assert_allclose(np.asarray(new_c), c, atol=1e-5)
     np.testing.assert_allclose(np.asarray(output), np.tanh(c) * reference.sigmoid(o), atol=1e-5)
+
+
+@pytest.mark.parametrize("jit_compile", [None, False, True])
+def test_keras_cells_with_dropout_get_new_masks_per_call_of_a_tfrnn_loop(jit_compile):
+    """Keras cells cache their masks on the layer; the loops reset them around each sequence."""
+    cell = keras.layers.SimpleRNNCell(
+        DEPTH, dropout=0.5, recurrent_dropout=0.5, kernel_initializer="identity",
+        recurrent_initializer="identity", use_bias=False, activation=None,
+    )
+    run = lambda x: tfrnn.dynamic_rnn(cell, x, dtype=tf.float32, training=True)[0]  # noqa: E731
+    run = run if jit_compile is None else tf.function(run, jit_compile=jit_compile)
+
+    def masks():
+        # h1 = m_in * 2, h2 = m_in * 2 + m_rec * 2 * h1: the two masks, read off the outputs.
+        outputs = np.asarray(run(ones(2, 2)))
+        input_mask = outputs[:, 0] != 0
+        recurrent_mask = outputs[:, 1] > 2 * input_mask + 1
+        return input_mask, recurrent_mask
+
+    (input_a, recurrent_a), (input_b, recurrent_b) = masks(), masks()
+    both = input_a & input_b  # where both recurrent masks can be read
+    for first, second in ((input_a, input_b), (recurrent_a[both], recurrent_b[both])):
+        assert abs(first.mean() - 0.5) < 0.05
+        assert 0.4 < (first == second).mean() < 0.6
+    keras.layers.RNN(cell)(ones(2, 2), training=True)  # no mask of a traced loop is left behind

@@ -140,9 +140,20 @@ class RNNCell(keras.layers.Layer):
             A tensor or nested tuple of tensors shaped like `state_size`.
         """
         dtype = keras.backend.standardize_dtype(dtype)
-        return keras.tree.map_structure(
-            lambda size: ops.zeros((batch_size, size), dtype=dtype), self.state_size
-        )
+        state = keras.tree.map_structure(lambda size: ops.zeros((batch_size, size), dtype=dtype), self.state_size)
+        self.reset_dropout_mask()  # a zero state starts a sequence
+        return state
+
+    def reset_dropout_mask(self):
+        """Starts a new sequence: variational dropout masks inside are drawn anew.
+
+        Only `DropoutWrapper(variational_recurrent=True)` keeps masks across
+        steps; cells made of cells pass the call on. tfrnn's loops call it
+        before their first step and `zero_state` calls it, so a hand-written
+        step loop that starts from its own state calls it once before the
+        first step. Keras' RNN cells with dropout have a method of this name
+        too, with the same meaning.
+        """
 
     def get_initial_state(self, batch_size=None, dtype=None, inputs=None):
         """Zero state, as `keras.layers.RNN` and TF's loops ask for it.
@@ -190,6 +201,22 @@ def default_name(cls):
     """TF1's default scope name of a cell class: `BasicLSTMCell` -> `basic_lstm_cell`."""
     words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", cls.__name__)
     return words.lower()
+
+
+def reset_dropout_mask(cell):
+    """Starts a new sequence for `cell`: its dropout masks are drawn anew.
+
+    tfrnn cells define `reset_dropout_mask`; Keras' RNN cells with dropout
+    define it and `reset_recurrent_dropout_mask` (they cache their masks on
+    the layer, so a stale mask would otherwise be reused by the next call).
+    """
+    if isinstance(cell, keras.layers.StackedRNNCells):
+        for inner in cell.cells:
+            reset_dropout_mask(inner)
+    for method in ("reset_dropout_mask", "reset_recurrent_dropout_mask"):
+        reset = getattr(cell, method, None)
+        if callable(reset):
+            reset()
 
 
 def single_state(state):

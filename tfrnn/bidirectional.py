@@ -17,7 +17,7 @@ from tfrnn.rnn import _no_autograph, dynamic_rnn, static_rnn
 def bidirectional_dynamic_rnn(
     cell_fw, cell_bw, inputs, sequence_length=None, initial_state_fw=None,
     initial_state_bw=None, dtype=None, parallel_iterations=None, swap_memory=False,
-    time_major=False, scope=None,
+    time_major=False, scope=None, training=None,
 ):
     """Runs a forward and a backward cell over a sequence; TF1 padding semantics.
 
@@ -40,6 +40,7 @@ def bidirectional_dynamic_rnn(
             under `<scope or "bidirectional_rnn">/fw` and `/bw`: load them with
             `load_tf1_checkpoint(path, cell_fw, scope="bidirectional_rnn/fw")`
             and likewise `/bw`.
+        training: optional bool for the cells' dropout, as in `dynamic_rnn`.
 
     Returns:
         `((output_fw, output_bw), (state_fw, state_bw))`.
@@ -57,7 +58,9 @@ def bidirectional_dynamic_rnn(
     >>> bool(np.allclose(out_bw[1, 0], state_bw[1])), bool(np.all(out_bw[1, 2:] == 0))
     (True, True)
     """
-    options = dict(parallel_iterations=parallel_iterations, swap_memory=swap_memory, time_major=time_major)
+    options = dict(
+        parallel_iterations=parallel_iterations, swap_memory=swap_memory, time_major=time_major, training=training
+    )
     output_fw, state_fw = dynamic_rnn(
         cell_fw, inputs, sequence_length=sequence_length, initial_state=initial_state_fw, dtype=dtype, **options
     )
@@ -73,7 +76,7 @@ def bidirectional_dynamic_rnn(
 @_no_autograph
 def static_bidirectional_rnn(
     cell_fw, cell_bw, inputs, initial_state_fw=None, initial_state_bw=None,
-    dtype=None, sequence_length=None, scope=None,
+    dtype=None, sequence_length=None, scope=None, training=None,
 ):
     """`static_rnn` in both directions; each step's outputs concatenated (TF1's 3-tuple).
 
@@ -90,6 +93,7 @@ def static_bidirectional_rnn(
         sequence_length: optional int vector `[batch]`; padded outputs are zeros.
         scope: accepted for TF1 compatibility; the TF1 variable scopes are
             `<scope or "bidirectional_rnn">/fw` and `/bw`.
+        training: optional bool for the cells' dropout, as in `dynamic_rnn`.
 
     Returns:
         `(outputs, state_fw, state_bw)`: `outputs` is a list with one
@@ -111,10 +115,10 @@ def static_bidirectional_rnn(
             f"Argument `inputs` must be a non-empty list of [batch, depth] tensors, one per "
             f"step, but received {inputs!r:.80}."
         )
-    output_fw, state_fw = static_rnn(cell_fw, inputs, initial_state_fw, dtype, sequence_length)
+    output_fw, state_fw = static_rnn(cell_fw, inputs, initial_state_fw, dtype, sequence_length, training=training)
     reverse = _reverser(sequence_length, time_axis=0, batch_axis=1)
     reversed_inputs = _unstack_like(reverse(_stack(inputs)), inputs)
-    output_bw, state_bw = static_rnn(cell_bw, reversed_inputs, initial_state_bw, dtype, sequence_length)
+    output_bw, state_bw = static_rnn(cell_bw, reversed_inputs, initial_state_bw, dtype, sequence_length, training=training)
     output_bw = _unstack_like(reverse(_stack(output_bw)), output_bw)
     outputs = [
         tf.nest.map_structure(lambda fw, bw: tf.concat([fw, bw], 1), fw, bw)
@@ -127,7 +131,7 @@ def static_bidirectional_rnn(
 def stack_bidirectional_dynamic_rnn(
     cells_fw, cells_bw, inputs, initial_states_fw=None, initial_states_bw=None,
     dtype=None, sequence_length=None, parallel_iterations=None, time_major=False,
-    scope=None, swap_memory=False,
+    scope=None, swap_memory=False, training=None,
 ):
     """Stacked bidirectional layers (`tf.contrib.rnn`): each layer reads the previous concat.
 
@@ -146,6 +150,7 @@ def stack_bidirectional_dynamic_rnn(
         scope: accepted for TF1 compatibility. TF1 put layer `i`'s variables
             under `stack_bidirectional_rnn/cell_{i}/bidirectional_rnn/fw` and
             `/bw`.
+        training: optional bool for the cells' dropout, as in `dynamic_rnn`.
 
     Returns:
         `(outputs, states_fw, states_bw)`: the last layer's concatenated outputs
@@ -169,7 +174,7 @@ def stack_bidirectional_dynamic_rnn(
     for cell_fw, cell_bw, init_fw, init_bw in zip(cells_fw, cells_bw, initial_states_fw, initial_states_bw):
         (output_fw, output_bw), (state_fw, state_bw) = bidirectional_dynamic_rnn(
             cell_fw, cell_bw, inputs, sequence_length, init_fw, init_bw, dtype,
-            parallel_iterations, swap_memory, time_major,
+            parallel_iterations, swap_memory, time_major, training=training,
         )
         inputs = tf.concat([output_fw, output_bw], -1)
         states_fw.append(state_fw)
@@ -180,7 +185,7 @@ def stack_bidirectional_dynamic_rnn(
 @_no_autograph
 def stack_bidirectional_rnn(
     cells_fw, cells_bw, inputs, initial_states_fw=None, initial_states_bw=None,
-    dtype=None, sequence_length=None, scope=None,
+    dtype=None, sequence_length=None, scope=None, training=None,
 ):
     """`stack_bidirectional_dynamic_rnn` over a Python list of steps (`tf.contrib.rnn`).
 
@@ -195,6 +200,7 @@ def stack_bidirectional_rnn(
         sequence_length: optional int vector `[batch]`.
         scope: accepted for TF1 compatibility; TF1's variable scopes are
             `stack_bidirectional_rnn/cell_{i}/bidirectional_rnn/fw` and `/bw`.
+        training: optional bool for the cells' dropout, as in `dynamic_rnn`.
 
     Returns:
         `(outputs, states_fw, states_bw)`: a list of per-step concatenated
@@ -215,7 +221,7 @@ def stack_bidirectional_rnn(
     states_fw, states_bw = [], []
     for cell_fw, cell_bw, init_fw, init_bw in zip(cells_fw, cells_bw, initial_states_fw, initial_states_bw):
         inputs, state_fw, state_bw = static_bidirectional_rnn(
-            cell_fw, cell_bw, inputs, init_fw, init_bw, dtype, sequence_length
+            cell_fw, cell_bw, inputs, init_fw, init_bw, dtype, sequence_length, training=training
         )
         states_fw.append(state_fw)
         states_bw.append(state_bw)

@@ -10,13 +10,15 @@ cell runs the generic `tf.while_loop` below, which the fast path is tested
 against.
 """
 
+import contextlib
 import warnings
 
+import keras
 import numpy as np
 import tensorflow as tf
 
 from tfrnn import fused
-from tfrnn.base import check_state
+from tfrnn.base import check_state, reset_dropout_mask
 
 # static_rnn builds one copy of the cell per step; beyond this many steps the
 # graph (and its compile time) grows large enough that dynamic_rnn is the tool.
@@ -31,7 +33,7 @@ _no_autograph = tf.autograph.experimental.do_not_convert
 @_no_autograph
 def dynamic_rnn(
     cell, inputs, sequence_length=None, initial_state=None, dtype=None,
-    parallel_iterations=None, swap_memory=False, time_major=False, scope=None,
+    parallel_iterations=None, swap_memory=False, time_major=False, scope=None, training=None,
 ):
     """Runs `cell` over a sequence; outputs past `sequence_length` are zeros (TF1).
 
@@ -65,6 +67,10 @@ def dynamic_rnn(
         scope: accepted for TF1 compatibility; TF2 has no variable scopes. The
             TF1 variable scope of this loop's cell is `scope or "rnn"`: pass it
             as `load_tf1_checkpoint(path, cell, scope=...)`.
+        training: not in TF1 (where dropout always acted). True or False is
+            passed to every step of a Keras-layer cell, so a `DropoutWrapper`
+            drops only when it is True; None leaves it to the enclosing Keras
+            layer call (on in `fit`, off in `predict`), or off outside one.
 
     Returns:
         `(outputs, final_state)`: outputs `[batch, time, output_size]` (or
@@ -90,21 +96,23 @@ def dynamic_rnn(
     time_steps, batch_size = check_sequence_inputs(flat_inputs, time_major, _reads_floats(cell))
     if not time_major:
         flat_inputs = [transpose_batch_time(x) for x in flat_inputs]
-    state = initial_state_for(cell, initial_state, batch_size, dtype, flat_inputs[0].dtype)
     lengths = check_sequence_length(sequence_length, batch_size, time_steps)
+    state = initial_state_for(cell, initial_state, batch_size, dtype, flat_inputs[0].dtype)
     inputs_tm = tf.nest.pack_sequence_as(inputs, flat_inputs)
     fast_loop = fused.loop_for(cell, inputs_tm)
-    if fast_loop is not None:
-        outputs, final_state = fast_loop(inputs_tm, state, lengths)
-    else:
-        loop_options = dict(parallel_iterations=parallel_iterations or 32, swap_memory=swap_memory)
-        outputs, final_state = _dynamic_loop(cell, inputs_tm, state, lengths, time_steps, loop_options)
+    with one_sequence(cell):
+        if fast_loop is not None:
+            outputs, final_state = fast_loop(inputs_tm, state, lengths, training=training)
+        else:
+            loop_options = dict(parallel_iterations=parallel_iterations or 32, swap_memory=swap_memory)
+            step_fn = cell_step_fn(cell, training)
+            outputs, final_state = _dynamic_loop(step_fn, inputs_tm, state, lengths, time_steps, loop_options)
     if not time_major:
         outputs = tf.nest.map_structure(transpose_batch_time, outputs)
     return outputs, final_state
 
 
-def _dynamic_loop(cell, inputs, state, lengths, time_steps, loop_options):
+def _dynamic_loop(step_fn, inputs, state, lengths, time_steps, loop_options):
     """The generic loop: step 0 outside (it may build the cell), then `tf.while_loop`.
 
     Steps past the longest sequence are skipped, as TF1's graph mode did; their
@@ -116,7 +124,7 @@ def _dynamic_loop(cell, inputs, state, lengths, time_steps, loop_options):
 
     def step(t, state):
         x_t = tf.nest.pack_sequence_as(inputs, [ta.read(t) for ta in input_tas])
-        return rnn_step(cell, x_t, state, t, lengths)
+        return rnn_step(step_fn, x_t, state, t, lengths)
 
     output, state = step(0, state)
     output_tas = [
@@ -138,7 +146,7 @@ def _dynamic_loop(cell, inputs, state, lengths, time_steps, loop_options):
 
 
 @_no_autograph
-def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=None, scope=None):
+def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=None, scope=None, training=None):
     """Runs `cell` over a Python list of steps, unrolled; TF1 padding semantics.
 
     Outputs past `sequence_length` are zeros and the state is copied through,
@@ -154,6 +162,7 @@ def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=Non
         sequence_length: optional int vector `[batch]`.
         scope: accepted for TF1 compatibility; the TF1 variable scope of the
             cell is `scope or "rnn"`.
+        training: optional bool for the cell's dropout, as in `dynamic_rnn`.
 
     Returns:
         `(outputs, final_state)`: a list of `[batch, output_size]` tensors, and
@@ -187,17 +196,19 @@ def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=Non
     flat_steps = [[tf.convert_to_tensor(x) for x in tf.nest.flatten(step)] for step in inputs]
     stacked = [tf.stack(xs) for xs in zip(*flat_steps)]  # validated like dynamic_rnn's
     time_steps, batch_size = check_sequence_inputs(stacked, True, _reads_floats(cell))
-    state = initial_state_for(cell, initial_state, batch_size, dtype, stacked[0].dtype)
     lengths = check_sequence_length(sequence_length, batch_size, time_steps)
+    state = initial_state_for(cell, initial_state, batch_size, dtype, stacked[0].dtype)
+    step_fn = cell_step_fn(cell, training)
     outputs = []
-    for t, step in enumerate(inputs):
-        output, state = rnn_step(cell, step, state, t, lengths)
-        outputs.append(output)
+    with one_sequence(cell):
+        for t, step in enumerate(inputs):
+            output, state = rnn_step(step_fn, step, state, t, lengths)
+            outputs.append(output)
     return outputs, state
 
 
 @_no_autograph
-def raw_rnn(cell, loop_fn, parallel_iterations=None, swap_memory=False, scope=None):
+def raw_rnn(cell, loop_fn, parallel_iterations=None, swap_memory=False, scope=None, training=None):
     """The fully user-controlled loop of TF1: `loop_fn` picks every step's input.
 
     `loop_fn(time, cell_output, cell_state, loop_state)` returns
@@ -206,7 +217,9 @@ def raw_rnn(cell, loop_fn, parallel_iterations=None, swap_memory=False, scope=No
     initialise (its `next_cell_state` is then the initial state and its
     `emit_output`, if not None, the structure of what is emitted), then after
     every cell step. The loop runs until every row is finished; finished rows
-    emit zeros and keep their state, as in TF1.
+    emit zeros and keep their state, as in TF1. Not under `jit_compile=True`:
+    the emitted `TensorArray` grows with the loop, which XLA cannot size, and
+    comes back empty.
 
     Args:
         cell: an RNN cell.
@@ -216,6 +229,7 @@ def raw_rnn(cell, loop_fn, parallel_iterations=None, swap_memory=False, scope=No
         swap_memory: passed to `tf.while_loop`.
         scope: accepted for TF1 compatibility; the TF1 variable scope of the
             cell is `scope or "rnn"`.
+        training: optional bool for the cell's dropout, as in `dynamic_rnn`.
 
     Returns:
         `(emit_ta, final_state, final_loop_state)`: `emit_ta` is a
@@ -245,6 +259,7 @@ def raw_rnn(cell, loop_fn, parallel_iterations=None, swap_memory=False, scope=No
     check_cell(cell)
     if not callable(loop_fn):
         raise TypeError(f"loop_fn must be a callable, but received {loop_fn!r}.")
+    step_fn = cell_step_fn(cell, training)
     time = tf.constant(0, dtype=tf.int32)
     finished, next_input, state, emit_structure, loop_state = loop_fn(time, None, None, None)
     flat_input = tf.nest.flatten(next_input)
@@ -258,7 +273,7 @@ def raw_rnn(cell, loop_fn, parallel_iterations=None, swap_memory=False, scope=No
     loop_state = tf.constant(0) if no_loop_state else loop_state  # while_loop needs a tensor
 
     def body(time, finished, current_input, emit_tas, state, loop_state):
-        output, cell_state = cell(current_input, state)
+        output, cell_state = step_fn(current_input, state)
         next_finished, next_input, next_state, emit, next_loop_state = loop_fn(
             time + 1, output, cell_state, None if no_loop_state else loop_state
         )
@@ -269,17 +284,37 @@ def raw_rnn(cell, loop_fn, parallel_iterations=None, swap_memory=False, scope=No
         loop_state = loop_state if next_loop_state is None else next_loop_state
         return time + 1, tf.logical_or(finished, next_finished), next_input, emit_tas, next_state, loop_state
 
-    _, _, _, emit_tas, state, loop_state = tf.while_loop(
-        lambda time, finished, *_: tf.logical_not(tf.reduce_all(finished)),
-        body, (time, finished, next_input, emit_tas, state, loop_state),
-        parallel_iterations=parallel_iterations or 32, swap_memory=swap_memory,
-    )
+    with one_sequence(cell):
+        _, _, _, emit_tas, state, loop_state = tf.while_loop(
+            lambda time, finished, *_: tf.logical_not(tf.reduce_all(finished)),
+            body, (time, finished, next_input, emit_tas, state, loop_state),
+            parallel_iterations=parallel_iterations or 32, swap_memory=swap_memory,
+        )
     return emit_tas, state, (None if no_loop_state else loop_state)
 
 
-def rnn_step(cell, x_t, state, t, lengths):
+@contextlib.contextmanager
+def one_sequence(cell):
+    """The loop inside runs one sequence: the cell's dropout masks are new.
+
+    Reset again after the loop so that no mask a Keras cell cached during
+    the loop (possibly a tensor of a traced graph) outlives it.
+    """
+    reset_dropout_mask(cell)
+    yield
+    reset_dropout_mask(cell)
+
+
+def cell_step_fn(cell, training):
+    """`(x, state) -> cell(x, state)`, with `training` for a Keras-layer cell when given."""
+    if training is None or not isinstance(cell, keras.layers.Layer):
+        return cell
+    return lambda x, state: cell(x, state, training=training)
+
+
+def rnn_step(step_fn, x_t, state, t, lengths):
     """One step with TF1's copy-through: rows with `t >= length` emit zeros, keep state."""
-    output, new_state = cell(x_t, state)
+    output, new_state = step_fn(x_t, state)
     if lengths is None:
         return output, _like(state, new_state)
     done = t >= lengths  # [batch]

@@ -6,14 +6,12 @@ as a sublayer (so its `.weights` include the wrapped cell's, which TF1's did
 not) and adds no level to TF1 variable names.
 """
 
-import re
-
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from tfrnn.base import LSTMStateTuple, RNNCell, built_input_depth
+from tfrnn.base import LSTMStateTuple, RNNCell, built_input_depth, reset_dropout_mask
 from tfrnn.rnn import check_cell
 
 # Salts that make the input, state and output masks of one wrapper independent.
@@ -100,6 +98,10 @@ class MultiRNNCell(RNNCell):
             new_states.append(new_state)
         return inputs, tuple(new_states)
 
+    def reset_dropout_mask(self):
+        for cell in self.cells:
+            reset_dropout_mask(cell)
+
     def get_config(self):
         config = super().get_config()
         config["cells"] = [keras.saving.serialize_keras_object(cell) for cell in self.cells]
@@ -183,6 +185,9 @@ class CellWrapper(RNNCell):
     def build(self, input_shape):
         build_wrapped(self.cell, self._set_input_depth(input_shape))
 
+    def reset_dropout_mask(self):
+        reset_dropout_mask(self.cell)
+
     def get_config(self):
         config = super().get_config()
         config["cell"] = keras.saving.serialize_keras_object(self.cell)
@@ -208,10 +213,11 @@ class DropoutWrapper(CellWrapper):
     Dropout (Srivastava et al., 2014) with keep probabilities: each value is
     kept with probability `p` and then scaled by `1 / p`, so expectations do
     not change; `p = 1.0` means no dropout. Dropout only acts when training:
-    `keras.layers.RNN` passes `training` (on in `fit`, off in `predict`), a
-    direct call takes `training=True`, and a `tfrnn.dynamic_rnn` inside a
-    layer's `call` inherits it from that call. With `training` False or None
-    the wrapper is the identity around its cell.
+    `keras.layers.RNN` passes `training` (on in `fit`, off in `predict`), as do
+    tfrnn's loops given `training=True`, and a direct call takes
+    `training=True`; a `tfrnn.dynamic_rnn` inside a layer's `call` inherits it
+    from that call. With `training` False or None the wrapper is the identity
+    around its cell. (TF1 always dropped: it had no `training`.)
 
     Equations (one step; `d_p` drops with keep probability `p`):
 
@@ -228,18 +234,22 @@ class DropoutWrapper(CellWrapper):
     Masks. With `variational_recurrent=False` every step draws new masks, per
     element. With `variational_recurrent=True` (Gal & Ghahramani, 2016) each
     component has one mask `[1, depth]`, shared by all batch rows as in TF1,
-    the same at every step of a sequence and drawn anew for every call of the
-    loop: a value is `v / p * floor(p + u)` with `u ~ U[0, 1)`. A cell only
-    sees steps, so: its randomness is a `keras.random.SeedGenerator` (a
-    variable); every step derives the masks statelessly from its current
-    value, and the wrapper advances it once per Keras call, at its first step
-    in that call (one `keras.layers.RNN` call, `fit` step or `predict` batch,
-    or one call of a layer running `tfrnn.dynamic_rnn`). No tensor is kept
-    between steps, and masks change between calls in `tf.function` and XLA
-    too, as TF1's graph mode drew them per `session.run` (its eager mode drew
-    them once, at construction). A step called outside any Keras call is a
-    call of its own; a first step traced inside a `tf.while_loop` (`raw_rnn`
-    under `tf.function`) raises a `ValueError`.
+    the same at every step of a sequence and drawn anew for every sequence:
+    a value is `v / p * floor(p + u)` with `u ~ U[0, 1)`. A cell only sees
+    steps, so a sequence is what lies between two calls of
+    `reset_dropout_mask()`, which tfrnn's loops make before their first step
+    and `zero_state` / `get_initial_state` make too. The masks' randomness is
+    a `keras.random.SeedGenerator` (a variable): each step derives its masks
+    statelessly from the generator's value and `reset_dropout_mask` advances
+    it, so no tensor is kept between steps and masks change between calls in
+    `tf.function` and XLA too, as TF1's graph mode drew them per
+    `session.run` (its eager mode drew them once, at construction).
+
+    One case gets no new masks by itself: `keras.layers.RNN` given an
+    explicit `initial_state` does not ask the cell for a state, and Keras has
+    no public hook for the start of a call, so its masks stay those of the
+    previous sequence. Call `cell.reset_dropout_mask()` in your layer's
+    `call` before the RNN layer, or run the loop with `tfrnn.dynamic_rnn`.
 
     Args:
         cell: the cell to wrap.
@@ -265,6 +275,8 @@ class DropoutWrapper(CellWrapper):
         seed_generator: the `keras.random.SeedGenerator` of the masks (its
             state is a non-trainable variable, not in `.weights`); None when
             every keep probability is 1.
+        seed_state: a `tf.Module` holding that variable, so `tf.saved_model`
+            exports it (absent when `seed_generator` is None).
 
     Example:
 
@@ -303,6 +315,13 @@ class DropoutWrapper(CellWrapper):
         self.seed = None if seed is None else int(seed)
         self.dropout_state_filter_visitor = dropout_state_filter_visitor or default_dropout_state_filter_visitor
         self.seed_generator = keras.random.SeedGenerator(self.seed) if min(keep) < 1.0 else None
+        if self.seed_generator is not None:
+            # `zero_state` advances the generator, so exported functions use its
+            # variable; tf.saved_model finds variables through TF's object graph,
+            # which does not look inside a SeedGenerator (Keras' own tracking,
+            # used by `.keras` files and `.weights`, is unaffected by a tf.Module).
+            self.seed_state = tf.Module()
+            self.seed_state.variable = self.seed_generator.state
 
     def call(self, inputs, state, training=None):
         self._build_for_step(inputs, state)
@@ -337,21 +356,44 @@ class DropoutWrapper(CellWrapper):
         )
         return variational_dropout(value, keep_prob, component_seed)
 
+    def reset_dropout_mask(self):
+        """Starts a new sequence: the next steps share new variational masks.
+
+        tfrnn's loops call it before their first step, and `zero_state` /
+        `get_initial_state` call it (so `keras.layers.RNN` does, when it asks
+        the cell for its initial state). Without variational masks it only
+        passes the call on to the wrapped cell.
+
+        >>> import numpy as np
+        >>> import tensorflow as tf
+        >>> import tfrnn
+        >>> cell = tfrnn.DropoutWrapper(tfrnn.GRUCell(64), output_keep_prob=0.5, variational_recurrent=True, seed=2)
+        >>> x, state = tf.ones([1, 3]), tf.zeros([1, 64])
+        >>> def mask():
+        ...     return np.asarray(cell(x, state, training=True)[0]) != 0
+        >>> bool(np.all(mask() == mask()))           # one sequence: one mask
+        True
+        >>> first = mask()
+        >>> cell.reset_dropout_mask()                 # a new sequence: a new mask
+        >>> bool(np.all(mask() == first))
+        False
+        >>> outputs, _ = tfrnn.dynamic_rnn(cell, tf.ones([1, 5, 3]), dtype=tf.float32, training=True)
+        >>> kept = np.asarray(outputs) != 0             # the loop resets before its first step
+        >>> bool(np.all(kept == kept[:, :1]))         # and keeps its mask for every step
+        True
+        """
+        if self.variational_recurrent and self.seed_generator is not None:
+            self.seed_generator.next()
+        super().reset_dropout_mask()
+
     def _sequence_seed(self):
-        """The seed of this Keras call's variational masks (see the class docstring)."""
-        call = _current_keras_call()
-        marker = f"_tfrnn_variational_{id(self)}"
-        if call is None or not getattr(call, marker, False):
-            if _inside_traced_loop():
-                raise ValueError(
-                    f"{self.name} (variational_recurrent=True) draws its masks at its first step in each "
-                    "Keras call, but that step runs inside a traced tf.while_loop (e.g. tfrnn.raw_rnn under "
-                    "tf.function), where the masks would change at every step. Use tfrnn.dynamic_rnn or "
-                    "keras.layers.RNN, or call the wrapper once before the loop within the same layer call."
-                )
-            self.seed_generator.next()  # first step of this call: new masks
-            if call is not None:
-                setattr(call, marker, True)
+        """The seed of this sequence's variational masks: the generator's current state.
+
+        Read, not advanced: every step of a sequence reads the same value, and
+        `reset_dropout_mask` advances it between sequences. Nothing is cached
+        on the layer, so steps traced inside any loop (`tf.function`, XLA)
+        see the value of their own run.
+        """
         # int32 seeds, as XLA's stateless random ops need (as Keras does).
         return tf.cast(tf.math.floormod(self.seed_generator.state.value, tf.int32.max - 1), tf.int32)
 
@@ -443,23 +485,6 @@ def _keep_probability(value, arg):
             "probability to keep a value (1.0 = no dropout), not to drop it."
         )
     return number
-
-
-def _current_keras_call():
-    """Keras' context object of the running top-level layer call (shared by nested calls), or None."""
-    from keras.src.backend.common import global_state  # no public accessor
-
-    return global_state.get_global_attribute("current_call_ctx")
-
-
-def _inside_traced_loop():
-    """Whether ops made now would run at every iteration of a traced `tf.while_loop`."""
-    graph = tf.compat.v1.get_default_graph()
-    while graph is not None:
-        if re.search(r"while_body_\d+$", getattr(graph, "name", None) or ""):  # while_v2's body graphs
-            return True
-        graph = getattr(graph, "outer_graph", None)
-    return False
 
 
 @keras.saving.register_keras_serializable(package="tfrnn")
