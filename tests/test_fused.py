@@ -39,10 +39,12 @@ def twin(fast):
     return slow
 
 
-def run(cell, x, lengths, init, time_major):
+def run(cell, x, lengths, init, time_major, training=None):
     with tf.GradientTape() as tape:
         tape.watch([x, *tf.nest.flatten(init)])
-        outputs, state = tfrnn.dynamic_rnn(cell, x, sequence_length=lengths, initial_state=init, time_major=time_major)
+        outputs, state = tfrnn.dynamic_rnn(
+            cell, x, sequence_length=lengths, initial_state=init, time_major=time_major, training=training
+        )
         leaves = [outputs, *tf.nest.flatten(state)]
         weights = [tf.cast(tf.reshape(tf.range(tf.size(v)), tf.shape(v)) % 7, v.dtype) - 3.0 for v in leaves]
         loss = sum(tf.reduce_sum(v * w) for v, w in zip(leaves, weights))
@@ -50,7 +52,7 @@ def run(cell, x, lengths, init, time_major):
     return leaves, grads
 
 
-def assert_fast_equals_generic(name, batch, time, depth, with_lengths, time_major, seed, dtype="float32"):
+def assert_fast_equals_generic(name, batch, time, depth, with_lengths, time_major, seed, dtype="float32", training=None):
     rng = np.random.default_rng(seed)
     make, _ = PAIRS[name]
     fast = make(dtype=dtype)
@@ -63,33 +65,48 @@ def assert_fast_equals_generic(name, batch, time, depth, with_lengths, time_majo
         w.assign(rng.uniform(-0.5, 0.5, w.shape))
     slow = twin(fast)
     assert fused.loop_for(fast, x) is not None and fused.loop_for(slow, x) is None
-    tol = 1e-5 if dtype == "float32" else 1e-10
-    for got, want in zip(tf.nest.flatten(run(fast, x, lengths, init, time_major)), tf.nest.flatten(run(slow, x, lengths, init, time_major))):
+    tol = {"float32": 1e-5, "float64": 1e-10, "float16": 2e-2, "bfloat16": 1e-1}[dtype]
+    got_all = run(fast, x, lengths, init, time_major, training)
+    for got, want in zip(tf.nest.flatten(got_all), tf.nest.flatten(run(slow, x, lengths, init, time_major))):
         np.testing.assert_allclose(got, want, atol=tol, rtol=tol)
 
 
+# training=False takes the LSTM's inference forward (autodiff for gradients); None the hand-written backward.
+@pytest.mark.parametrize("training", [None, False])
 @pytest.mark.parametrize("name", sorted(PAIRS))
 @pytest.mark.parametrize("with_lengths", [False, True])
-def test_fast_path_equals_generic_loop(name, with_lengths):
-    assert_fast_equals_generic(name, batch=4, time=6, depth=3, with_lengths=with_lengths, time_major=False, seed=0)
+def test_fast_path_equals_generic_loop(name, with_lengths, training):
+    assert_fast_equals_generic(name, 4, 6, 3, with_lengths, time_major=False, seed=0, training=training)
 
 
+@pytest.mark.parametrize("training", [None, False])
 @pytest.mark.parametrize("name", sorted(PAIRS))
-def test_fast_path_equals_generic_loop_in_float64_time_major(name):
-    assert_fast_equals_generic(name, 3, 5, 2, True, True, seed=1, dtype="float64")
+def test_fast_path_equals_generic_loop_in_float64_time_major(name, training):
+    assert_fast_equals_generic(name, 3, 5, 2, True, True, seed=1, dtype="float64", training=training)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("training", [None, False])
+@pytest.mark.parametrize("name", sorted(PAIRS))
+def test_fast_path_equals_generic_loop_in_half_precision(name, training, dtype):
+    # Loose tolerances: the two loops round in a different order (forget_bias is
+    # folded into the bias; gradients sum over steps in one GEMM).
+    assert_fast_equals_generic(name, 3, 5, 2, True, False, seed=3, dtype=dtype, training=training)
 
 
 @settings(max_examples=10, deadline=None)
 @given(
     name=st.sampled_from(sorted(PAIRS)), batch=st.integers(1, 4), time=st.integers(1, 7),
     depth=st.integers(1, 5), with_lengths=st.booleans(), time_major=st.booleans(), seed=st.integers(0, 999),
+    training=st.sampled_from([None, False]),
 )
-def test_fast_path_equals_generic_loop_for_any_sizes(name, batch, time, depth, with_lengths, time_major, seed):
-    assert_fast_equals_generic(name, batch, time, depth, with_lengths, time_major, seed)
+def test_fast_path_equals_generic_loop_for_any_sizes(name, batch, time, depth, with_lengths, time_major, seed, training):
+    assert_fast_equals_generic(name, batch, time, depth, with_lengths, time_major, seed, training=training)
 
 
+@pytest.mark.parametrize("training", [None, False])
 @pytest.mark.parametrize("name", sorted(PAIRS))
-def test_fast_path_gradients_hold_under_xla(name):
+def test_fast_path_gradients_hold_under_xla(name, training):
     rng = np.random.default_rng(2)
     fast = PAIRS[name][0]()
     x = tf.constant(rng.normal(size=(3, 5, 2)), tf.float32)
@@ -99,7 +116,7 @@ def test_fast_path_gradients_hold_under_xla(name):
 
     def loss_and_grads(cell):
         with tf.GradientTape() as tape:
-            outputs, state = tfrnn.dynamic_rnn(cell, x, sequence_length=lengths, dtype=tf.float32)
+            outputs, state = tfrnn.dynamic_rnn(cell, x, sequence_length=lengths, dtype=tf.float32, training=training)
             loss = tf.reduce_sum(outputs * outputs) + sum(tf.reduce_sum(s) for s in tf.nest.flatten(state))
         return [loss, *tape.gradient(loss, cell.trainable_weights)]
 
@@ -115,3 +132,17 @@ def test_cells_that_change_the_math_take_the_generic_loop():
                  tfrnn.BasicRNNCell(3), tfrnn.MultiRNNCell([tfrnn.GRUCell(3)])):
         assert fused.loop_for(cell, x) is None, cell
     assert fused.loop_for(tfrnn.GRUCell(3), (x, x)) is None  # nested inputs
+
+
+def test_inference_forward_saves_nothing_for_the_backward_pass():
+    """training=False writes one tensor per step (the outputs); None writes z, c and h."""
+    cell = tfrnn.BasicLSTMCell(3)
+    x = tf.zeros((4, 2, 5))  # time-major
+    state = cell.zero_state(2, tf.float32)
+    cell(x[0], state)
+
+    def arrays_written(training):
+        graph = tf.function(lambda x: fused.loop_for(cell, x)(x, state, None, training=training)).get_concrete_function(x).graph
+        return sum(op.type == "TensorListReserve" for op in graph.get_operations())
+
+    assert arrays_written(False) == 1 and arrays_written(None) == 3
