@@ -10,7 +10,6 @@ import dataclasses
 from typing import Callable, Optional
 
 import keras
-import numpy as np
 from keras import ops
 
 import tfrnn
