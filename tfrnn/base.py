@@ -13,6 +13,17 @@ import keras
 import numpy as np
 from keras import ops
 
+try:
+    # `keras.layers.RNN` resets the masks of cells of this class after every call
+    # (`cell.reset_dropout_mask()`), even when it is given an `initial_state`.
+    # The class is Keras' own mixin for cells with dropout; Keras has no public
+    # name for it. Without it (a Keras that moved it), tfrnn cells still start a
+    # sequence at `get_initial_state` and in tfrnn's loops, and
+    # tests/test_dropout.py says which case was lost.
+    from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell as _KerasDropoutCell
+except ImportError:  # pragma: no cover - depends on the Keras version
+    _KerasDropoutCell = object
+
 _FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
 
 
@@ -52,7 +63,7 @@ class LSTMStateTuple(collections.namedtuple("LSTMStateTuple", ("c", "h"))):
         return c.dtype
 
 
-class RNNCell(keras.layers.Layer):
+class RNNCell(keras.layers.Layer, _KerasDropoutCell):
     """Abstract base of every tfrnn cell: TF1's `tf.nn.rnn_cell.RNNCell` on Keras 3.
 
     A cell computes one time step. Subclasses define `state_size`, `output_size`
@@ -151,9 +162,21 @@ class RNNCell(keras.layers.Layer):
         steps; cells made of cells pass the call on. tfrnn's loops call it
         before their first step and `zero_state` calls it, so a hand-written
         step loop that starts from its own state calls it once before the
-        first step. Keras' RNN cells with dropout have a method of this name
-        too, with the same meaning.
+        first step. `keras.layers.RNN` calls it after every call, as it does
+        for Keras' own cells with dropout (the method has the same meaning
+        there).
         """
+
+    def reset_recurrent_dropout_mask(self):
+        """Part of Keras' dropout-cell protocol; `reset_dropout_mask` does all the work."""
+
+    def get_dropout_mask(self, step_input):
+        """Part of Keras' dropout-cell protocol: tfrnn caches no mask, so None."""
+        return None
+
+    def get_recurrent_dropout_mask(self, step_input):
+        """Part of Keras' dropout-cell protocol: tfrnn caches no mask, so None."""
+        return None
 
     def get_initial_state(self, batch_size=None, dtype=None, inputs=None):
         """Zero state, as `keras.layers.RNN` and TF's loops ask for it.

@@ -245,11 +245,10 @@ class DropoutWrapper(CellWrapper):
     `tf.function` and XLA too, as TF1's graph mode drew them per
     `session.run` (its eager mode drew them once, at construction).
 
-    One case gets no new masks by itself: `keras.layers.RNN` given an
-    explicit `initial_state` does not ask the cell for a state, and Keras has
-    no public hook for the start of a call, so its masks stay those of the
-    previous sequence. Call `cell.reset_dropout_mask()` in your layer's
-    `call` before the RNN layer, or run the loop with `tfrnn.dynamic_rnn`.
+    `keras.layers.RNN` also resets its cell after every call, as it does for
+    its own cells with dropout, so an RNN layer given an explicit
+    `initial_state` (which never asks the cell for a state) gets new masks
+    per call too.
 
     Args:
         cell: the cell to wrap.
@@ -359,10 +358,10 @@ class DropoutWrapper(CellWrapper):
     def reset_dropout_mask(self):
         """Starts a new sequence: the next steps share new variational masks.
 
-        tfrnn's loops call it before their first step, and `zero_state` /
-        `get_initial_state` call it (so `keras.layers.RNN` does, when it asks
-        the cell for its initial state). Without variational masks it only
-        passes the call on to the wrapped cell.
+        tfrnn's loops call it before their first step, `zero_state` /
+        `get_initial_state` call it, and `keras.layers.RNN` calls it after
+        each call. Without variational masks it only passes the call on to
+        the wrapped cell.
 
         >>> import numpy as np
         >>> import tensorflow as tf
