@@ -1,5 +1,8 @@
 """The fused LSTM/GRU loops equal the generic loop: values and every gradient."""
 
+import contextlib
+from unittest import mock
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -52,6 +55,17 @@ def run(cell, x, lengths, init, time_major, training=None):
     return leaves, grads
 
 
+def gate_products(per_gate):
+    """Forces how a fused LSTM step multiplies: one GEMM per gate, or one for all four."""
+    return mock.patch.object(fused, "PER_GATE_MIN_SIZE", 0 if per_gate else 10**9)
+
+
+@pytest.fixture(params=[False, True], ids=["one_gemm", "per_gate"])
+def per_gate(request):
+    with gate_products(request.param):
+        yield request.param
+
+
 def assert_fast_equals_generic(name, batch, time, depth, with_lengths, time_major, seed, dtype="float32", training=None):
     rng = np.random.default_rng(seed)
     make, _ = PAIRS[name]
@@ -75,20 +89,20 @@ def assert_fast_equals_generic(name, batch, time, depth, with_lengths, time_majo
 @pytest.mark.parametrize("training", [None, False])
 @pytest.mark.parametrize("name", sorted(PAIRS))
 @pytest.mark.parametrize("with_lengths", [False, True])
-def test_fast_path_equals_generic_loop(name, with_lengths, training):
+def test_fast_path_equals_generic_loop(name, with_lengths, training, per_gate):
     assert_fast_equals_generic(name, 4, 6, 3, with_lengths, time_major=False, seed=0, training=training)
 
 
 @pytest.mark.parametrize("training", [None, False])
 @pytest.mark.parametrize("name", sorted(PAIRS))
-def test_fast_path_equals_generic_loop_in_float64_time_major(name, training):
+def test_fast_path_equals_generic_loop_in_float64_time_major(name, training, per_gate):
     assert_fast_equals_generic(name, 3, 5, 2, True, True, seed=1, dtype="float64", training=training)
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 @pytest.mark.parametrize("training", [None, False])
 @pytest.mark.parametrize("name", sorted(PAIRS))
-def test_fast_path_equals_generic_loop_in_half_precision(name, training, dtype):
+def test_fast_path_equals_generic_loop_in_half_precision(name, training, dtype, per_gate):
     # Loose tolerances: the two loops round in a different order (forget_bias is
     # folded into the bias; gradients sum over steps in one GEMM).
     assert_fast_equals_generic(name, 3, 5, 2, True, False, seed=3, dtype=dtype, training=training)
@@ -98,15 +112,16 @@ def test_fast_path_equals_generic_loop_in_half_precision(name, training, dtype):
 @given(
     name=st.sampled_from(sorted(PAIRS)), batch=st.integers(1, 4), time=st.integers(1, 7),
     depth=st.integers(1, 5), with_lengths=st.booleans(), time_major=st.booleans(), seed=st.integers(0, 999),
-    training=st.sampled_from([None, False]),
+    training=st.sampled_from([None, False]), per_gate=st.booleans(),
 )
-def test_fast_path_equals_generic_loop_for_any_sizes(name, batch, time, depth, with_lengths, time_major, seed, training):
-    assert_fast_equals_generic(name, batch, time, depth, with_lengths, time_major, seed, training=training)
+def test_fast_path_equals_generic_loop_for_any_sizes(name, batch, time, depth, with_lengths, time_major, seed, training, per_gate):
+    with gate_products(per_gate):
+        assert_fast_equals_generic(name, batch, time, depth, with_lengths, time_major, seed, training=training)
 
 
 @pytest.mark.parametrize("training", [None, False])
 @pytest.mark.parametrize("name", sorted(PAIRS))
-def test_fast_path_gradients_hold_under_xla(name, training):
+def test_fast_path_gradients_hold_under_xla(name, training, per_gate):
     rng = np.random.default_rng(2)
     fast = PAIRS[name][0]()
     x = tf.constant(rng.normal(size=(3, 5, 2)), tf.float32)
@@ -146,3 +161,27 @@ def test_inference_forward_saves_nothing_for_the_backward_pass():
         return sum(op.type == "TensorListReserve" for op in graph.get_operations())
 
     assert arrays_written(False) == 1 and arrays_written(None) == 3
+
+
+def test_per_gate_products_from_a_batch_times_units_of_1024_or_an_unknown_batch():
+    assert fused._per_gate(32, 256) and fused._per_gate(4, 256) and fused._per_gate(None, 8)
+    assert not fused._per_gate(1, 128) and not fused._per_gate(4, 128) and not fused._per_gate(1, 512)
+
+
+@pytest.mark.parametrize("training", [None, False])
+@pytest.mark.parametrize(("batch", "products"), [(1, 1), (32, 4), (None, 4)])
+def test_lstm_steps_run_one_product_per_gate_where_chosen(batch, products, training):
+    """Forward and backward loop bodies hold 4 MatMuls per step, or 1 (`fused._per_gate`)."""
+    cell = tfrnn.BasicLSTMCell(256)
+    cell.build((None, 8))
+
+    def loss(x):  # the inference forward alone; the training one with its backward
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            outputs, _ = tfrnn.dynamic_rnn(cell, x, dtype=tf.float32, training=training)
+        return outputs if training is False else tape.gradient(outputs, x)
+
+    graph = tf.function(loss).get_concrete_function(tf.TensorSpec([batch, 3, 8])).graph
+    bodies = [f for f in graph.as_graph_def().library.function if "_body_" in f.signature.name]
+    matmuls = sorted(sum(node.op == "MatMul" for node in body.node_def) for body in bodies)
+    assert matmuls == [products] * (2 if training is None else 1)

@@ -20,7 +20,8 @@ def lstm_step(gate_inputs, c, forget_bias, activation, peepholes=None, cell_clip
     """One LSTM step from the pre-activations `[x, h] @ kernel + bias`.
 
     Args:
-        gate_inputs: `[B, 4 * num_units]`, gate blocks in TF1's order i, j, f, o.
+        gate_inputs: `[B, 4 * num_units]`, gate blocks in TF1's order i, j, f, o;
+            or those four blocks already apart, as a tuple or list.
         c: `[B, num_units]` previous cell state.
         forget_bias: float added to the forget gate pre-activation.
         activation: used for the candidate `j` and for `c'` before the output gate.
@@ -31,7 +32,7 @@ def lstm_step(gate_inputs, c, forget_bias, activation, peepholes=None, cell_clip
         `(new_c, new_h)`, both `[B, num_units]`.
     """
     # i = input gate, j = candidate, f = forget gate, o = output gate.
-    i, j, f, o = ops.split(gate_inputs, 4, axis=-1)
+    i, j, f, o = gate_inputs if isinstance(gate_inputs, (list, tuple)) else ops.split(gate_inputs, 4, axis=-1)
     if forget_bias:  # skipped when zero: the fused loop folds it into the bias
         f = f + forget_bias
     if peepholes is not None:

@@ -48,13 +48,37 @@ def loop_for(cell, inputs):
     return run
 
 
+# One GEMM per gate from this many `batch * units` on (see `_per_gate`).
+PER_GATE_MIN_SIZE = 1024
+
+
 def _lstm_loop(cell, inputs, state, mask, training):
     c, h = state
     kernel, bias = (tf.cast(w, inputs.dtype) for w in (cell.kernel, cell.bias))
     bias = bias + _forget_block(bias, cell.forget_bias)  # once, not once per step
+    gates = 4 if _per_gate(inputs.shape[1], kernel.shape[-1] // 4) else 1
     sequence = _lstm_inference if training is False else _lstm_sequence
-    outputs, new_c, new_h = sequence(inputs, c, h, kernel, bias, mask)
+    outputs, new_c, new_h = sequence(inputs, c, h, kernel, bias, mask, gates)
     return outputs, LSTMStateTuple(new_c, new_h)
+
+
+def _per_gate(batch, units):
+    """Whether each step runs one GEMM per gate instead of one for all four.
+
+    Four independent `[B, D+H] x [D+H, H]` products run side by side on TF's
+    inter-op threads, which uses a multi-core CPU better than one `[B, 4H]`
+    product split by the intra-op pool: at batch 32 x 256 units the step is
+    ~1.5x faster, in `tf.function` and under XLA. For tiny products (batch 1
+    or 2, or 4 x 128 units) the three extra ops cost more than they save.
+    An unknown batch (a `tf.function` traced with `None`, as `fit` retraces)
+    is taken to be a training batch.
+    """
+    return batch is None or batch * units >= PER_GATE_MIN_SIZE
+
+
+def _gate_blocks(kernel, bias, gates):
+    """`[(kernel block, bias block)]`: the whole GEMM (`gates=1`) or one per gate."""
+    return list(zip(tf.split(kernel, gates, axis=1), tf.split(bias, gates)))
 
 
 def _gru_loop(cell, inputs, state, mask, training):
@@ -76,34 +100,35 @@ def _carry(keep, new, old):
     return new if keep is None else keep * new + (1.0 - keep) * old
 
 
-def _lstm_forward(inputs, c0, h0, kernel, bias, mask, save):
+def _lstm_forward(inputs, c0, h0, kernel, bias, mask, save, gates):
     """The forward loop. Writes `(outputs,)` per step, or `(z, c, h)` when `save`.
 
-    Each step computes `[x_t, h] @ kernel` as TF1 did, rather than hoisting
-    `x @ W_x` for all steps into one GEMM: under XLA the hoisted version is
-    1.2-1.4x slower (XLA:CPU fuses the per-step slice of the projection into
-    the gate math badly). Without XLA hoisting is faster at batch 1 (~25%)
-    and equal at batch 32-128, but there XLA is 4x faster anyway.
+    Each step computes `[x_t, h] @ kernel` as TF1 did (in `gates` column
+    blocks, see `_per_gate`), rather than hoisting `x @ W_x` for all steps
+    into one GEMM: under XLA the hoisted version is 1.2-1.4x slower (XLA:CPU
+    fuses the per-step slice of the projection into the gate math badly).
     """
+    blocks = _gate_blocks(kernel, bias, gates)
 
     def step(t, c, h):
-        z = tf.matmul(tf.concat([inputs[t], h], -1), kernel) + bias  # [B, 4H]
-        new_c, new_h = lstm_step(z, c, 0.0, tf.tanh)
+        xh = tf.concat([inputs[t], h], -1)
+        z = [tf.matmul(xh, w) + b for w, b in blocks]  # [B, 4H] in `gates` blocks
+        new_c, new_h = lstm_step(z if gates == 4 else z[0], c, 0.0, tf.tanh)
         keep = None if mask is None else mask[t]
         c, h = _carry(keep, new_c, c), _carry(keep, new_h, h)
-        written = (z, c, h) if save else (h if keep is None else h * keep,)
+        written = (tf.concat(z, -1), c, h) if save else (h if keep is None else h * keep,)
         return written, (c, h)
 
     return _scan(step, tf.shape(inputs)[0], (c0, h0), 3 if save else 1)
 
 
-def _lstm_inference(inputs, c0, h0, kernel, bias, mask):
+def _lstm_inference(inputs, c0, h0, kernel, bias, mask, gates):
     """The forward alone: saves nothing per step; autodiff still works, slowly."""
-    (outputs,), (c, h) = _lstm_forward(inputs, c0, h0, kernel, bias, mask, save=False)
+    (outputs,), (c, h) = _lstm_forward(inputs, c0, h0, kernel, bias, mask, False, gates)
     return outputs, c, h
 
 
-def _lstm_sequence(inputs, c0, h0, kernel, bias, mask):
+def _lstm_sequence(inputs, c0, h0, kernel, bias, mask, gates):
     """LSTM over `[T, B, D]` inputs; returns `(outputs [T, B, H], c_T, h_T)`.
 
     `bias` includes forget_bias. The forward saves z, c and h of every step for
@@ -113,12 +138,12 @@ def _lstm_sequence(inputs, c0, h0, kernel, bias, mask):
 
     @tf.custom_gradient
     def sequence(inputs, c0, h0, kernel, bias):
-        (zs, cs, hs), (c, h) = _lstm_forward(inputs, c0, h0, kernel, bias, mask, save=True)
+        (zs, cs, hs), (c, h) = _lstm_forward(inputs, c0, h0, kernel, bias, mask, True, gates)
         outputs = hs if mask is None else hs * mask  # a valid step's output is its h
 
         def grad(d_outputs, d_c, d_h):
             c_prev = tf.concat([c0[None], cs[:-1]], 0)
-            dzs, (dc0, dh0) = _lstm_backward(zs, cs, c_prev, kernel[depth:], mask, d_outputs, d_c, d_h)
+            dzs, (dc0, dh0) = _lstm_backward(zs, cs, c_prev, kernel[depth:], mask, d_outputs, d_c, d_h, gates)
             h_prev = tf.concat([h0[None], hs[:-1]], 0)
             d_inputs, d_w_x, d_bias = _affine_grads(inputs, kernel[:depth], dzs)
             return d_inputs, dc0, dh0, tf.concat([d_w_x, _outer(h_prev, dzs)], 0), d_bias
@@ -136,12 +161,13 @@ def _forget_block(bias, forget_bias):
     return tf.concat([zeros, zeros, forget, zeros], 0)
 
 
-def _lstm_backward(zs, cs, c_prev, w_h, mask, d_outputs, d_c, d_h):
+def _lstm_backward(zs, cs, c_prev, w_h, mask, d_outputs, d_c, d_h, gates):
     """The sequential part of the LSTM gradient: `dZ` per step and `(dc_0, dh_0)`.
 
-    `zs` are the saved pre-activations, forget_bias included.
+    `zs` are the saved pre-activations, forget_bias included. With `gates=4`,
+    `dh = dz @ W_h^T` runs as four products side by side, as the forward does.
     """
-    w_h_t = tf.transpose(w_h)
+    w_h_ts = [tf.transpose(w) for w in tf.split(w_h, gates, axis=1)]
 
     def step(t, dc, dh):
         i, j, f, o = tf.split(zs[t], 4, axis=-1)
@@ -149,13 +175,15 @@ def _lstm_backward(zs, cs, c_prev, w_h, mask, d_outputs, d_c, d_h):
         tanh_c = tf.tanh(cs[t])
         dh_total = dh + d_outputs[t]
         dc_total = dc + dh_total * o * (1.0 - tanh_c * tanh_c)
-        dz = tf.concat([
+        dz = [
             dc_total * j * i * (1.0 - i), dc_total * i * (1.0 - j * j),
             dc_total * c_prev[t] * f * (1.0 - f), dh_total * tanh_c * o * (1.0 - o),
-        ], axis=-1)
+        ]
         keep = None if mask is None else mask[t]
-        dz = dz if keep is None else dz * keep  # padded steps are constants
-        return dz, (_carry(keep, dc_total * f, dc), _carry(keep, tf.matmul(dz, w_h_t), dh))
+        dz = dz if keep is None else [d * keep for d in dz]  # padded steps are constants
+        blocks = dz if gates == 4 else [tf.concat(dz, axis=-1)]
+        dh_prev = tf.add_n([tf.matmul(d, w) for d, w in zip(blocks, w_h_ts)])
+        return tf.concat(dz, axis=-1), (_carry(keep, dc_total * f, dc), _carry(keep, dh_prev, dh))
 
     return _scan_backward(step, tf.shape(zs)[0], (d_c, d_h))
 
