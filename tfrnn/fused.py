@@ -7,6 +7,10 @@ does what must be sequential (gate derivatives and `dz @ W_h^T`); the
 weight-gradient products run once after the loop, over all steps at once:
 `dW = X_all^T @ dZ_all`.
 
+An LSTM step multiplies `[x_t, h]` by each gate's block of the kernel
+separately once `batch * units >= 1024` (`_per_gate`): four independent
+products keep two or more cores busy where one `[B, 4H]` product does not.
+
 The forward steps reuse the cells' own step functions (`lstm_step`,
 `gru_gates`, `gru_update`), and TF1's padding semantics are kept: rows past
 their length emit zeros and carry their state. `tests/test_fused.py` proves
