@@ -117,10 +117,11 @@ def _lstm_forward(inputs, c0, h0, kernel, bias, mask, save, gates):
     def step(t, c, h):
         xh = tf.concat([inputs[t], h], -1)
         z = [tf.matmul(xh, w) + b for w, b in blocks]  # [B, 4H] in `gates` blocks
-        new_c, new_h = lstm_step(z if gates == 4 else z[0], c, 0.0, tf.tanh)
+        z = z if gates == 4 else z[0]
+        new_c, new_h = lstm_step(z, c, 0.0, tf.tanh)
         keep = None if mask is None else mask[t]
         c, h = _carry(keep, new_c, c), _carry(keep, new_h, h)
-        written = (tf.concat(z, -1), c, h) if save else (h if keep is None else h * keep,)
+        written = (tf.concat(z, -1) if gates == 4 else z, c, h) if save else (h if keep is None else h * keep,)
         return written, (c, h)
 
     return _scan(step, tf.shape(inputs)[0], (c0, h0), 3 if save else 1)
@@ -185,9 +186,9 @@ def _lstm_backward(zs, cs, c_prev, w_h, mask, d_outputs, d_c, d_h, gates):
         ]
         keep = None if mask is None else mask[t]
         dz = dz if keep is None else [d * keep for d in dz]  # padded steps are constants
-        blocks = dz if gates == 4 else [tf.concat(dz, axis=-1)]
-        dh_prev = tf.add_n([tf.matmul(d, w) for d, w in zip(blocks, w_h_ts)])
-        return tf.concat(dz, axis=-1), (_carry(keep, dc_total * f, dc), _carry(keep, dh_prev, dh))
+        dz_all = tf.concat(dz, axis=-1)
+        dh_prev = tf.add_n([tf.matmul(d, w) for d, w in zip(dz if gates == 4 else [dz_all], w_h_ts)])
+        return dz_all, (_carry(keep, dc_total * f, dc), _carry(keep, dh_prev, dh))
 
     return _scan_backward(step, tf.shape(zs)[0], (d_c, d_h))
 
