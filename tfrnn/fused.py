@@ -121,8 +121,9 @@ def _lstm_forward(inputs, c0, h0, kernel, bias, mask, save, gates):
         new_c, new_h = lstm_step(z, c, 0.0, tf.tanh)
         keep = None if mask is None else mask[t]
         c, h = _carry(keep, new_c, c), _carry(keep, new_h, h)
-        written = (tf.concat(z, -1) if gates == 4 else z, c, h) if save else (h if keep is None else h * keep,)
-        return written, (c, h)
+        if not save:
+            return (h if keep is None else h * keep,), (c, h)
+        return (tf.concat(z, -1) if gates == 4 else z, c, h), (c, h)
 
     return _scan(step, tf.shape(inputs)[0], (c0, h0), 3 if save else 1)
 
