@@ -56,7 +56,7 @@ def run(cell, x, lengths, init, time_major, training=None):
 
 
 def gate_products(per_gate):
-    """Forces how a fused LSTM step multiplies: one GEMM per gate, or one for all four."""
+    """Forces how a fused step multiplies: one GEMM per gate, or one for all gates (GRUs under 256 units)."""
     return mock.patch.object(fused, "PER_GATE_MIN_SIZE", 0 if per_gate else 10**9)
 
 
@@ -185,3 +185,70 @@ def test_lstm_steps_run_one_product_per_gate_where_chosen(batch, products, train
     bodies = [f for f in graph.as_graph_def().library.function if "_body_" in f.signature.name]
     matmuls = sorted(sum(node.op == "MatMul" for node in body.node_def) for body in bodies)
     assert matmuls == [products] * (2 if training is None else 1)
+
+
+def test_gru_splits_from_256_units_or_a_batch_times_units_of_4096_or_an_unknown_batch():
+    assert fused._gru_split(1, 256) and fused._gru_split(32, 128) and fused._gru_split(None, 8)
+    assert not fused._gru_split(1, 128) and not fused._gru_split(16, 128) and not fused._gru_split(32, 64)
+
+
+@pytest.mark.parametrize(("batch", "units", "forward", "backward"), [(1, 128, 2, 2), (1, 256, 7, 4), (32, 128, 7, 4), (None, 8, 7, 4)])
+def test_gru_steps_split_their_products_where_chosen(batch, units, forward, backward):
+    """Split: x_t and h products for r and u, x_t for c, two candidate halves; the backward's four apart."""
+    cell = tfrnn.GRUCell(units)
+    cell.build((None, 8))
+
+    def grad(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            outputs, _ = tfrnn.dynamic_rnn(cell, x, dtype=tf.float32)
+        return tape.gradient(outputs, x)
+
+    graph = tf.function(grad).get_concrete_function(tf.TensorSpec([batch, 3, 8])).graph
+    bodies = [f for f in graph.as_graph_def().library.function if "_body_" in f.signature.name]
+    assert sorted(sum(node.op == "MatMul" for node in body.node_def) for body in bodies) == sorted([forward, backward])
+
+
+def test_gru_forward_saves_its_gates_only_under_a_tape():
+    """Without a tape the forward writes h alone (1 array); under one r, u, c and h (4)."""
+    cell = tfrnn.GRUCell(3)
+    x = tf.zeros((4, 2, 5))  # time-major
+    state = cell.zero_state(2, tf.float32)
+    cell(x[0], state)
+
+    def forward(x, training=None):
+        return fused.loop_for(cell, x)(x, state, None, training=training)
+
+    def under_tape(x):
+        with tf.GradientTape():
+            return forward(x)
+
+    def arrays_written(fn):
+        graph = tf.function(fn).get_concrete_function(x).graph
+        return sum(op.type == "TensorListReserve" for op in graph.get_operations())
+
+    assert arrays_written(forward) == 1 and arrays_written(under_tape) == 4
+    assert arrays_written(lambda x: forward(x, training=False)) == 1
+
+
+@pytest.mark.parametrize("name", sorted(PAIRS))
+def test_gradients_through_a_function_traced_without_a_tape(name, per_gate):
+    """A tape around an already traced tf.function: the GRU recomputes its gates, the LSTM saved them."""
+    rng = np.random.default_rng(4)
+    fast = PAIRS[name][0]()
+    x = tf.constant(rng.normal(size=(3, 5, 2)), tf.float32)
+    lengths = tf.constant([5, 2, 0])
+    fast(x[:, 0], fast.zero_state(3, tf.float32))
+    slow = twin(fast)
+    forward = tf.function(lambda cell, x: tfrnn.dynamic_rnn(cell, x, sequence_length=lengths, dtype=tf.float32))
+    forward(fast, x)  # traced here, with no tape
+
+    def loss_and_grads(cell):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            outputs, state = forward(cell, x)
+            loss = tf.reduce_sum(outputs * tf.cos(outputs)) + sum(tf.reduce_sum(s * s) for s in tf.nest.flatten(state))
+        return [loss, *tape.gradient(loss, [x, *cell.trainable_weights])]
+
+    for got, want in zip(loss_and_grads(fast), loss_and_grads(slow)):
+        np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-5)

@@ -7,14 +7,16 @@ does what must be sequential (gate derivatives and `dz @ W_h^T`); the
 weight-gradient products run once after the loop, over all steps at once:
 `dW = X_all^T @ dZ_all`.
 
-An LSTM step multiplies `[x_t, h]` by each gate's block of the kernel
-separately once `batch * units >= 1024` (`_per_gate`): four independent
-products keep two or more cores busy where one `[B, 4H]` product does not.
+Once `batch * units >= 1024` (`_per_gate`) a step splits its products:
+an LSTM multiplies `[x_t, h]` by each gate's block of the kernel apart, a
+GRU runs r, u and two halves of the candidate apart. Independent products
+keep two or more cores busy where one wide product does not.
 
-The forward steps reuse the cells' own step functions (`lstm_step`,
-`gru_gates`, `gru_update`), and TF1's padding semantics are kept: rows past
-their length emit zeros and carry their state. `tests/test_fused.py` proves
-values and gradients equal the generic loop in `rnn.py`.
+The forward steps reuse the cells' own step functions where they can
+(`lstm_step`, `gru_gates`, `gru_update`), and TF1's padding semantics are
+kept: rows past their length emit zeros and carry their state.
+`tests/test_fused.py` proves values and gradients equal the generic loop in
+`rnn.py`.
 """
 
 import keras
@@ -34,7 +36,9 @@ def loop_for(cell, inputs):
     The loop is called as `run(inputs, state, lengths, training=None)`. With
     `training=False` an LSTM runs a forward that saves nothing for the
     backward pass (5-10% faster at batch 1, at most a few % at batch 32 and
-    128); gradients through it still flow, by autodiff, slowly.
+    128); gradients through it still flow, by autodiff, slowly. A GRU saves
+    nothing with `training=False` or when no gradient tape is active, and
+    recomputes what its backward needs (`_could_record`).
     """
     loop = _LOOPS.get(cell.__class__)
     if loop is None or not isinstance(inputs, tf.Tensor) or cell.activation is not keras.activations.tanh:
@@ -67,9 +71,9 @@ def _lstm_loop(cell, inputs, state, mask, training):
 
 
 def _per_gate(batch, units):
-    """Whether each step runs one GEMM per gate instead of one for all four.
+    """Whether each step runs one GEMM per gate instead of one for all gates.
 
-    Four independent `[B, D+H] x [D+H, H]` products run side by side on TF's
+    For an LSTM: four independent `[B, D+H] x [D+H, H]` products run side by side on TF's
     inter-op threads, which uses a multi-core CPU better than one `[B, 4H]`
     product split by the intra-op pool: at batch 32 x 256 units the step is
     ~1.5x faster, in `tf.function` and under XLA. For tiny products (batch 1
@@ -80,15 +84,48 @@ def _per_gate(batch, units):
     return batch is None or batch * units >= PER_GATE_MIN_SIZE
 
 
+# A GRU splits its step's products from this many units on, at any batch (see `_gru_split`).
+GRU_SPLIT_MIN_UNITS = 256
+
+
+def _gru_split(batch, units):
+    """Whether a GRU step runs r, u and the candidate's halves as separate products.
+
+    The GRU's products are narrower than the LSTM's (r, u and half the
+    candidate are `H` or `H/2` wide, against four of `H`), so it gains later
+    in batch: at 64 units, batch 16-32 and at 128 units, batch 4-8 the split
+    step is 0-20% slower, at 128 units x batch 64 it is 1.3x faster. But from
+    256 units on it pays at any batch, under XLA: 1.8x at batch 2, 1.4x at 32.
+    """
+    return units >= GRU_SPLIT_MIN_UNITS or _per_gate(batch, units // 4)
+
+
 def _gate_blocks(kernel, bias, gates):
     """`[(kernel block, bias block)]`: the whole GEMM (`gates=1`) or one per gate."""
     return list(zip(tf.split(kernel, gates, axis=1), tf.split(bias, gates)))
 
 
 def _gru_loop(cell, inputs, state, mask, training):
-    # `training` is unused: a forward that saves nothing measured no faster for the GRU.
     weights = [tf.cast(w, inputs.dtype) for w in (cell.gates.kernel, cell.gates.bias, cell.candidate.kernel, cell.candidate.bias)]
-    return _gru_sequence(inputs, single_state(state), *weights, mask)
+    split = _gru_split(inputs.shape[1], weights[2].shape[-1])
+    save = training is not False and _could_record()
+    return _gru_sequence(inputs, single_state(state), *weights, mask, split, save)
+
+
+def _could_record():
+    """Whether a gradient tape is active, so the GRU forward should save its gates.
+
+    Without one (inference, `predict`) the forward writes only `h`; if a
+    gradient is asked for later (a tape around an already traced
+    `tf.function`) the backward recomputes the gates from the saved states.
+    Both give the same gradients; only the speed differs. TensorFlow has no
+    public API for this, so a TensorFlow without the private one always saves.
+    """
+    try:
+        from tensorflow.python.eager import record
+    except ImportError:  # pragma: no cover - a TensorFlow that moved it
+        return True
+    return record.could_possibly_record()
 
 
 def _mask(lengths, inputs):
@@ -125,7 +162,7 @@ def _lstm_forward(inputs, c0, h0, kernel, bias, mask, save, gates):
             return (h if keep is None else h * keep,), (c, h)
         return (tf.concat(z, -1) if gates == 4 else z, c, h), (c, h)
 
-    return _scan(step, tf.shape(inputs)[0], (c0, h0), 3 if save else 1)
+    return _scan(step, tf.shape(inputs)[0], (c0, h0), 3 if save else 1, autodiff=not save)
 
 
 def _lstm_inference(inputs, c0, h0, kernel, bias, mask, gates):
@@ -194,29 +231,40 @@ def _lstm_backward(zs, cs, c_prev, w_h, mask, d_outputs, d_c, d_h, gates):
     return _scan_backward(step, tf.shape(zs)[0], (d_c, d_h))
 
 
-def _gru_sequence(inputs, h0, gates_kernel, gates_bias, candidate_kernel, candidate_bias, mask):
-    """GRU over `[T, B, D]` inputs; returns `(outputs [T, B, H], h_T)`."""
+def _gru_sequence(inputs, h0, gates_kernel, gates_bias, candidate_kernel, candidate_bias, mask, split, save):
+    """GRU over `[T, B, D]` inputs; returns `(outputs [T, B, H], h_T)`.
+
+    With `split` (see `_per_gate`) each step runs r, u and the two column
+    halves of the candidate as separate products, side by side, and multiplies
+    `x_t` in the step: those products do not wait for `h`, so TF runs them
+    early, next to the previous step's chain. Without it, the step is TF1's:
+    one product for both gates, then one for the candidate (`gru_gates`).
+    With `save`, the forward writes r, u and c of every step for the backward;
+    without, the backward recomputes them from the states, over all steps at once.
+    """
     depth = inputs.shape[-1]
 
     @tf.custom_gradient
     def sequence(inputs, h0, gates_kernel, gates_bias, candidate_kernel, candidate_bias):
-        x_gates = _project(inputs, gates_kernel[:depth], gates_bias)  # [T, B, 2H]
-        x_candidate = _project(inputs, candidate_kernel[:depth], candidate_bias)  # [T, B, H]
-        recurrent = (gates_kernel[depth:], candidate_kernel[depth:])
+        weights = (gates_kernel, gates_bias, candidate_kernel, candidate_bias)
+        step_gates = _gru_split_gates(inputs, *weights) if split else _gru_hoisted_gates(inputs, *weights)
 
         def step(t, h):
-            r, u, c = gru_gates(x_gates[t], x_candidate[t], h, *recurrent, tf.tanh)
+            r, u, c = step_gates(t, h)
             keep = None if mask is None else mask[t]
             h = _carry(keep, gru_update(h, u, c), h)
-            return (tf.concat([r, u, c], -1), h), (h,)
+            return ((r, u, c, h) if save else (h,)), (h,)
 
-        (gates, hs), (h_last,) = _scan(step, tf.shape(inputs)[0], (h0,), 2)
+        written, (h_last,) = _scan(step, tf.shape(inputs)[0], (h0,), 4 if save else 1)
+        hs = written[-1]
         outputs = hs if mask is None else hs * mask  # a valid step's output is its h
 
         def grad(d_outputs, d_h):
             h_prev = tf.concat([h0[None], hs[:-1]], 0)
-            dz_gates, dz_candidate, dh0 = _gru_backward(gates, h_prev, *recurrent, mask, d_outputs, d_h)
-            r = tf.split(gates, 3, axis=-1)[0]
+            r, u, c = written[:3] if save else _gru_recompute(inputs, h_prev, *weights)
+            dz_gates, dz_candidate, dh0 = _gru_backward(
+                r, u, c, h_prev, gates_kernel[depth:], candidate_kernel[depth:], split, mask, d_outputs, d_h
+            )
             d_inputs_g, d_gates_x, d_gates_bias = _affine_grads(inputs, gates_kernel[:depth], dz_gates)
             d_inputs_c, d_candidate_x, d_candidate_bias = _affine_grads(inputs, candidate_kernel[:depth], dz_candidate)
             d_gates_kernel = tf.concat([d_gates_x, _outer(h_prev, dz_gates)], 0)
@@ -229,26 +277,80 @@ def _gru_sequence(inputs, h0, gates_kernel, gates_bias, candidate_kernel, candid
     return sequence(inputs, h0, gates_kernel, gates_bias, candidate_kernel, candidate_bias)
 
 
-def _gru_backward(gates, h_prev, gates_recurrent, candidate_recurrent, mask, d_outputs, d_h):
-    """The sequential part of the GRU gradient: `dZ` of gates and candidate, and `dh_0`."""
-    gates_recurrent_t, candidate_recurrent_t = tf.transpose(gates_recurrent), tf.transpose(candidate_recurrent)
+def _gru_hoisted_gates(inputs, gates_kernel, gates_bias, candidate_kernel, candidate_bias):
+    """`step_gates(t, h) -> (r, u, c)` with `x @ W_x` done for all steps before the loop."""
+    depth = inputs.shape[-1]
+    x_gates = _project(inputs, gates_kernel[:depth], gates_bias)  # [T, B, 2H]
+    x_candidate = _project(inputs, candidate_kernel[:depth], candidate_bias)  # [T, B, H]
+    recurrent = (gates_kernel[depth:], candidate_kernel[depth:])
+    return lambda t, h: gru_gates(x_gates[t], x_candidate[t], h, *recurrent, tf.tanh)
+
+
+def _gru_split_gates(inputs, gates_kernel, gates_bias, candidate_kernel, candidate_bias):
+    """`step_gates(t, h) -> (r, u, c)` with r, u and the candidate's halves as separate products."""
+    depth = inputs.shape[-1]
+    (w_r, w_u), (b_r, b_u) = tf.split(gates_kernel, 2, axis=1), tf.split(gates_bias, 2)
+    # Sliced once here, not once per step.
+    (w_xr, w_hr), (w_xu, w_hu) = (w_r[:depth], w_r[depth:]), (w_u[:depth], w_u[depth:])
+    w_xc, w_hc_halves = candidate_kernel[:depth], _halves(candidate_kernel[depth:])
+
+    def step_gates(t, h):
+        x = inputs[t]
+        r = tf.sigmoid(tf.matmul(x, w_xr) + b_r + tf.matmul(h, w_hr))
+        u = tf.sigmoid(tf.matmul(x, w_xu) + b_u + tf.matmul(h, w_hu))
+        r_h = r * h
+        c = tf.tanh(tf.matmul(x, w_xc) + candidate_bias + tf.concat([tf.matmul(r_h, w) for w in w_hc_halves], -1))
+        return r, u, c
+
+    return step_gates
+
+
+def _halves(kernel):
+    """`kernel [A, N]` as two column blocks (the first one column wider when N is odd)."""
+    units = kernel.shape[-1]
+    return tf.split(kernel, [units - units // 2, units // 2], axis=1)
+
+
+def _gru_recompute(inputs, h_prev, gates_kernel, gates_bias, candidate_kernel, candidate_bias):
+    """r, u and c of every step from the states, `[T, B, H]` each: two GEMMs over all steps."""
+    r, u = tf.split(tf.sigmoid(_apply(tf.concat([inputs, h_prev], -1), gates_kernel) + gates_bias), 2, axis=-1)
+    c = tf.tanh(_apply(tf.concat([inputs, r * h_prev], -1), candidate_kernel) + candidate_bias)
+    return r, u, c
+
+
+def _gru_backward(r, u, c, h_prev, gates_recurrent, candidate_recurrent, split, mask, d_outputs, d_h):
+    """The sequential part of the GRU gradient: `dZ` of gates and candidate, and `dh_0`.
+
+    With `split`, the step's products run apart, as in the forward.
+    """
+    gates_t = [tf.transpose(w) for w in tf.split(gates_recurrent, 2 if split else 1, axis=1)]
+    candidate_t = [tf.transpose(w) for w in (_halves(candidate_recurrent) if split else [candidate_recurrent])]
+    candidate_rows = [w.shape[0] for w in candidate_t]
 
     def step(t, dh):
-        r, u, c = tf.split(gates[t], 3, axis=-1)
-        h = h_prev[t]
+        r_t, u_t, c_t, h_t = r[t], u[t], c[t], h_prev[t]
         dh_total = dh + d_outputs[t]
-        dz_candidate = dh_total * (1.0 - u) * (1.0 - c * c)
-        d_reset_h = tf.matmul(dz_candidate, candidate_recurrent_t)
-        dz_gates = tf.concat([d_reset_h * h * r * (1.0 - r), dh_total * (h - c) * u * (1.0 - u)], axis=-1)
-        dh_prev = dh_total * u + d_reset_h * r + tf.matmul(dz_gates, gates_recurrent_t)
+        dz_u = dh_total * (h_t - c_t) * u_t * (1.0 - u_t)
+        dz_c = dh_total * (1.0 - u_t) * (1.0 - c_t * c_t)
+        dz_c_blocks = tf.split(dz_c, candidate_rows, axis=-1) if split else [dz_c]
+        d_reset_h = tf.add_n([tf.matmul(d, w) for d, w in zip(dz_c_blocks, candidate_t)])  # d(r * h)
+        dz_r = d_reset_h * h_t * r_t * (1.0 - r_t)
+        dz_gates = [dz_r, dz_u] if split else [tf.concat([dz_r, dz_u], -1)]
+        dh_prev = tf.add_n([dh_total * u_t, d_reset_h * r_t] + [tf.matmul(d, w) for d, w in zip(dz_gates, gates_t)])
         keep = None if mask is None else mask[t]
-        dz = tf.concat([dz_gates, dz_candidate], -1)
+        dz = tf.concat([dz_r, dz_u, dz_c], -1)
         dz = dz if keep is None else dz * keep  # padded steps are constants
         return dz, (_carry(keep, dh_prev, dh),)
 
-    dzs, (dh0,) = _scan_backward(step, tf.shape(gates)[0], (d_h,))
-    dz_gates, dz_candidate = tf.split(dzs, [2 * h_prev.shape[-1], h_prev.shape[-1]], axis=-1)
+    dzs, (dh0,) = _scan_backward(step, tf.shape(u)[0], (d_h,))
+    dz_gates, dz_candidate = tf.split(dzs, [2 * u.shape[-1], u.shape[-1]], axis=-1)
     return dz_gates, dz_candidate, dh0
+
+
+def _apply(activations, kernel):
+    """`activations [T, B, A] @ kernel [A, N]` as one GEMM over all steps."""
+    flat = tf.matmul(tf.reshape(activations, [-1, activations.shape[-1]]), kernel)
+    return tf.reshape(flat, tf.concat([tf.shape(activations)[:2], [kernel.shape[-1]]], 0))
 
 
 def _project(inputs, kernel, bias):
@@ -270,10 +372,13 @@ def _outer(activations, dz):
     return tf.matmul(flat_a, tf.reshape(dz, [-1, dz.shape[-1]]), transpose_a=True)
 
 
-def _scan(step, time_steps, state, num_written):
+def _scan(step, time_steps, state, num_written, autodiff=False):
     """Runs `step(t, *state) -> (written, new_state)` forward.
 
-    Returns `(stacked written values, final state)`.
+    Returns `(stacked written values, final state)`. Pass `autodiff=True` when
+    TF's autodiff will differentiate the loop (the LSTM's inference forward):
+    `maximum_iterations` lets XLA size autodiff's accumulators. Otherwise it
+    is left out: its extra counter costs ~10 us per step at batch 32.
     """
     arrays = [tf.TensorArray(state[0].dtype, size=time_steps) for _ in range(num_written)]
 
@@ -281,9 +386,9 @@ def _scan(step, time_steps, state, num_written):
         written, state = step(t, *state)
         return t + 1, tuple(state), [a.write(t, w) for a, w in zip(arrays, written)]
 
-    # maximum_iterations lets XLA size autodiff's accumulators (the inference forward).
     _, state, arrays = tf.while_loop(
-        lambda t, *_: t < time_steps, body, (tf.constant(0), tuple(state), arrays), maximum_iterations=time_steps
+        lambda t, *_: t < time_steps, body, (tf.constant(0), tuple(state), arrays),
+        maximum_iterations=time_steps if autodiff else None,
     )
     return [a.stack() for a in arrays], state
 
