@@ -234,7 +234,7 @@ def _lstm_backward(zs, cs, c_prev, w_h, mask, d_outputs, d_c, d_h, gates):
 def _gru_sequence(inputs, h0, gates_kernel, gates_bias, candidate_kernel, candidate_bias, mask, split, save):
     """GRU over `[T, B, D]` inputs; returns `(outputs [T, B, H], h_T)`.
 
-    With `split` (see `_per_gate`) each step runs r, u and the two column
+    With `split` (see `_gru_split`) each step runs r, u and the two column
     halves of the candidate as separate products, side by side, and multiplies
     `x_t` in the step: those products do not wait for `h`, so TF runs them
     early, next to the previous step's chain. Without it, the step is TF1's:
