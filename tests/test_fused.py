@@ -119,15 +119,18 @@ def test_fast_path_equals_generic_loop_for_any_sizes(name, batch, time, depth, w
         assert_fast_equals_generic(name, batch, time, depth, with_lengths, time_major, seed, training=training)
 
 
+def built_twins(name, seed):
+    """A fused cell, its generic twin, inputs `[3, 5, 2]` and lengths with a full, a short and an empty row."""
+    fast = PAIRS[name][0]()
+    x = tf.constant(np.random.default_rng(seed).normal(size=(3, 5, 2)), tf.float32)
+    fast(x[:, 0], fast.zero_state(3, tf.float32))
+    return fast, twin(fast), x, tf.constant([5, 2, 0])
+
+
 @pytest.mark.parametrize("training", [None, False])
 @pytest.mark.parametrize("name", sorted(PAIRS))
 def test_fast_path_gradients_hold_under_xla(name, training, per_gate):
-    rng = np.random.default_rng(2)
-    fast = PAIRS[name][0]()
-    x = tf.constant(rng.normal(size=(3, 5, 2)), tf.float32)
-    lengths = tf.constant([5, 2, 0])
-    fast(x[:, 0], fast.zero_state(3, tf.float32))
-    slow = twin(fast)
+    fast, slow, x, lengths = built_twins(name, seed=2)
 
     def loss_and_grads(cell):
         with tf.GradientTape() as tape:
@@ -234,12 +237,7 @@ def test_gru_forward_saves_its_gates_only_under_a_tape():
 @pytest.mark.parametrize("name", sorted(PAIRS))
 def test_gradients_through_a_function_traced_without_a_tape(name, per_gate):
     """A tape around an already traced tf.function: the GRU recomputes its gates, the LSTM saved them."""
-    rng = np.random.default_rng(4)
-    fast = PAIRS[name][0]()
-    x = tf.constant(rng.normal(size=(3, 5, 2)), tf.float32)
-    lengths = tf.constant([5, 2, 0])
-    fast(x[:, 0], fast.zero_state(3, tf.float32))
-    slow = twin(fast)
+    fast, slow, x, lengths = built_twins(name, seed=4)
     forward = tf.function(lambda cell, x: tfrnn.dynamic_rnn(cell, x, sequence_length=lengths, dtype=tf.float32))
     forward(fast, x)  # traced here, with no tape
 
