@@ -7,7 +7,7 @@ does what must be sequential (gate derivatives and `dz @ W_h^T`); the
 weight-gradient products run once after the loop, over all steps at once:
 `dW = X_all^T @ dZ_all`.
 
-Once `batch * units >= 1024` (`_per_gate`) a step splits its products:
+From a size on (`_per_gate`, `_gru_split`) a step splits its products:
 an LSTM multiplies `[x_t, h]` by each gate's block of the kernel apart, a
 GRU runs r, u and two halves of the candidate apart. Independent products
 keep two or more cores busy where one wide product does not.
@@ -313,8 +313,8 @@ def _halves(kernel):
 
 def _gru_recompute(inputs, h_prev, gates_kernel, gates_bias, candidate_kernel, candidate_bias):
     """r, u and c of every step from the states, `[T, B, H]` each: two GEMMs over all steps."""
-    r, u = tf.split(tf.sigmoid(_apply(tf.concat([inputs, h_prev], -1), gates_kernel) + gates_bias), 2, axis=-1)
-    c = tf.tanh(_apply(tf.concat([inputs, r * h_prev], -1), candidate_kernel) + candidate_bias)
+    r, u = tf.split(tf.sigmoid(_project(tf.concat([inputs, h_prev], -1), gates_kernel, gates_bias)), 2, axis=-1)
+    c = tf.tanh(_project(tf.concat([inputs, r * h_prev], -1), candidate_kernel, candidate_bias))
     return r, u, c
 
 
@@ -345,12 +345,6 @@ def _gru_backward(r, u, c, h_prev, gates_recurrent, candidate_recurrent, split, 
     dzs, (dh0,) = _scan_backward(step, tf.shape(u)[0], (d_h,))
     dz_gates, dz_candidate = tf.split(dzs, [2 * u.shape[-1], u.shape[-1]], axis=-1)
     return dz_gates, dz_candidate, dh0
-
-
-def _apply(activations, kernel):
-    """`activations [T, B, A] @ kernel [A, N]` as one GEMM over all steps."""
-    flat = tf.matmul(tf.reshape(activations, [-1, activations.shape[-1]]), kernel)
-    return tf.reshape(flat, tf.concat([tf.shape(activations)[:2], [kernel.shape[-1]]], 0))
 
 
 def _project(inputs, kernel, bias):
