@@ -152,6 +152,19 @@ def test_cells_that_change_the_math_take_the_generic_loop():
     assert fused.loop_for(tfrnn.GRUCell(3), (x, x)) is None  # nested inputs
 
 
+def arrays_written(fn, x):
+    """How many per-step arrays (TensorLists) `fn(x)` reserves when traced."""
+    graph = tf.function(fn).get_concrete_function(x).graph
+    return sum(op.type == "TensorListReserve" for op in graph.get_operations())
+
+
+def matmuls_per_loop_body(fn, shape):
+    """Sorted MatMul counts of the while-loop bodies in `fn` traced for inputs of `shape`."""
+    graph = tf.function(fn).get_concrete_function(tf.TensorSpec(shape)).graph
+    bodies = [f for f in graph.as_graph_def().library.function if "_body_" in f.signature.name]
+    return sorted(sum(node.op == "MatMul" for node in body.node_def) for body in bodies)
+
+
 def test_inference_forward_saves_nothing_for_the_backward_pass():
     """training=False writes one tensor per step (the outputs); None writes z, c and h."""
     cell = tfrnn.BasicLSTMCell(3)
@@ -159,11 +172,10 @@ def test_inference_forward_saves_nothing_for_the_backward_pass():
     state = cell.zero_state(2, tf.float32)
     cell(x[0], state)
 
-    def arrays_written(training):
-        graph = tf.function(lambda x: fused.loop_for(cell, x)(x, state, None, training=training)).get_concrete_function(x).graph
-        return sum(op.type == "TensorListReserve" for op in graph.get_operations())
+    def forward(training):
+        return lambda x: fused.loop_for(cell, x)(x, state, None, training=training)
 
-    assert arrays_written(False) == 1 and arrays_written(None) == 3
+    assert arrays_written(forward(False), x) == 1 and arrays_written(forward(None), x) == 3
 
 
 def test_per_gate_products_from_a_batch_times_units_of_1024_or_an_unknown_batch():
@@ -184,10 +196,7 @@ def test_lstm_steps_run_one_product_per_gate_where_chosen(batch, products, train
             outputs, _ = tfrnn.dynamic_rnn(cell, x, dtype=tf.float32, training=training)
         return outputs if training is False else tape.gradient(outputs, x)
 
-    graph = tf.function(loss).get_concrete_function(tf.TensorSpec([batch, 3, 8])).graph
-    bodies = [f for f in graph.as_graph_def().library.function if "_body_" in f.signature.name]
-    matmuls = sorted(sum(node.op == "MatMul" for node in body.node_def) for body in bodies)
-    assert matmuls == [products] * (2 if training is None else 1)
+    assert matmuls_per_loop_body(loss, [batch, 3, 8]) == [products] * (2 if training is None else 1)
 
 
 def test_gru_splits_from_256_units_or_a_batch_times_units_of_4096_or_an_unknown_batch():
@@ -207,9 +216,7 @@ def test_gru_steps_split_their_products_where_chosen(batch, units, forward, back
             outputs, _ = tfrnn.dynamic_rnn(cell, x, dtype=tf.float32)
         return tape.gradient(outputs, x)
 
-    graph = tf.function(grad).get_concrete_function(tf.TensorSpec([batch, 3, 8])).graph
-    bodies = [f for f in graph.as_graph_def().library.function if "_body_" in f.signature.name]
-    assert sorted(sum(node.op == "MatMul" for node in body.node_def) for body in bodies) == sorted([forward, backward])
+    assert matmuls_per_loop_body(grad, [batch, 3, 8]) == sorted([forward, backward])
 
 
 def test_gru_forward_saves_its_gates_only_under_a_tape():
@@ -226,12 +233,8 @@ def test_gru_forward_saves_its_gates_only_under_a_tape():
         with tf.GradientTape():
             return forward(x)
 
-    def arrays_written(fn):
-        graph = tf.function(fn).get_concrete_function(x).graph
-        return sum(op.type == "TensorListReserve" for op in graph.get_operations())
-
-    assert arrays_written(forward) == 1 and arrays_written(under_tape) == 4
-    assert arrays_written(lambda x: forward(x, training=False)) == 1
+    assert arrays_written(forward, x) == 1 and arrays_written(under_tape, x) == 4
+    assert arrays_written(lambda x: forward(x, training=False), x) == 1
 
 
 @pytest.mark.parametrize("name", sorted(PAIRS))

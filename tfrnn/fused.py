@@ -97,7 +97,7 @@ def _gru_split(batch, units):
     step is 0-20% slower, at 128 units x batch 64 it is 1.3x faster. But from
     256 units on it pays at any batch, under XLA: 1.8x at batch 2, 1.4x at 32.
     """
-    return units >= GRU_SPLIT_MIN_UNITS or _per_gate(batch, units // 4)
+    return units >= GRU_SPLIT_MIN_UNITS or _per_gate(batch, units / 4)  # batch * units >= 4 * PER_GATE_MIN_SIZE
 
 
 def _gate_blocks(kernel, bias, gates):
