@@ -72,7 +72,7 @@ def plan(args):
             for name in args.impls:
                 implementation = IMPLEMENTATIONS[name]
                 # Keras, torch and the GEMMs run one model for both LSTM cells: measured once.
-                for model in dict.fromkeys(implementation.models[cell] for cell in args.cells):
+                for model in dict.fromkeys(m for cell in args.cells for m in implementation.models_for(cell)):
                     for variant in implementation.variants:
                         group.append(dict(
                             impl=name, model=model, family=family(model), variant=variant, mode=mode,

@@ -58,6 +58,11 @@ class Implementation:
     def modules_for(self, variant):
         return self.variant_modules.get(variant, self.modules)
 
+    def models_for(self, cell):
+        """The models run for `cell`: one name, or a tuple of them (Keras' two GRUs)."""
+        models = self.models[cell]
+        return (models,) if isinstance(models, str) else models
+
 
 def inputs(size, seed=0):
     """The batch-major input `[batch, time, depth]`, identical in every implementation."""
@@ -141,12 +146,16 @@ def build_tf1(model, size, variant):
     )
 
 
+# Keras' default GRU is reset_after=True (the cuDNN layout): one recurrent product per
+# step, a different function from TF1's GRUCell. reset_after=False is TF1's function.
+KERAS_MODELS = {"LSTM": ("LSTM", {}), "GRU": ("GRU", {}), "GRU(reset_after=False)": ("GRU", {"reset_after": False})}
+
+
 def build_keras(model, size, variant):
     import keras
 
-    # Defaults throughout: GRU keeps reset_after=True (Keras' default, the cuDNN
-    # layout); TF1's GRUCell is reset_after=False. Both do the same GEMMs.
-    layer = getattr(keras.layers, model)(size.units, return_sequences=True, return_state=True)
+    name, options = KERAS_MODELS[model]
+    layer = getattr(keras.layers, name)(size.units, return_sequences=True, return_state=True, **options)
     layer.build((size.batch, size.time, size.depth))
 
     def run(x):
@@ -301,7 +310,10 @@ IMPLEMENTATIONS = {
         modules=("tensorflow", "keras", "tfrnn"),
     ),
     "keras": Implementation(
-        build=build_keras, models=_LSTM_GRU, variants=TF_VARIANTS, modules=("tensorflow", "keras")
+        build=build_keras,
+        models={**_LSTM_GRU, "gru": ("GRU", "GRU(reset_after=False)")},
+        variants=TF_VARIANTS,
+        modules=("tensorflow", "keras"),
     ),
     "tf1": Implementation(
         build=build_tf1,

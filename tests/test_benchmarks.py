@@ -35,3 +35,18 @@ def test_quick_run_writes_results(tmp_path):
         assert result["peak_rss_mb"] >= result["rss_after_import_mb"] > 0
         assert result["vs_limit"] >= 1.0 and result["vs_keras_best"] > 0
     assert "matmul-only limit" in process.stdout and "keras.layers.LSTM" in process.stdout
+
+
+def test_keras_gru_runs_both_formulations():
+    """Keras' default GRU (reset_after=True) and TF1's function (reset_after=False), each in both variants."""
+    sys.path.insert(0, str(BENCH.parent))
+    try:
+        import bench_rnn
+    finally:
+        sys.path.remove(str(BENCH.parent))
+    (group,) = bench_rnn.plan(bench_rnn.parse_args(["--impls", "keras", "--cells", "gru", "--modes", "forward", "--sizes", "2x5x3x4"]))
+    assert sorted((spec["model"], spec["variant"]) for spec in group) == [
+        ("GRU", "tf.function"), ("GRU", "tf.function+xla"),
+        ("GRU(reset_after=False)", "tf.function"), ("GRU(reset_after=False)", "tf.function+xla"),
+    ]
+    assert {spec["family"] for spec in group} == {"gru"}

@@ -85,7 +85,7 @@ def assert_fast_equals_generic(name, batch, time, depth, with_lengths, time_majo
         np.testing.assert_allclose(got, want, atol=tol, rtol=tol)
 
 
-# training=False takes the LSTM's inference forward (autodiff for gradients); None the hand-written backward.
+# training=False saves nothing in the forward (the backward recomputes the gates); None saves them under a tape.
 @pytest.mark.parametrize("training", [None, False])
 @pytest.mark.parametrize("name", sorted(PAIRS))
 @pytest.mark.parametrize("with_lengths", [False, True])
@@ -165,19 +165,6 @@ def matmuls_per_loop_body(fn, shape):
     return sorted(sum(node.op == "MatMul" for node in body.node_def) for body in bodies)
 
 
-def test_inference_forward_saves_nothing_for_the_backward_pass():
-    """training=False writes one tensor per step (the outputs); None writes z, c and h."""
-    cell = tfrnn.BasicLSTMCell(3)
-    x = tf.zeros((4, 2, 5))  # time-major
-    state = cell.zero_state(2, tf.float32)
-    cell(x[0], state)
-
-    def forward(training):
-        return lambda x: fused.loop_for(cell, x)(x, state, None, training=training)
-
-    assert arrays_written(forward(False), x) == 1 and arrays_written(forward(None), x) == 3
-
-
 def test_per_gate_products_from_a_batch_times_units_of_1024_or_an_unknown_batch():
     assert fused._per_gate(32, 256) and fused._per_gate(4, 256) and fused._per_gate(None, 8)
     assert not fused._per_gate(1, 128) and not fused._per_gate(4, 128) and not fused._per_gate(1, 512)
@@ -190,13 +177,13 @@ def test_lstm_steps_run_one_product_per_gate_where_chosen(batch, products, train
     cell = tfrnn.BasicLSTMCell(256)
     cell.build((None, 8))
 
-    def loss(x):  # the inference forward alone; the training one with its backward
+    def grad(x):  # training=False: a forward that saves nothing, and a backward that recomputes
         with tf.GradientTape() as tape:
             tape.watch(x)
             outputs, _ = tfrnn.dynamic_rnn(cell, x, dtype=tf.float32, training=training)
-        return outputs if training is False else tape.gradient(outputs, x)
+        return tape.gradient(outputs, x)
 
-    assert matmuls_per_loop_body(loss, [batch, 3, 8]) == [products] * (2 if training is None else 1)
+    assert matmuls_per_loop_body(grad, [batch, 3, 8]) == [products, products]
 
 
 def test_gru_splits_from_256_units_or_a_batch_times_units_of_4096_or_an_unknown_batch():
@@ -219,9 +206,11 @@ def test_gru_steps_split_their_products_where_chosen(batch, units, forward, back
     assert matmuls_per_loop_body(grad, [batch, 3, 8]) == sorted([forward, backward])
 
 
-def test_gru_forward_saves_its_gates_only_under_a_tape():
-    """Without a tape the forward writes h alone (1 array); under one r, u, c and h (4)."""
-    cell = tfrnn.GRUCell(3)
+# Arrays written without a tape, and under one: LSTM h and the incoming c, then
+# z (one [B, 4H] array at this size); GRU h, then r, u and c.
+@pytest.mark.parametrize(("make", "without", "under"), [(tfrnn.BasicLSTMCell, 2, 3), (tfrnn.GRUCell, 1, 4)])
+def test_forward_saves_its_gates_only_under_a_tape(make, without, under):
+    cell = make(3)
     x = tf.zeros((4, 2, 5))  # time-major
     state = cell.zero_state(2, tf.float32)
     cell(x[0], state)
@@ -229,17 +218,17 @@ def test_gru_forward_saves_its_gates_only_under_a_tape():
     def forward(x, training=None):
         return fused.loop_for(cell, x)(x, state, None, training=training)
 
-    def under_tape(x):
+    def under_tape(x, training=None):
         with tf.GradientTape():
-            return forward(x)
+            return forward(x, training)
 
-    assert arrays_written(forward, x) == 1 and arrays_written(under_tape, x) == 4
-    assert arrays_written(lambda x: forward(x, training=False), x) == 1
+    assert arrays_written(forward, x) == without and arrays_written(under_tape, x) == under
+    assert arrays_written(lambda x: under_tape(x, training=False), x) == without
 
 
 @pytest.mark.parametrize("name", sorted(PAIRS))
 def test_gradients_through_a_function_traced_without_a_tape(name, per_gate):
-    """A tape around an already traced tf.function: the GRU recomputes its gates, the LSTM saved them."""
+    """A tape around a tf.function traced without one: the backward recomputes the gates."""
     fast, slow, x, lengths = built_twins(name, seed=4)
     forward = tf.function(lambda cell, x: tfrnn.dynamic_rnn(cell, x, sequence_length=lengths, dtype=tf.float32))
     forward(fast, x)  # traced here, with no tape

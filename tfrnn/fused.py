@@ -12,6 +12,10 @@ an LSTM multiplies `[x_t, h]` by each gate's block of the kernel apart, a
 GRU runs r, u and two halves of the candidate apart. Independent products
 keep two or more cores busy where one wide product does not.
 
+The forward saves the gates its backward reads only under a gradient tape
+(`_could_record`); without one, a gradient asked for later recomputes them
+from the saved states with one GEMM per weight over all steps.
+
 The forward steps reuse the cells' own step functions where they can
 (`lstm_step`, `gru_gates`, `gru_update`), and TF1's padding semantics are
 kept: rows past their length emit zeros and carry their state.
@@ -33,12 +37,10 @@ def loop_for(cell, inputs):
     the default `tanh` activation and, for `LSTMCell`, no peepholes, clipping
     or projection; inputs must be one tensor.
 
-    The loop is called as `run(inputs, state, lengths, training=None)`. With
-    `training=False` an LSTM runs a forward that saves nothing for the
-    backward pass (5-10% faster at batch 1, at most a few % at batch 32 and
-    128); gradients through it still flow, by autodiff, slowly. A GRU saves
-    nothing with `training=False` or when no gradient tape is active, and
-    recomputes what its backward needs (`_could_record`).
+    The loop is called as `run(inputs, state, lengths, training=None)`. The
+    forward saves the gates its backward needs only when a gradient tape is
+    active and `training` is not False (`_could_record`); otherwise it writes
+    only the states, and a gradient asked for later recomputes the gates.
     """
     loop = _LOOPS.get(cell.__class__)
     if loop is None or not isinstance(inputs, tf.Tensor) or cell.activation is not keras.activations.tanh:
@@ -65,8 +67,8 @@ def _lstm_loop(cell, inputs, state, mask, training):
     kernel, bias = (tf.cast(w, inputs.dtype) for w in (cell.kernel, cell.bias))
     bias = bias + _forget_block(bias, cell.forget_bias)  # once, not once per step
     gates = 4 if _per_gate(inputs.shape[1], kernel.shape[-1] // 4) else 1
-    sequence = _lstm_inference if training is False else _lstm_sequence
-    outputs, new_c, new_h = sequence(inputs, c, h, kernel, bias, mask, gates)
+    save = training is not False and _could_record()
+    outputs, new_c, new_h = _lstm_sequence(inputs, c, h, kernel, bias, mask, gates, save)
     return outputs, LSTMStateTuple(new_c, new_h)
 
 
@@ -113,13 +115,14 @@ def _gru_loop(cell, inputs, state, mask, training):
 
 
 def _could_record():
-    """Whether a gradient tape is active, so the GRU forward should save its gates.
+    """Whether a gradient tape is active, so the forward should save its gates.
 
-    Without one (inference, `predict`) the forward writes only `h`; if a
-    gradient is asked for later (a tape around an already traced
-    `tf.function`) the backward recomputes the gates from the saved states.
-    Both give the same gradients; only the speed differs. TensorFlow has no
-    public API for this, so a TensorFlow without the private one always saves.
+    Without one (inference, `predict`) the forward writes only the states; if
+    a gradient is asked for later (a tape around an already traced
+    `tf.function`) the backward recomputes the gates from them, with one or
+    two GEMMs over all steps. Both give the same gradients; only the speed
+    differs. TensorFlow has no public API for this, so a TensorFlow without
+    the private one always saves.
     """
     try:
         from tensorflow.python.eager import record
@@ -142,7 +145,7 @@ def _carry(keep, new, old):
 
 
 def _lstm_forward(inputs, c0, h0, kernel, bias, mask, save, gates):
-    """The forward loop. Writes `(outputs,)` per step, or `(z, c, h)` when `save`.
+    """The forward loop. Writes h and the incoming c of every step, and z when `save`.
 
     Each step computes `[x_t, h] @ kernel` as TF1 did (in `gates` column
     blocks, see `_per_gate`), rather than hoisting `x @ W_x` for all steps
@@ -154,40 +157,32 @@ def _lstm_forward(inputs, c0, h0, kernel, bias, mask, save, gates):
     def step(t, c, h):
         xh = tf.concat([inputs[t], h], -1)
         z = [tf.matmul(xh, w) + b for w, b in blocks]  # [B, 4H] in `gates` blocks
-        z = z if gates == 4 else z[0]
-        new_c, new_h = lstm_step(z, c, 0.0, tf.tanh)
+        new_c, new_h = lstm_step(z if gates == 4 else z[0], c, 0.0, tf.tanh)
         keep = None if mask is None else mask[t]
-        c, h = _carry(keep, new_c, c), _carry(keep, new_h, h)
-        if not save:
-            return (h if keep is None else h * keep,), (c, h)
-        return (tf.concat(z, -1) if gates == 4 else z, c, h), (c, h)
+        new_c, new_h = _carry(keep, new_c, c), _carry(keep, new_h, h)
+        return (new_h, c, *z) if save else (new_h, c), (new_c, new_h)
 
-    return _scan(step, tf.shape(inputs)[0], (c0, h0), 3 if save else 1, autodiff=not save)
+    return _scan(step, tf.shape(inputs)[0], (c0, h0), 2 + gates if save else 2)
 
 
-def _lstm_inference(inputs, c0, h0, kernel, bias, mask, gates):
-    """The forward alone: saves nothing per step; autodiff still works, slowly."""
-    (outputs,), (c, h) = _lstm_forward(inputs, c0, h0, kernel, bias, mask, False, gates)
-    return outputs, c, h
-
-
-def _lstm_sequence(inputs, c0, h0, kernel, bias, mask, gates):
+def _lstm_sequence(inputs, c0, h0, kernel, bias, mask, gates, save):
     """LSTM over `[T, B, D]` inputs; returns `(outputs [T, B, H], c_T, h_T)`.
 
-    `bias` includes forget_bias. The forward saves z, c and h of every step for
-    the hand-written backward.
+    `bias` includes forget_bias. With `save`, the forward writes the
+    pre-activations z of every step for the hand-written backward; without,
+    the backward recomputes them from the states with one GEMM over all steps.
     """
     depth = inputs.shape[-1]
 
     @tf.custom_gradient
     def sequence(inputs, c0, h0, kernel, bias):
-        (zs, cs, hs), (c, h) = _lstm_forward(inputs, c0, h0, kernel, bias, mask, True, gates)
+        (hs, c_prev, *zs), (c, h) = _lstm_forward(inputs, c0, h0, kernel, bias, mask, save, gates)
         outputs = hs if mask is None else hs * mask  # a valid step's output is its h
 
         def grad(d_outputs, d_c, d_h):
-            c_prev = tf.concat([c0[None], cs[:-1]], 0)
-            dzs, (dc0, dh0) = _lstm_backward(zs, cs, c_prev, kernel[depth:], mask, d_outputs, d_c, d_h, gates)
             h_prev = tf.concat([h0[None], hs[:-1]], 0)
+            z = zs if save else [_project(tf.concat([inputs, h_prev], -1), kernel, bias)]
+            dzs, (dc0, dh0) = _lstm_backward(z, c_prev, c, kernel[depth:], mask, d_outputs, d_c, d_h, gates)
             d_inputs, d_w_x, d_bias = _affine_grads(inputs, kernel[:depth], dzs)
             return d_inputs, dc0, dh0, tf.concat([d_w_x, _outer(h_prev, dzs)], 0), d_bias
 
@@ -204,31 +199,35 @@ def _forget_block(bias, forget_bias):
     return tf.concat([zeros, zeros, forget, zeros], 0)
 
 
-def _lstm_backward(zs, cs, c_prev, w_h, mask, d_outputs, d_c, d_h, gates):
+def _lstm_backward(zs, c_prev, c_last, w_h, mask, d_outputs, d_c, d_h, gates):
     """The sequential part of the LSTM gradient: `dZ` per step and `(dc_0, dh_0)`.
 
-    `zs` are the saved pre-activations, forget_bias included. With `gates=4`,
-    `dh = dz @ W_h^T` runs as four products side by side, as the forward does.
+    `zs` are the pre-activations of all steps (forget_bias included), as four
+    `[T, B, H]` blocks or one `[T, B, 4H]`; `c_prev` holds each step's
+    incoming c. The loop carries each step's outgoing c back from `c_last`.
+    With `gates=4`, `dh = dz @ W_h^T` runs as four products side by side, as
+    the forward does.
     """
     w_h_ts = [tf.transpose(w) for w in tf.split(w_h, gates, axis=1)]
 
-    def step(t, dc, dh):
-        i, j, f, o = tf.split(zs[t], 4, axis=-1)
+    def step(t, c, dc, dh):
+        i, j, f, o = [z[t] for z in zs] if len(zs) == 4 else tf.split(zs[0][t], 4, axis=-1)
         i, j, f, o = tf.sigmoid(i), tf.tanh(j), tf.sigmoid(f), tf.sigmoid(o)
-        tanh_c = tf.tanh(cs[t])
+        c_before, tanh_c = c_prev[t], tf.tanh(c)
         dh_total = dh + d_outputs[t]
         dc_total = dc + dh_total * o * (1.0 - tanh_c * tanh_c)
         dz = [
             dc_total * j * i * (1.0 - i), dc_total * i * (1.0 - j * j),
-            dc_total * c_prev[t] * f * (1.0 - f), dh_total * tanh_c * o * (1.0 - o),
+            dc_total * c_before * f * (1.0 - f), dh_total * tanh_c * o * (1.0 - o),
         ]
         keep = None if mask is None else mask[t]
         dz = dz if keep is None else [d * keep for d in dz]  # padded steps are constants
         dz_all = tf.concat(dz, axis=-1)
         dh_prev = tf.add_n([tf.matmul(d, w) for d, w in zip(dz if gates == 4 else [dz_all], w_h_ts)])
-        return dz_all, (_carry(keep, dc_total * f, dc), _carry(keep, dh_prev, dh))
+        return dz_all, (c_before, _carry(keep, dc_total * f, dc), _carry(keep, dh_prev, dh))
 
-    return _scan_backward(step, tf.shape(zs)[0], (d_c, d_h))
+    dzs, (_, dc0, dh0) = _scan_backward(step, tf.shape(d_outputs)[0], (c_last, d_c, d_h))
+    return dzs, (dc0, dh0)
 
 
 def _gru_sequence(inputs, h0, gates_kernel, gates_bias, candidate_kernel, candidate_bias, mask, split, save):
@@ -366,13 +365,12 @@ def _outer(activations, dz):
     return tf.matmul(flat_a, tf.reshape(dz, [-1, dz.shape[-1]]), transpose_a=True)
 
 
-def _scan(step, time_steps, state, num_written, autodiff=False):
+def _scan(step, time_steps, state, num_written):
     """Runs `step(t, *state) -> (written, new_state)` forward.
 
-    Returns `(stacked written values, final state)`. Pass `autodiff=True` when
-    TF's autodiff will differentiate the loop (the LSTM's inference forward):
-    `maximum_iterations` lets XLA size autodiff's accumulators. Otherwise it
-    is left out: its extra counter costs ~10 us per step at batch 32.
+    Returns `(stacked written values, final state)`. Stacking copies every
+    step, and the backward loops read most of them one step at a time, but
+    a SavedModel cannot save a gradient that captures a TensorArray.
     """
     arrays = [tf.TensorArray(state[0].dtype, size=time_steps) for _ in range(num_written)]
 
@@ -380,10 +378,8 @@ def _scan(step, time_steps, state, num_written, autodiff=False):
         written, state = step(t, *state)
         return t + 1, tuple(state), [a.write(t, w) for a, w in zip(arrays, written)]
 
-    _, state, arrays = tf.while_loop(
-        lambda t, *_: t < time_steps, body, (tf.constant(0), tuple(state), arrays),
-        maximum_iterations=time_steps if autodiff else None,
-    )
+    # No maximum_iterations: its extra loop counter costs ~10 us per step at batch 32.
+    _, state, arrays = tf.while_loop(lambda t, *_: t < time_steps, body, (tf.constant(0), tuple(state), arrays))
     return [a.stack() for a in arrays], state
 
 

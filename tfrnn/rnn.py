@@ -71,9 +71,9 @@ def dynamic_rnn(
             passed to every step of a Keras-layer cell, so a `DropoutWrapper`
             drops only when it is True; None leaves it to the enclosing Keras
             layer call (on in `fit`, off in `predict`), or off outside one.
-            With False, LSTM cells on the fused path also skip saving what
-            their hand-written gradient needs (a leaner inference loop;
-            gradients still flow, by autodiff).
+            With False, cells on the fused path also skip saving what their
+            hand-written gradient needs, as they do when no gradient tape is
+            active; a gradient asked for anyway recomputes it.
 
     Returns:
         `(outputs, final_state)`: outputs `[batch, time, output_size]` (or
