@@ -5,6 +5,8 @@ import pathlib
 import subprocess
 import sys
 
+import numpy as np
+
 BENCH = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "bench_rnn.py"
 
 
@@ -50,3 +52,24 @@ def test_keras_gru_runs_both_formulations():
         ("GRU(reset_after=False)", "tf.function"), ("GRU(reset_after=False)", "tf.function+xla"),
     ]
     assert {spec["family"] for spec in group} == {"gru"}
+
+
+def test_head_to_head_quick_run(tmp_path):
+    """The interleaved comparison builds tfrnn, Keras and the limit in one process per group, and rates each against its own group."""
+    out = tmp_path / "h2h.json"
+    command = [sys.executable, str(BENCH.parent / "head_to_head.py"), "--quick", "--cells", "lstm", "--modes", "forward", "--out", str(out)]
+    process = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert process.returncode == 0, process.stderr[-2000:]
+
+    results = json.loads(out.read_text())["results"]
+    assert {(r["impl"], r["model"], r["variant"]) for r in results} == {
+        ("tfrnn", "LSTMCell", "tf.function"), ("tfrnn", "LSTMCell", "tf.function+xla"),
+        ("keras", "LSTM", "tf.function"), ("keras", "LSTM", "tf.function+xla"),
+        ("matmul", "LSTM", "tf.function"), ("matmul", "LSTM", "tf.function+xla"), ("matmul", "LSTM", "numpy"),
+    }
+    limit = min(r["median_ms"] for r in results if r["impl"] == "matmul")
+    keras = min(r["median_ms"] for r in results if r["impl"] == "keras")
+    for r in results:
+        assert len(r["times_ms"]) == 2 and r["median_ms"] > 0
+        np.testing.assert_allclose([r["vs_limit"], r["vs_keras_best"]], [r["median_ms"] / limit, r["median_ms"] / keras])
+    assert "| tfrnn cell | size | mode |" in process.stdout
