@@ -351,7 +351,7 @@ def _sigmoid_grad(y, dy):
 
     The backward steps are short chains of small elementwise ops, each costing
     its dispatch; TF's fused gradient ops do in one what took three (LSTM
-    fwd+bwd 3-12% faster without XLA, the same with it).
+    fwd+bwd 3-12% faster at batch 32 and 128; XLA lowers both forms alike).
     """
     return tf.raw_ops.SigmoidGrad(y=y, dy=dy)
 
