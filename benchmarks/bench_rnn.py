@@ -82,13 +82,19 @@ def plan(args):
     return groups
 
 
-def child_env(spec):
-    """The environment of one measurement process."""
-    implementation = IMPLEMENTATIONS[spec["impl"]]
+def base_env():
+    """A measurement process's environment: this checkout's tfrnn, Keras 3, quiet TF logs."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))  # this checkout's tfrnn
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.pop("TF_USE_LEGACY_KERAS", None)
+    return env
+
+
+def child_env(spec):
+    """The environment of one measurement process."""
+    implementation = IMPLEMENTATIONS[spec["impl"]]
+    env = base_env()
     if implementation.legacy_keras:
         env["TF_USE_LEGACY_KERAS"] = "1"  # must be set before TensorFlow is imported
     env.update(implementation.variant_env.get(spec["variant"], {}))
@@ -104,11 +110,17 @@ def run_one(spec, timeout):
         )
     except subprocess.TimeoutExpired:
         return {"status": "error", "note": f"timed out after {timeout:.0f} s"}
-    lines = [line for line in process.stdout.splitlines() if line.startswith("RESULT ")]
-    if process.returncode or not lines:
+    result = result_of(process)
+    if result is None:
         tail = " | ".join(process.stderr.strip().splitlines()[-3:])
         return {"status": "error", "note": f"exit code {process.returncode}: {tail}"}
-    return json.loads(lines[-1][len("RESULT "):])
+    return result
+
+
+def result_of(process):
+    """The JSON of a child's last `RESULT ` line, or None if it failed or printed none."""
+    lines = [line for line in process.stdout.splitlines() if line.startswith("RESULT ")]
+    return None if process.returncode or not lines else json.loads(lines[-1][len("RESULT "):])
 
 
 def describe(spec):

@@ -1,6 +1,6 @@
 """tfrnn against Keras and the matmul-only limit, interleaved call by call in one process.
 
-    python benchmarks/head_to_head.py                       # every size and mode, ~15 min
+    python benchmarks/head_to_head.py                       # every size and mode, ~8 min
     python benchmarks/head_to_head.py --sizes 128x50x256x512 --cells gru --modes forward
     python benchmarks/head_to_head.py --quick               # smoke run, tiny size
 
@@ -17,7 +17,6 @@ calls. Memory and TF1's path stay with bench_rnn.py. See benchmarks/README.md.
 import argparse
 import datetime
 import json
-import os
 import pathlib
 import random
 import statistics
@@ -25,6 +24,7 @@ import subprocess
 import sys
 import time
 
+from bench_rnn import base_env, result_of
 from impls import IMPLEMENTATIONS, Size, family
 from measure import timed_ms
 import report
@@ -115,7 +115,7 @@ def targets(results):
         bound = report.LIMIT_TARGETS[(mode, size.startswith("1x"))]
         lines.append(
             f"| {model} | {size} | {report.MODES[mode]} | {ours['variant']} "
-            f"| {report._verdict(ours['vs_limit'], bound)} (≤ {bound}) | {report._verdict(ours['vs_keras_best'], 1.0)} |"
+            f"| {report.verdict(ours['vs_limit'], bound)} (≤ {bound}) | {report.verdict(ours['vs_keras_best'], 1.0)} |"
         )
     return "\n".join(lines)
 
@@ -124,14 +124,11 @@ def run_in_child(args, size, mode):
     """One group per process, so compiled functions and caches of other sizes do not pile up."""
     group = json.dumps(dict(size=size, mode=mode, cells=args.cells, calls=args.calls))
     command = [sys.executable, str(pathlib.Path(__file__).resolve()), "--group", group]
-    env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))  # this checkout's tfrnn
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    process = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
-    lines = [line for line in process.stdout.splitlines() if line.startswith("RESULT ")]
-    if process.returncode or not lines:
+    process = subprocess.run(command, cwd=REPO, env=base_env(), capture_output=True, text=True)
+    result = result_of(process)
+    if result is None:
         raise SystemExit(f"{size} {mode} failed (exit code {process.returncode}):\n{process.stderr[-3000:]}")
-    return json.loads(lines[-1][len("RESULT "):])
+    return result
 
 
 def main(argv=None):

@@ -130,7 +130,7 @@ def check_targets(results):
     return checks
 
 
-def _verdict(value, bound):
+def verdict(value, bound):
     if value is None:
         return "– (not measured)"
     return f"{value:.2f} {'ok' if value <= bound else 'MISSED'}"
@@ -146,8 +146,8 @@ def targets_text(checks):
     for c in checks:
         lines.append(
             f"| {c['model']} | {c['size']} | {MODES[c['mode']]} | {c['variant']} "
-            f"| {_verdict(c['vs_limit'], c['limit_target'])} (≤ {c['limit_target']}) "
-            f"| {_verdict(c['vs_keras_best'], 1.0)} | {_verdict(c['vs_tf1_best'], 1.0)} "
-            f"| {_verdict(c['peak_vs_keras'], MEMORY_TOLERANCE)} |"
+            f"| {verdict(c['vs_limit'], c['limit_target'])} (≤ {c['limit_target']}) "
+            f"| {verdict(c['vs_keras_best'], 1.0)} | {verdict(c['vs_tf1_best'], 1.0)} "
+            f"| {verdict(c['peak_vs_keras'], MEMORY_TOLERANCE)} |"
         )
     return "\n".join(lines)
