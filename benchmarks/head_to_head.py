@@ -36,6 +36,10 @@ MODES = ("forward", "fwd_bwd")
 SIZES = ("32x100x128x256", "128x50x256x512", "1x200x64x128")
 SHARED = ("tfrnn", "keras", "matmul")  # TF1 needs its own process; torch is in bench_rnn.py
 LIMIT_VARIANTS = ("tf.function", "tf.function+xla", "numpy")  # OpenBLAS' thread count is fixed per process
+# OpenBLAS' worker threads spin for 2^28 cycles (~0.1-0.15 s here) after each NumPy GEMM,
+# holding one of the two cores. A tfrnn GRU call right after the NumPy limit read 25 ms, and
+# 16 ms after a 0.15 s pause (tfrnn alone: 13.5 ms), so the next contender waits this long.
+SETTLE_S = {"numpy": 0.3}
 
 
 def parse_args(argv):
@@ -73,16 +77,31 @@ def run_group(size, mode, cells, calls):
         call()  # tracing and compilation
         call()
         built[(impl, model, variant)] = call
-    times = {key: [] for key in built}
-    order = random.Random(0)
-    for _ in range(calls):
-        for key in order.sample(list(built), len(built)):
-            times[key].append(timed_ms(built[key]))
+    times = interleave(built, calls)
     return [
         dict(impl=impl, model=model, family=family(model), variant=variant, size=size, mode=mode,
              median_ms=statistics.median(ts), times_ms=ts)
         for (impl, model, variant), ts in times.items()
     ]
+
+
+def interleave(built, calls, sleep=time.sleep):
+    """`{key: [ms, ...]}`: `calls` rounds, each giving every `built[key]` a turn in a new random order.
+
+    A turn is one untimed call, then one timed: a user calls the same model again
+    and again, so its weights and code are in cache, not evicted by the other
+    contenders' calls in between (at batch 1, where a call takes ~1-2 ms, a cold
+    call reads up to 1.7x slower than a warm one). After a turn of a variant in
+    `SETTLE_S` the next waits, so that no call runs while its threads still spin.
+    """
+    times = {key: [] for key in built}
+    order = random.Random(0)
+    for _ in range(calls):
+        for key in order.sample(list(built), len(built)):
+            built[key]()
+            times[key].append(timed_ms(built[key]))
+            sleep(SETTLE_S.get(key[-1], 0.0))
+    return times
 
 
 def add_ratios(results):

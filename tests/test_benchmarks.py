@@ -73,3 +73,26 @@ def test_head_to_head_quick_run(tmp_path):
         assert len(r["times_ms"]) == 2 and r["median_ms"] > 0
         np.testing.assert_allclose([r["vs_limit"], r["vs_keras_best"]], [r["median_ms"] / limit, r["median_ms"] / keras])
     assert "| tfrnn cell | size | mode |" in process.stdout
+
+
+def test_head_to_head_waits_after_numpy_calls():
+    """OpenBLAS' threads spin after a NumPy GEMM; the next contender must not start until they park."""
+    sys.path.insert(0, str(BENCH.parent))
+    try:
+        import head_to_head
+    finally:
+        sys.path.remove(str(BENCH.parent))
+    log = []
+    built = {
+        ("tfrnn", "GRUCell", "tf.function"): lambda: log.append("tfrnn"),
+        ("matmul", "GRU", "numpy"): lambda: log.append("numpy"),
+        ("matmul", "GRU", "tf.function"): lambda: log.append("matmul"),
+    }
+    times = head_to_head.interleave(built, calls=4, sleep=lambda seconds: log.append(seconds))
+
+    assert {key: len(ts) for key, ts in times.items()} == dict.fromkeys(built, 4)
+    calls, pauses = log[0::2], log[1::2]
+    assert sorted(calls) == sorted(["tfrnn", "numpy", "matmul"] * 4)
+    assert [pause for call, pause in zip(calls, pauses) if call == "numpy"] == [head_to_head.SETTLE_S["numpy"]] * 4
+    assert head_to_head.SETTLE_S["numpy"] >= 0.15  # measured: the spinning ends 0.1-0.15 s after the call
+    assert {pause for call, pause in zip(calls, pauses) if call != "numpy"} == {0.0}
