@@ -226,6 +226,24 @@ def test_forward_saves_its_gates_only_under_a_tape(make, without, under):
     assert arrays_written(lambda x: under_tape(x, training=False), x) == without
 
 
+def test_unsplit_gru_projects_inputs_with_one_product_unless_it_saves():
+    """Without a tape the GRU's input projection is one [T*B, D] x [D, 3H] GEMM; a forward that saves keeps two."""
+    cell = tfrnn.GRUCell(4)
+    x = tf.zeros((6, 2, 3))  # time-major; 2 x 4 is far below the split sizes
+    state = cell.zero_state(2, tf.float32)
+    cell(x[0], state)
+
+    def projections(training):
+        def forward(x):
+            with tf.GradientTape():
+                return fused.loop_for(cell, x)(x, state, None, training=training)
+
+        graph = tf.function(forward).get_concrete_function(x).graph
+        return sum(op.type == "MatMul" for op in graph.get_operations())  # outside the loop body
+
+    assert (projections(training=False), projections(training=None)) == (1, 2)
+
+
 @pytest.mark.parametrize("name", sorted(PAIRS))
 def test_gradients_through_a_function_traced_without_a_tape(name, per_gate):
     """A tape around a tf.function traced without one: the backward recomputes the gates."""
