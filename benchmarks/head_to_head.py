@@ -1,6 +1,6 @@
 """tfrnn against Keras and the matmul-only limit, interleaved call by call in one process.
 
-    python benchmarks/head_to_head.py                       # every size and mode, ~8 min
+    python benchmarks/head_to_head.py                       # every size and mode, ~15 min
     python benchmarks/head_to_head.py --sizes 128x50x256x512 --cells gru --modes forward
     python benchmarks/head_to_head.py --quick               # smoke run, tiny size
 
@@ -9,9 +9,10 @@ path (which needs TF_USE_LEGACY_KERAS before TensorFlow is imported). But on thi
 shared 2-core machine one process can run 1.5-2x slower than the next for tens of
 seconds, which swamps the 5-10% that the issue's ratios turn on. Here every
 implementation that can share a process (tfrnn, Keras 3, the limit's GEMMs) is built
-once per (size, mode), then called in turn, one call each, round after round, so all of
-them see the same machine at the same moments; the ratios are medians of those paired
-calls. Memory and TF1's path stay with bench_rnn.py. See benchmarks/README.md.
+once per (size, mode), then given turns, one untimed and one timed call each, round
+after round, so all of them see the same machine at the same moments; the ratios are
+medians of those paired calls (`interleave` says why the untimed call, and the pause
+after NumPy's). Memory and TF1's path stay with bench_rnn.py. See benchmarks/README.md.
 """
 
 import argparse
