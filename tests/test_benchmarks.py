@@ -75,8 +75,8 @@ def test_head_to_head_quick_run(tmp_path):
     assert "| tfrnn cell | size | mode |" in process.stdout
 
 
-def test_head_to_head_waits_after_numpy_calls():
-    """OpenBLAS' threads spin after a NumPy GEMM; the next contender must not start until they park."""
+def test_head_to_head_gives_warm_turns_and_waits_after_numpy_calls():
+    """A turn is an untimed and a timed call; after NumPy's, whose threads spin, the next contender waits."""
     sys.path.insert(0, str(BENCH.parent))
     try:
         import head_to_head
@@ -91,8 +91,9 @@ def test_head_to_head_waits_after_numpy_calls():
     times = head_to_head.interleave(built, calls=4, sleep=lambda seconds: log.append(seconds))
 
     assert {key: len(ts) for key, ts in times.items()} == dict.fromkeys(built, 4)
-    calls, pauses = log[0::2], log[1::2]
-    assert sorted(calls) == sorted(["tfrnn", "numpy", "matmul"] * 4)
-    assert [pause for call, pause in zip(calls, pauses) if call == "numpy"] == [head_to_head.SETTLE_S["numpy"]] * 4
+    turns = [log[i : i + 3] for i in range(0, len(log), 3)]  # [untimed call, timed call, pause]
+    assert len(turns) == 12 and all(untimed == timed for untimed, timed, _ in turns)
+    assert sorted(turn[0] for turn in turns) == sorted(["tfrnn", "numpy", "matmul"] * 4)
+    assert [pause for call, _, pause in turns if call == "numpy"] == [head_to_head.SETTLE_S["numpy"]] * 4
     assert head_to_head.SETTLE_S["numpy"] >= 0.15  # measured: the spinning ends 0.1-0.15 s after the call
-    assert {pause for call, pause in zip(calls, pauses) if call != "numpy"} == {0.0}
+    assert {pause for call, _, pause in turns if call != "numpy"} == {0.0}
