@@ -280,10 +280,10 @@ def _gru_hoisted_gates(inputs, gates_kernel, gates_bias, candidate_kernel, candi
     """`step_gates(t, h) -> (r, u, c)` with `x @ W_x` done for all steps before the loop.
 
     With `joint`, gates and candidate share one `[T*B, D] x [D, 3H]` product. Under
-    XLA the forward alone ran 5-25% faster at 7 of 9 sizes tried (batch 1 to 8,
-    64 or 128 units; 9% at the benchmark's 1x200x64->128), the same at 32x100x64->64
-    and 10% slower at 8x50x128->128; in `tf.function` it is the same (+-1%). Under a
-    gradient tape it made XLA's forward and backward 10% slower at batch 1, so the
+    XLA the forward alone ran 4-25% faster at 7 sizes (batch 1 to 8, 64 or 128
+    units; 9% at the benchmark's 1x200x64->128), within +-3% at 16x100x64->128 and
+    32x100x64->64, and 8-11% slower at 8x50x128->128; in `tf.function` +-1%. Under
+    a gradient tape it made XLA's forward and backward 10% slower at batch 1, so the
     forward that saves for the backward keeps two products.
     """
     depth = inputs.shape[-1]
