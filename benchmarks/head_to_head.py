@@ -70,7 +70,7 @@ def contenders(cells):
 
 
 def run_group(size, mode, cells, calls):
-    """Build every contender, then time them in turn: call `calls` rounds, a new order each round."""
+    """Build every contender (traced and compiled by two calls), then time them by `interleave`."""
     built = {}
     for impl, model, variant in contenders(cells):
         work = IMPLEMENTATIONS[impl].build(model, Size(*map(int, size.split("x"))), variant)
