@@ -1,6 +1,6 @@
-"""tfrnn against Keras and the matmul-only limit, interleaved call by call in one process.
+"""tfrnn against Keras, TF1's path and the matmul-only limit, interleaved call by call.
 
-    python benchmarks/head_to_head.py                       # every size and mode, ~15 min
+    python benchmarks/head_to_head.py                       # every size and mode, ~25 min
     python benchmarks/head_to_head.py --sizes 128x50x256x512 --cells gru --modes forward
     python benchmarks/head_to_head.py --quick               # smoke run, tiny size
 
@@ -8,11 +8,12 @@ bench_rnn.py gives each configuration a fresh process: clean memory readings, an
 path (which needs TF_USE_LEGACY_KERAS before TensorFlow is imported). But on this
 shared 2-core machine one process can run 1.5-2x slower than the next for tens of
 seconds, which swamps the 5-10% that the issue's ratios turn on. Here every
-implementation that can share a process (tfrnn, Keras 3, the limit's GEMMs) is built
-once per (size, mode), then given turns, one untimed and one timed call each, round
-after round, so all of them see the same machine at the same moments; the ratios are
-medians of those paired calls (`interleave` says why the untimed call, and the pause
-after NumPy's). Memory and TF1's path stay with bench_rnn.py. See benchmarks/README.md.
+implementation is built once per (size, mode), then given turns, one untimed and one
+timed call each, round after round, so all of them see the same machine at the same
+moments; the ratios are medians of those paired calls (`interleave` says why the
+untimed call, and the pause after NumPy's). tfrnn, Keras 3 and the limit's GEMMs share
+one process; TF1's path takes its turns in a second one (`Remote`), started with
+TF_USE_LEGACY_KERAS. Memory stays with bench_rnn.py. See benchmarks/README.md.
 """
 
 import argparse
@@ -26,7 +27,7 @@ import sys
 import time
 
 from bench_rnn import base_env, result_of
-from impls import IMPLEMENTATIONS, Size, family
+from impls import IMPLEMENTATIONS, Size, Unavailable, family
 from measure import timed_ms
 import report
 
@@ -35,7 +36,10 @@ REPO = HERE.parent
 CELLS = ("basic_lstm", "lstm", "gru")
 MODES = ("forward", "fwd_bwd")
 SIZES = ("32x100x128x256", "128x50x256x512", "1x200x64x128")
-SHARED = ("tfrnn", "keras", "matmul")  # TF1 needs its own process; torch is in bench_rnn.py
+SHARED = ("tfrnn", "keras", "matmul")  # built in the group's process; torch is in bench_rnn.py
+REMOTE = "tf1"  # needs TF_USE_LEGACY_KERAS before TensorFlow is imported: a second process
+BESIDE_TF1 = "tfrnn@tf1"  # tfrnn again, in TF1's process: what TF1 is compared with (`Remote`)
+ORDER = ("tfrnn", "keras", BESIDE_TF1, REMOTE, "matmul")  # of the tables' rows
 LIMIT_VARIANTS = ("tf.function", "tf.function+xla", "numpy")  # OpenBLAS' thread count is fixed per process
 # OpenBLAS' worker threads spin for 2^28 cycles (~0.1-0.15 s here) after each NumPy GEMM,
 # holding one of the two cores. A tfrnn GRU call right after the NumPy limit read 25 ms, and
@@ -51,17 +55,19 @@ def parse_args(argv):
     parser.add_argument("--calls", type=int, default=20, help="timed calls per implementation (one per round)")
     parser.add_argument("--quick", action="store_true", help="tiny size, 2 calls: a smoke run")
     parser.add_argument("--out", type=pathlib.Path, help="JSON file (default: benchmarks/results/h2h-<time>.json)")
+    parser.add_argument("--no-tf1", action="store_true", help="leave out TF1's path (and its second process)")
     parser.add_argument("--group", help=argparse.SUPPRESS)  # internal: run one group in this process
+    parser.add_argument("--serve", help=argparse.SUPPRESS)  # internal: TF1's contenders, turns over stdin
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.calls = ["2x5x3x4"], 2
     return args
 
 
-def contenders(cells):
-    """`(impl, model, variant)` for every implementation that runs in a group of `cells`."""
+def contenders(cells, names=SHARED):
+    """`(impl, model, variant)` for every implementation of `names` that runs in a group of `cells`."""
     entries = []
-    for name in SHARED:
+    for name in names:
         implementation = IMPLEMENTATIONS[name]
         variants = LIMIT_VARIANTS if name == "matmul" else implementation.variants
         for model in dict.fromkeys(m for cell in cells for m in implementation.models_for(cell)):
@@ -69,16 +75,90 @@ def contenders(cells):
     return entries
 
 
-def run_group(size, mode, cells, calls):
-    """Build every contender (traced and compiled by two calls), then time them by `interleave`."""
-    built = {}
-    for impl, model, variant in contenders(cells):
+def build_turns(size, mode, cells, names=SHARED):
+    """`{(impl, model, variant): turn}` for the contenders of `names`, each traced and compiled by two calls."""
+    turns = {}
+    for impl, model, variant in contenders(cells, names):
         work = IMPLEMENTATIONS[impl].build(model, Size(*map(int, size.split("x"))), variant)
         call = work.forward if mode == "forward" else work.fwd_bwd
         call()  # tracing and compilation
         call()
-        built[(impl, model, variant)] = call
-    times = interleave(built, calls)
+        turns[(impl, model, variant)] = local_turn(call)
+    return turns
+
+
+def local_turn(call):
+    """A turn in this process: one untimed call, then one timed (see `interleave`); returns its ms."""
+
+    def turn():
+        call()
+        return timed_ms(call)
+
+    return turn
+
+
+class Remote:
+    """TF1's contenders, built in a second process that takes its turns when told to.
+
+    The child times its own calls (`local_turn`), so the pipe's round trip is not in
+    the times, and while one process runs a turn the other waits on the pipe, idle.
+    The child builds tfrnn's cells too (`BESIDE_TF1`), and TF1 is rated against those:
+    the same tfrnn call read up to 8% faster in the child, which holds fewer
+    contenders, than in the group's process (batch 1, forward, XLA).
+    `keys` is empty, with the reason on stderr, when TF1's path cannot run here.
+    """
+
+    def __init__(self, size, mode, cells):
+        group = json.dumps(dict(size=size, mode=mode, cells=cells))
+        command = [sys.executable, str(pathlib.Path(__file__).resolve()), "--serve", group]
+        env = {**base_env(), "TF_USE_LEGACY_KERAS": "1"}
+        pipes = dict(stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(command, cwd=REPO, env=env, **pipes)
+        reply = self.process.stdout.readline()
+        self.keys = [tuple(key) for key in json.loads(reply[len("READY "):])] if reply.startswith("READY ") else []
+        if not self.keys:
+            print(f"TF1's path left out: {reply.strip() or 'its process failed'}", file=sys.stderr)
+
+    def turn(self, key):
+        def turn():
+            self.process.stdin.write(json.dumps(key) + "\n")
+            self.process.stdin.flush()
+            reply = self.process.stdout.readline()
+            if not reply:
+                raise RuntimeError(f"TF1's process ended during the turn of {key} (its error is above)")
+            return float(reply)
+
+        return turn
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait()
+
+
+def serve(group):
+    """The child of `Remote`: builds TF1's contenders, then runs the turn named on each stdin line."""
+    try:
+        turns = build_turns(group["size"], group["mode"], group["cells"], names=(REMOTE, "tfrnn"))
+    except Unavailable as reason:
+        print(f"UNAVAILABLE {reason}", flush=True)
+        return 0
+    turns = {((BESIDE_TF1,) + key[1:] if key[0] == "tfrnn" else key): turn for key, turn in turns.items()}
+    print("READY " + json.dumps(list(turns)), flush=True)
+    for line in sys.stdin:
+        print(f"{turns[tuple(json.loads(line))]():.6f}", flush=True)
+    return 0
+
+
+def run_group(size, mode, cells, calls, tf1=True):
+    """Build every contender, then time them by `interleave`."""
+    remote = Remote(size, mode, cells) if tf1 else None
+    try:
+        turns = build_turns(size, mode, cells)
+        turns.update({key: remote.turn(key) for key in remote.keys} if remote else {})
+        times = interleave(turns, calls)
+    finally:
+        if remote:
+            remote.close()
     return [
         dict(impl=impl, model=model, family=family(model), variant=variant, size=size, mode=mode,
              median_ms=statistics.median(ts), times_ms=ts)
@@ -86,38 +166,48 @@ def run_group(size, mode, cells, calls):
     ]
 
 
-def interleave(built, calls, sleep=time.sleep):
-    """`{key: [ms, ...]}`: `calls` rounds, each giving every `built[key]` a turn in a new random order.
+def interleave(turns, calls, sleep=time.sleep):
+    """`{key: [ms, ...]}`: `calls` rounds, each giving every `turns[key]` a turn in a new random order.
 
-    A turn is one untimed call, then one timed: a user calls the same model again
+    A turn (`local_turn`) is one untimed call, then one timed: a user calls the same model again
     and again, so its weights and code are in cache, not evicted by the other
     contenders' calls in between (at batch 1, where a call takes ~1-2 ms, a cold
     call reads up to 1.7x slower than a warm one). After a turn of a variant in
     `SETTLE_S` the next waits, so that no call runs while its threads still spin.
     """
-    times = {key: [] for key in built}
+    times = {key: [] for key in turns}
     order = random.Random(0)
     for _ in range(calls):
-        for key in order.sample(list(built), len(built)):
-            built[key]()
-            times[key].append(timed_ms(built[key]))
+        for key in order.sample(list(turns), len(turns)):
+            times[key].append(turns[key]())
             sleep(SETTLE_S.get(key[-1], 0.0))
     return times
 
 
 def add_ratios(results):
-    """`vs_limit` and `vs_keras_best` of every result, against its own group (same process)."""
+    """`vs_limit`, `vs_keras_best` and (tfrnn) `vs_tf1_best` of every result, against its own group.
+
+    `vs_tf1_best` is measured in TF1's process: tfrnn's best there (`BESIDE_TF1`) over
+    TF1's best with the same cell class, as in bench_rnn.py; None without TF1's path.
+    """
+    def best(impl, model):
+        times = [r["median_ms"] for r in results if r["impl"] == impl and r["model"] == model]
+        return min(times) if times else None
+
     for result in results:
         same = [r for r in results if r["family"] == result["family"]]
         limit = min(r["median_ms"] for r in same if r["impl"] == "matmul")
         keras = min(r["median_ms"] for r in same if r["impl"] == "keras")
         result["vs_limit"], result["vs_keras_best"] = result["median_ms"] / limit, result["median_ms"] / keras
+        ours = {"tfrnn": best(BESIDE_TF1, result["model"]), BESIDE_TF1: result["median_ms"]}.get(result["impl"])
+        tf1 = best(REMOTE, result["model"])
+        result["vs_tf1_best"] = ours / tf1 if ours and tf1 else None
     return results
 
 
 def table(results):
     lines = ["| implementation | model | variant | ms | ×limit | ×keras best |", "|---|---|---|---|---|---|"]
-    for r in sorted(results, key=lambda r: (r["family"], SHARED.index(r["impl"]), r["model"], r["variant"])):
+    for r in sorted(results, key=lambda r: (r["family"], ORDER.index(r["impl"]), r["model"], r["variant"])):
         lines.append(
             f"| {r['impl']} | {r['model']} | {r['variant']} | {r['median_ms']:.3g} "
             f"| {r['vs_limit']:.2f} | {r['vs_keras_best']:.2f} |"
@@ -127,7 +217,10 @@ def table(results):
 
 def targets(results):
     """The issue's speed targets per tfrnn model, size and mode, for its faster variant."""
-    lines = ["| tfrnn cell | size | mode | faster variant | ×limit (target) | ×keras best (≤ 1) |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| tfrnn cell | size | mode | faster variant | ×limit (target) | ×keras best (≤ 1) | ×TF1 best (≤ 1) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for key in dict.fromkeys((r["model"], r["size"], r["mode"]) for r in results if r["impl"] == "tfrnn"):
         model, size, mode = key
         ours = min((r for r in results if r["impl"] == "tfrnn" and (r["model"], r["size"], r["mode"]) == key),
@@ -135,14 +228,15 @@ def targets(results):
         bound = report.LIMIT_TARGETS[(mode, size.startswith("1x"))]
         lines.append(
             f"| {model} | {size} | {report.MODES[mode]} | {ours['variant']} "
-            f"| {report.verdict(ours['vs_limit'], bound)} (≤ {bound}) | {report.verdict(ours['vs_keras_best'], 1.0)} |"
+            f"| {report.verdict(ours['vs_limit'], bound)} (≤ {bound}) | {report.verdict(ours['vs_keras_best'], 1.0)} "
+            f"| {report.verdict(ours['vs_tf1_best'], 1.0)} |"
         )
     return "\n".join(lines)
 
 
 def run_in_child(args, size, mode):
     """One group per process, so compiled functions and caches of other sizes do not pile up."""
-    group = json.dumps(dict(size=size, mode=mode, cells=args.cells, calls=args.calls))
+    group = json.dumps(dict(size=size, mode=mode, cells=args.cells, calls=args.calls, tf1=not args.no_tf1))
     command = [sys.executable, str(pathlib.Path(__file__).resolve()), "--group", group]
     process = subprocess.run(command, cwd=REPO, env=base_env(), capture_output=True, text=True)
     result = result_of(process)
@@ -153,9 +247,12 @@ def run_in_child(args, size, mode):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.serve:
+        return serve(json.loads(args.serve))
     if args.group:
         group = json.loads(args.group)
-        print("RESULT " + json.dumps(run_group(group["size"], group["mode"], group["cells"], group["calls"])))
+        results = run_group(group["size"], group["mode"], group["cells"], group["calls"], group["tf1"])
+        print("RESULT " + json.dumps(results))
         return 0
     started = time.perf_counter()
     results = []

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 BENCH = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "bench_rnn.py"
 
@@ -55,7 +56,8 @@ def test_keras_gru_runs_both_formulations():
 
 
 def test_head_to_head_quick_run(tmp_path):
-    """The interleaved comparison builds tfrnn, Keras and the limit in one process per group, and rates each against its own group."""
+    """tfrnn, Keras and the limit share one process per group, TF1's path and tfrnn again a second one;
+    each is rated against its own group, TF1 against the tfrnn beside it."""
     out = tmp_path / "h2h.json"
     command = [sys.executable, str(BENCH.parent / "head_to_head.py"), "--quick", "--cells", "lstm", "--modes", "forward", "--out", str(out)]
     process = subprocess.run(command, capture_output=True, text=True, timeout=300)
@@ -66,13 +68,18 @@ def test_head_to_head_quick_run(tmp_path):
         ("tfrnn", "LSTMCell", "tf.function"), ("tfrnn", "LSTMCell", "tf.function+xla"),
         ("keras", "LSTM", "tf.function"), ("keras", "LSTM", "tf.function+xla"),
         ("matmul", "LSTM", "tf.function"), ("matmul", "LSTM", "tf.function+xla"), ("matmul", "LSTM", "numpy"),
+        ("tf1", "LSTMCell", "tf.function"), ("tf1", "LSTMCell", "tf.function+xla"),
+        ("tfrnn@tf1", "LSTMCell", "tf.function"), ("tfrnn@tf1", "LSTMCell", "tf.function+xla"),
     }
-    limit = min(r["median_ms"] for r in results if r["impl"] == "matmul")
-    keras = min(r["median_ms"] for r in results if r["impl"] == "keras")
+    best = {impl: min(r["median_ms"] for r in results if r["impl"] == impl) for impl in ("matmul", "keras", "tf1", "tfrnn@tf1")}
     for r in results:
         assert len(r["times_ms"]) == 2 and r["median_ms"] > 0
-        np.testing.assert_allclose([r["vs_limit"], r["vs_keras_best"]], [r["median_ms"] / limit, r["median_ms"] / keras])
-    assert "| tfrnn cell | size | mode |" in process.stdout
+        want = [r["median_ms"] / best["matmul"], r["median_ms"] / best["keras"]]
+        np.testing.assert_allclose([r["vs_limit"], r["vs_keras_best"]], want)
+        # TF1 is rated against the tfrnn in its own process, not against the group's tfrnn.
+        ours = {"tfrnn": best["tfrnn@tf1"], "tfrnn@tf1": r["median_ms"]}.get(r["impl"])
+        assert r["vs_tf1_best"] == (pytest.approx(ours / best["tf1"]) if ours else None)
+    assert "| tfrnn cell | size | mode |" in process.stdout and "×TF1 best" in process.stdout
 
 
 def test_head_to_head_gives_warm_turns_and_waits_after_numpy_calls():
@@ -83,14 +90,15 @@ def test_head_to_head_gives_warm_turns_and_waits_after_numpy_calls():
     finally:
         sys.path.remove(str(BENCH.parent))
     log = []
-    built = {
+    calls = {
         ("tfrnn", "GRUCell", "tf.function"): lambda: log.append("tfrnn"),
         ("matmul", "GRU", "numpy"): lambda: log.append("numpy"),
         ("matmul", "GRU", "tf.function"): lambda: log.append("matmul"),
     }
-    times = head_to_head.interleave(built, calls=4, sleep=lambda seconds: log.append(seconds))
+    contenders = {key: head_to_head.local_turn(call) for key, call in calls.items()}
+    times = head_to_head.interleave(contenders, calls=4, sleep=lambda seconds: log.append(seconds))
 
-    assert {key: len(ts) for key, ts in times.items()} == dict.fromkeys(built, 4)
+    assert {key: len(ts) for key, ts in times.items()} == dict.fromkeys(calls, 4)
     turns = [log[i : i + 3] for i in range(0, len(log), 3)]  # [untimed call, timed call, pause]
     assert len(turns) == 12 and all(untimed == timed for untimed, timed, _ in turns)
     assert sorted(turn[0] for turn in turns) == sorted(["tfrnn", "numpy", "matmul"] * 4)
