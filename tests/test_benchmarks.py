@@ -1,5 +1,6 @@
 """The benchmark harness runs end to end (a smoke run: nothing here is timed or compared)."""
 
+import importlib
 import json
 import pathlib
 import subprocess
@@ -9,6 +10,15 @@ import numpy as np
 import pytest
 
 BENCH = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "bench_rnn.py"
+
+
+def benchmark_module(name):
+    """Imports `benchmarks/<name>.py`: the folder is scripts, not a package."""
+    sys.path.insert(0, str(BENCH.parent))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(BENCH.parent))
 
 
 def test_quick_run_writes_results(tmp_path):
@@ -42,11 +52,7 @@ def test_quick_run_writes_results(tmp_path):
 
 def test_keras_gru_runs_both_formulations():
     """Keras' default GRU (reset_after=True) and TF1's function (reset_after=False), each in both variants."""
-    sys.path.insert(0, str(BENCH.parent))
-    try:
-        import bench_rnn
-    finally:
-        sys.path.remove(str(BENCH.parent))
+    bench_rnn = benchmark_module("bench_rnn")
     (group,) = bench_rnn.plan(bench_rnn.parse_args(["--impls", "keras", "--cells", "gru", "--modes", "forward", "--sizes", "2x5x3x4"]))
     assert sorted((spec["model"], spec["variant"]) for spec in group) == [
         ("GRU", "tf.function"), ("GRU", "tf.function+xla"),
@@ -84,11 +90,7 @@ def test_head_to_head_quick_run(tmp_path):
 
 def test_head_to_head_gives_warm_turns_and_waits_after_numpy_calls():
     """A turn is an untimed and a timed call; after NumPy's, whose threads spin, the next contender waits."""
-    sys.path.insert(0, str(BENCH.parent))
-    try:
-        import head_to_head
-    finally:
-        sys.path.remove(str(BENCH.parent))
+    head_to_head = benchmark_module("head_to_head")
     log = []
     calls = {
         ("tfrnn", "GRUCell", "tf.function"): lambda: log.append("tfrnn"),
