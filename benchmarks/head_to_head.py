@@ -103,8 +103,7 @@ class Remote:
     The child times its own calls (`local_turn`), so the pipe's round trip is not in
     the times, and while one process runs a turn the other waits on the pipe, idle.
     The child builds tfrnn's cells too (`BESIDE_TF1`), and TF1 is rated against those:
-    the same tfrnn call read up to 8% faster in the child, which holds fewer
-    contenders, than in the group's process (batch 1, forward, XLA).
+    the same tfrnn call read up to 9% apart, either way, in the two processes.
     `keys` is empty, with the reason on stderr, when TF1's path cannot run here.
     """
 
