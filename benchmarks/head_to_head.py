@@ -31,7 +31,8 @@ from impls import IMPLEMENTATIONS, Size, Unavailable, family
 from measure import timed_ms
 import report
 
-HERE = pathlib.Path(__file__).resolve().parent
+SCRIPT = pathlib.Path(__file__).resolve()  # run again as the group's and TF1's processes
+HERE = SCRIPT.parent
 REPO = HERE.parent
 CELLS = ("basic_lstm", "lstm", "gru")
 MODES = ("forward", "fwd_bwd")
@@ -109,7 +110,7 @@ class Remote:
 
     def __init__(self, size, mode, cells):
         group = json.dumps(dict(size=size, mode=mode, cells=cells))
-        command = [sys.executable, str(pathlib.Path(__file__).resolve()), "--serve", group]
+        command = [sys.executable, str(SCRIPT), "--serve", group]
         env = {**base_env(), "TF_USE_LEGACY_KERAS": "1"}
         pipes = dict(stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.process = subprocess.Popen(command, cwd=REPO, env=env, **pipes)
@@ -153,7 +154,8 @@ def run_group(size, mode, cells, calls, tf1=True):
     remote = Remote(size, mode, cells) if tf1 else None
     try:
         turns = build_turns(size, mode, cells)
-        turns.update({key: remote.turn(key) for key in remote.keys} if remote else {})
+        if remote:
+            turns.update({key: remote.turn(key) for key in remote.keys})
         times = interleave(turns, calls)
     finally:
         if remote:
@@ -236,7 +238,7 @@ def targets(results):
 def run_in_child(args, size, mode):
     """One group per process, so compiled functions and caches of other sizes do not pile up."""
     group = json.dumps(dict(size=size, mode=mode, cells=args.cells, calls=args.calls, tf1=not args.no_tf1))
-    command = [sys.executable, str(pathlib.Path(__file__).resolve()), "--group", group]
+    command = [sys.executable, str(SCRIPT), "--group", group]
     process = subprocess.run(command, cwd=REPO, env=base_env(), capture_output=True, text=True)
     result = result_of(process)
     if result is None:
