@@ -85,6 +85,10 @@ def test_head_to_head_quick_run(tmp_path):
         # TF1 is rated against the tfrnn in its own process, not against the group's tfrnn.
         ours = {"tfrnn": best["tfrnn@tf1"], "tfrnn@tf1": r["median_ms"]}.get(r["impl"])
         assert r["vs_tf1_best"] == (pytest.approx(ours / best["tf1"]) if ours else None)
+        if r["impl"] == "tfrnn":
+            for ratio in ("vs_limit", "vs_keras_best", "vs_tf1_best"):
+                low, high = r[f"{ratio}_ci"]
+                assert 0 < low <= high
     assert "| tfrnn cell | size | mode |" in process.stdout and "×TF1 best" in process.stdout
 
 
@@ -107,3 +111,28 @@ def test_head_to_head_gives_warm_turns_and_waits_after_numpy_calls():
     assert [pause for call, _, pause in turns if call == "numpy"] == [head_to_head.SETTLE_S["numpy"]] * 4
     assert head_to_head.SETTLE_S["numpy"] >= 0.15  # measured: the spinning ends 0.1-0.15 s after the call
     assert {pause for call, _, pause in turns if call != "numpy"} == {0.0}
+
+
+def timings(*times_ms):
+    return [dict(times_ms=list(ts), median_ms=float(np.median(ts))) for ts in times_ms]
+
+
+def test_interval_draws_whole_rounds():
+    """Rounds are paired: a machine that slows every contender alike leaves the ratio's interval a point;
+    the same times out of step widen it. The best of several contenders is taken in every draw."""
+    head_to_head = benchmark_module("head_to_head")
+    machine = np.random.default_rng(0).uniform(1.0, 2.0, 30)  # each round's slowdown
+    ours, limit, slower_limit = timings(2.4 * machine, machine, 1.5 * machine)
+    assert head_to_head.interval([ours], [limit, slower_limit]) == pytest.approx((2.4, 2.4))
+    shuffled = timings(np.random.default_rng(1).permutation(limit["times_ms"]))
+    low, high = head_to_head.interval([ours], shuffled)
+    assert low < 2.4 * 0.95 and high > 2.4 * 1.05
+
+
+def test_targets_say_when_a_run_cannot_tell():
+    head_to_head = benchmark_module("head_to_head")
+    result = dict(vs_limit=1.16, vs_limit_ci=(1.08, 1.30), vs_keras_best=0.81, vs_keras_best_ci=(0.75, 0.91), vs_tf1_best=None)
+    assert head_to_head.verdict(result, "vs_limit", 1.2) == "1.16 ok? [1.08–1.30]"
+    assert head_to_head.verdict(dict(result, vs_limit=1.23), "vs_limit", 1.2) == "1.23 MISSED? [1.08–1.30]"
+    assert head_to_head.verdict(result, "vs_keras_best", 1.0) == "0.81 ok [0.75–0.91]"
+    assert head_to_head.verdict(result, "vs_tf1_best", 1.0) == "– (not measured)"
