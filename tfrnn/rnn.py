@@ -78,6 +78,10 @@ def dynamic_rnn(
     Returns:
         `(outputs, final_state)`: outputs `[batch, time, output_size]` (or
         time-major), and the final state, structured like `cell.state_size`.
+        Inputs with zero time steps give `[batch, 0, output_size]` outputs and
+        the initial state, as in TF1 (the cell is still built). Where the time
+        dimension is known only when the loop runs (`None` in a `tf.function`
+        signature), it must be at least 1.
 
     Example:
 
@@ -93,6 +97,9 @@ def dynamic_rnn(
     (True, True)
     >>> bool(np.all(state.c[2] == 0))  # zero-length row: the initial state
     True
+    >>> outputs, state = tfrnn.dynamic_rnn(cell, x[:, :0], initial_state=state)  # no steps
+    >>> outputs.shape, bool(np.all(state.h == 0))
+    (TensorShape([3, 0, 4]), True)
     """
     check_cell(cell)
     flat_inputs = [tf.convert_to_tensor(x) for x in tf.nest.flatten(inputs)]
@@ -104,7 +111,9 @@ def dynamic_rnn(
     inputs_tm = tf.nest.pack_sequence_as(inputs, flat_inputs)
     fast_loop = fused.loop_for(cell, inputs_tm)
     with one_sequence(cell):
-        if fast_loop is not None:
+        if isinstance(time_steps, int) and time_steps == 0:  # known from the shape
+            outputs, final_state = _no_steps(cell_step_fn(cell, training), inputs_tm, state)
+        elif fast_loop is not None:
             outputs, final_state = fast_loop(inputs_tm, state, lengths, training=training)
         else:
             loop_options = dict(parallel_iterations=parallel_iterations or 32, swap_memory=swap_memory)
@@ -113,6 +122,19 @@ def dynamic_rnn(
     if not time_major:
         outputs = tf.nest.map_structure(transpose_batch_time, outputs)
     return outputs, final_state
+
+
+def _no_steps(step_fn, inputs, state):
+    """Zero time steps, as TF1 ran them: `[0, B, out]` outputs and the initial state.
+
+    TF1's loop body still built the cell, so its variables exist: here one step
+    on zeros builds it and gives the outputs' structure, then is dropped. Both
+    are taken from the inputs and that step, so gradients are TF1's: zeros for
+    the weights, an empty one for the inputs, the identity for the state.
+    """
+    zeros = tf.nest.map_structure(lambda x: tf.reduce_sum(x, axis=0), inputs)  # [B, D]: a sum of no steps
+    output, _ = step_fn(zeros, state)
+    return tf.nest.map_structure(lambda o: o[None][:0], output), state
 
 
 def _dynamic_loop(step_fn, inputs, state, lengths, time_steps, loop_options):

@@ -101,6 +101,7 @@ class Case(NamedTuple):
     lengths: Optional[tuple] = LENGTHS  # None: the case has no `L`
     inits: tuple = ()  # initial states the call uses: "init", "init_fw", ...
     outer_scope: str = ""  # variable_scope the call runs in, "" for none
+    time: int = TIME  # steps in x
 
 
 CELL = "cell"
@@ -242,6 +243,28 @@ CASES = (
         {CELL: "rnn"},
         layout=TIME_MAJOR,
     ),
+    # Zero steps: TF1 runs none, returns [B, 0, out] outputs and the initial
+    # state, and still creates the cells' variables.
+    Case(
+        "dyn_zero_time",
+        216,
+        {CELL: "BasicLSTMCell(4)"},
+        "dynamic_rnn(cell, x, sequence_length=L, initial_state=init)",
+        {CELL: "rnn"},
+        lengths=(0, 0, 0, 0),
+        inits=("init",),
+        time=0,
+    ),
+    Case(
+        "bidi_zero_time",
+        217,
+        {"cell_fw": "GRUCell(3)", "cell_bw": "MultiRNNCell([BasicRNNCell(2), GRUCell(2)])"},
+        "bidirectional_dynamic_rnn(cell_fw, cell_bw, x, dtype=tf.float32, time_major=True)",
+        BIDI_SCOPES,
+        layout=TIME_MAJOR,
+        lengths=None,
+        time=0,
+    ),
 )
 
 # The names a call expression may use besides the case's own tensors and cells.
@@ -261,8 +284,8 @@ CELL_OF_INIT = {"init": "cell", "init_fw": "cell_fw", "init_bw": "cell_bw"}
 
 def x_shape(case):
     if case.layout == TIME_MAJOR:
-        return (TIME, BATCH, DEPTH)
-    return (BATCH, TIME, DEPTH)
+        return (case.time, BATCH, DEPTH)
+    return (BATCH, case.time, DEPTH)
 
 
 def build(case, rng):
@@ -380,7 +403,7 @@ def run_case(case, out_dir):
         "call": case.call,
         "x_layout": case.layout,
         "batch": BATCH,
-        "time": TIME,
+        "time": case.time,
         "input_depth": DEPTH,
         "lengths": None if case.lengths is None else list(case.lengths),
         "inits": {name: len(init_leaves[name]) for name in case.inits},
