@@ -97,8 +97,8 @@ def dynamic_rnn(
     (True, True)
     >>> bool(np.all(state.c[2] == 0))  # zero-length row: the initial state
     True
-    >>> outputs, state = tfrnn.dynamic_rnn(cell, x[:, :0], initial_state=state)  # no steps
-    >>> outputs.shape, bool(np.all(state.h == 0))
+    >>> outputs, after = tfrnn.dynamic_rnn(cell, x[:, :0], initial_state=state)  # no steps
+    >>> outputs.shape, bool(np.array_equal(after.h, state.h))
     (TensorShape([3, 0, 4]), True)
     """
     check_cell(cell)
