@@ -219,9 +219,10 @@ def interval(ours, theirs, resamples=RESAMPLES):
     """The 95% interval of `best median of ours / best median of theirs`, over resampled rounds.
 
     A ratio from 30 rounds moves with the machine (BasicLSTMCell and LSTMCell, the same
-    loop, read 1.16 and 1.23x the limit in one run), so the targets table shows how far. Round i's calls of all
-    contenders ran at the same moment, so rounds are drawn whole, with replacement
-    (a paired bootstrap), and the ratio is recomputed from each draw's medians.
+    loop, read 1.16 and 1.23x the limit in one run), so the targets table shows how far.
+    Round i's calls of all contenders ran at the same moment, so rounds are drawn whole,
+    with replacement (a paired bootstrap), and the ratio is recomputed from each draw's
+    medians.
     """
     rounds = len(ours[0]["times_ms"])
     draw = random.Random(0)
