@@ -19,7 +19,6 @@ import dataclasses
 import numpy as np
 
 TF_VARIANTS = ("tf.function", "tf.function+xla")
-GATES = {"lstm": 4, "gru": 3}  # GEMM width per unit: i, j, f, o / r, u, candidate
 
 
 class Unavailable(Exception):
@@ -194,110 +193,148 @@ def build_torch(model, size, variant):
 
 # --- The matmul-only limit: the GEMMs every LSTM (GRU) must do, and nothing else ---
 #
-# forward:  X·Wx ([B*T, I] x [I, G]) + T chained h·Wh ([B, H] x [H, G]), G = 4H (GRU: 3H)
-# backward: T chained dz·Whᵀ ([B, G] x [G, H]) + Xᵀ·dZ, Hᵀ·dZ (weight gradients,
-#           [I|H, B*T] x [B*T, G]) + dZ·Wxᵀ (input gradient, [B*T, G] x [G, I])
+# forward:  X·Wx ([B*T, I] x [I, G]) + T chained steps of recurrent products, G = 4H (GRU: 3H)
+# backward: T chained steps of the products' transposes (`dh = dz · W_hᵀ`), the weight
+#           gradients ([I|H, B*T] x [B*T, G] in all) and dZ·Wxᵀ (input gradient, [B*T, G] x [G, I])
 # Everything is one chain of data dependencies, as in a real RNN: the recurrence starts
-# from X·Wx, each step's GEMM reads the previous step's result (its first H columns),
-# the backward chain starts from the last forward h, and the gradient GEMMs read the
-# stacked backward steps. So nothing runs concurrently or batched that an RNN could
-# not; the rest of each dz comes from fixed random "gate derivatives".
+# from X·Wx, each product reads the one before (its first H columns), the backward chain
+# starts from the last forward h, and the gradient GEMMs read the stacked backward steps.
+# So nothing runs concurrently or batched that an RNN could not; the rest of each dz comes
+# from fixed random "gate derivatives".
+
+# A step's recurrent products, as column blocks of W_h in units of H. An LSTM's step is one
+# product, h · W_h. TF1's GRU needs two, one after the other: r and u from h · W_g, then the
+# candidate from (r·h) · W_c, which waits for r. One `[H, 3H]` product per step would be
+# Keras' `reset_after=True` GRU, a different function that no TF1 GRU can compute.
+RECURRENT_PRODUCTS = {"lstm": (4,), "gru": (2, 1)}
 
 
 def _matmul_operands(size, model):
-    """Fixed random operands; Wh is made of orthogonal blocks so that the chained
-    products neither overflow nor decay into denormals (which are slow on x86)."""
+    """Fixed random operands; W_h's blocks are orthogonal so that the chained products
+    neither overflow nor decay into denormals (which are slow on x86)."""
     rng = np.random.default_rng(0)
-    gates = GATES[family(model)] * size.units
+    products = RECURRENT_PRODUCTS[family(model)]
+    gates = sum(products) * size.units
 
     def orthogonal():
         q, _ = np.linalg.qr(rng.standard_normal((size.units, size.units)))
         return q
 
+    w_h = np.concatenate([orthogonal() for _ in range(sum(products))], axis=1)
     return dict(
         x=inputs(size).reshape(size.batch * size.time, size.depth),
         w_x=rng.standard_normal((size.depth, gates)) / np.sqrt(size.depth),
-        w_h=np.concatenate([orthogonal() for _ in range(gates // size.units)], axis=1),
+        w_hs=np.split(w_h, np.cumsum(products)[:-1] * size.units, axis=1),  # [H, G_k] each
         d_z=rng.standard_normal((size.time, size.batch, gates)),  # [T, B, G]
     )
 
 
 def build_matmul(model, size, variant):
-    operands = {k: v.astype(np.float32) for k, v in _matmul_operands(size, model).items()}
+    operands = {k: _float32(v) for k, v in _matmul_operands(size, model).items()}
     if variant.startswith("numpy"):
         return _numpy_gemms(size, **operands)
     return _tf_gemms(size, variant, **operands)
 
 
-def _numpy_gemms(size, x, w_x, w_h, d_z):
+def _float32(operand):
+    if isinstance(operand, list):
+        return [np.ascontiguousarray(a, np.float32) for a in operand]
+    return operand.astype(np.float32)
+
+
+def _numpy_gemms(size, x, w_x, w_hs, d_z):
     """NumPy (BLAS) GEMMs, written into preallocated buffers: no copies at all."""
     time, units = size.time, size.units
-    z = np.empty((time, size.batch, w_h.shape[1]), np.float32)  # z[t] = h_t · Wh
-    d_z = d_z.copy()  # the chain overwrites d_z[t, :, :H] with dh_t
+    zs = [np.empty((time, size.batch, w.shape[1]), np.float32) for w in w_hs]  # zs[k][t]: product k of step t
+    d_z = d_z.copy()  # the backward chain overwrites the first H columns of every product's dz
+    d_zs = np.split(d_z, np.cumsum([w.shape[1] for w in w_hs])[:-1], axis=-1)  # views, [T, B, G_k]
+    d_h_0 = np.empty((size.batch, units), np.float32)
+    # Every product of every step in the order the chain runs them: (step's product k, W_k).
+    links = [(z[t], w) for t in range(time) for z, w in zip(zs, w_hs)]
+    back = [(d[t], w) for t in reversed(range(time)) for d, w in reversed(list(zip(d_zs, w_hs)))]
+    back_into = [d[:, :units] for d, _ in back[1:]] + [d_h_0]  # where each backward product goes
 
     def forward():
         x_w = x @ w_x
         h = x_w[: size.batch, :units]  # not zeros, which a compiler could fold away
-        for t in range(time):
-            np.matmul(h, w_h, out=z[t])
-            h = z[t, :, :units]
+        for z, w in links:
+            np.matmul(h, w, out=z)
+            h = z[:, :units]
         return x_w, h
 
     def fwd_bwd():
         x_w, h = forward()
-        d_z[-1, :, :units] = h
-        for t in range(time - 1, 0, -1):
-            np.matmul(d_z[t], w_h.T, out=d_z[t - 1, :, :units])
-        d_h_0 = d_z[0] @ w_h.T
+        back[0][0][:, :units] = h
+        for (d, w), into in zip(back, back_into):
+            np.matmul(d, w.T, out=into)
         d_z_all = d_z.reshape(-1, d_z.shape[-1])  # [B*T, G]
-        h_all = z[:, :, :units].reshape(-1, units)  # a strided view, [B*T, H]
-        return x_w, d_h_0, x.T @ d_z_all, h_all.T @ d_z_all, d_z_all @ w_x.T
+        # Product k read the first H columns of product k-1; the first product read the
+        # step before's h, here the same step's (one step off, the same GEMM). Strided views.
+        reads = [zs[-1]] + zs[:-1]
+        d_w_hs = [_flat(z[:, :, :units]).T @ _flat(d) for z, d in zip(reads, d_zs)]  # [H, G_k] each
+        return (x_w, d_h_0, x.T @ d_z_all, *d_w_hs, d_z_all @ w_x.T)
 
     return Calls(forward, fwd_bwd)
 
 
-def _tf_gemms(size, variant, x, w_x, w_h, d_z):
+def _flat(steps):
+    """`[T, B, N]` as `[T*B, N]`."""
+    return steps.reshape(-1, steps.shape[-1])
+
+
+def _tf_gemms(size, variant, x, w_x, w_hs, d_z):
     """The same GEMMs in tf.function, the loop unrolled: no while_loop overhead."""
     import tensorflow as tf
 
     time, units = size.time, size.units
 
-    def chain(x_w, w_h):
-        h, hs = x_w[: size.batch, :units], []
+    def chain(x_w, w_hs):
+        """Every product's input and output, `[[(input, z)] per step]`; h_T is the last z's first H columns."""
+        h, steps = x_w[: size.batch, :units], []
         for _ in range(time):
-            h = tf.matmul(h, w_h)[:, :units]
-            hs.append(h)
-        return hs
+            step = []
+            for w in w_hs:
+                z = tf.matmul(h, w)
+                step.append((h, z))
+                h = z[:, :units]
+            steps.append(step)
+        return steps
 
-    def chain_back(h, d_z, w_h):
-        d_zs = [tf.concat([h, d_z[time - 1, :, units:]], axis=1)]
-        for t in range(time - 1, 0, -1):
-            d_h = tf.matmul(d_zs[-1], w_h, transpose_b=True)
-            d_zs.append(tf.concat([d_h, d_z[t - 1, :, units:]], axis=1))
-        return tf.matmul(d_zs[-1], w_h, transpose_b=True), d_zs[::-1]
+    def chain_back(h, d_z, w_hs):
+        """Every product's dz, `[[dz_k per step] per k]`, and `dh_0`."""
+        d_blocks = tf.split(d_z, [w.shape[1] for w in w_hs], axis=-1)
+        d_in, d_zs = h, [[] for _ in w_hs]
+        for t in reversed(range(time)):
+            for k in reversed(range(len(w_hs))):
+                d = tf.concat([d_in, d_blocks[k][t, :, units:]], axis=1)
+                d_zs[k].append(d)
+                d_in = tf.matmul(d, w_hs[k], transpose_b=True)
+        return d_in, [ds[::-1] for ds in d_zs]
 
     @tf.function(jit_compile=variant == "tf.function+xla")
-    def forward(x, w_x, w_h):
+    def forward(x, w_x, w_hs):
         x_w = tf.matmul(x, w_x)
-        return x_w, chain(x_w, w_h)[-1]
+        return x_w, chain(x_w, w_hs)[-1][-1][1][:, :units]
 
     @tf.function(jit_compile=variant == "tf.function+xla")
-    def fwd_bwd(x, w_x, w_h, d_z):
+    def fwd_bwd(x, w_x, w_hs, d_z):
         x_w = tf.matmul(x, w_x)
-        hs = chain(x_w, w_h)
-        d_h_0, d_zs = chain_back(hs[-1], d_z, w_h)
+        steps = chain(x_w, w_hs)
+        d_h_0, d_zs = chain_back(steps[-1][-1][1][:, :units], d_z, w_hs)
         # Stacking makes the weight-gradient GEMMs wait for the chains, as they must.
-        d_z_all = tf.reshape(tf.stack(d_zs), [-1, d_z.shape[-1]])  # [B*T, G]
-        h_all = tf.reshape(tf.stack(hs), [-1, units])  # [B*T, H]
+        d_z_k = [tf.reshape(tf.stack(ds), [-1, w.shape[1]]) for ds, w in zip(d_zs, w_hs)]  # [B*T, G_k]
+        reads = [tf.reshape(tf.stack([step[k][0] for step in steps]), [-1, units]) for k in range(len(w_hs))]
+        d_z_all = tf.concat(d_z_k, axis=1)  # [B*T, G]
         return (
             x_w, d_h_0,
             tf.matmul(x, d_z_all, transpose_a=True),
-            tf.matmul(h_all, d_z_all, transpose_a=True),
+            *[tf.matmul(a, d, transpose_a=True) for a, d in zip(reads, d_z_k)],
             tf.matmul(d_z_all, w_x, transpose_b=True),
         )
 
-    x, w_x, w_h, d_z = map(tf.constant, (x, w_x, w_h, d_z))
-    return Calls(lambda: _to_numpy(forward(x, w_x, w_h)), lambda: _to_numpy(fwd_bwd(x, w_x, w_h, d_z)))
+    x, w_x, d_z = map(tf.constant, (x, w_x, d_z))
+    w_hs = [tf.constant(w) for w in w_hs]
+    return Calls(lambda: _to_numpy(forward(x, w_x, w_hs)), lambda: _to_numpy(fwd_bwd(x, w_x, w_hs, d_z)))
 
 
 _LSTM_GRU = {"basic_lstm": "LSTM", "lstm": "LSTM", "gru": "GRU"}

@@ -136,3 +136,27 @@ def test_targets_say_when_a_run_cannot_tell():
     assert head_to_head.verdict(dict(result, vs_limit=1.23), "vs_limit", 1.2) == "1.23 MISSED? [1.08–1.30]"
     assert head_to_head.verdict(result, "vs_keras_best", 1.0) == "0.81 ok [0.75–0.91]"
     assert head_to_head.verdict(result, "vs_tf1_best", 1.0) == "– (not measured)"
+
+
+@pytest.mark.parametrize("model, products", [("LSTM", 1), ("GRU", 2)])
+def test_limit_chains_each_step_as_the_cell_must(model, products):
+    """The limit's GEMMs: NumPy and TF compute the same chain, and a TF1 GRU's step is two
+    dependent products (the candidate's waits for r), an LSTM's one."""
+    impls = benchmark_module("impls")
+    size = impls.Size(batch=3, time=4, depth=5, units=6)
+    operands = impls._matmul_operands(size, model)
+    assert [w.shape for w in operands["w_hs"]] == ([(6, 24)] if products == 1 else [(6, 12), (6, 6)])
+    x_w = operands["x"] @ operands["w_x"]
+    h = x_w[:3, :6]
+    for _ in range(4):
+        for w in operands["w_hs"]:
+            h = (h @ w)[:, :6]
+    numpy_calls = impls.build_matmul(model, size, "numpy")
+    np.testing.assert_allclose(numpy_calls.forward()[1], h, rtol=1e-4, atol=1e-5)
+    for variant in ("tf.function", "tf.function+xla"):
+        tf_calls = impls.build_matmul(model, size, variant)
+        np.testing.assert_allclose(tf_calls.forward()[1], h, rtol=1e-4, atol=1e-5)
+        numpy_grads, tf_grads = numpy_calls.fwd_bwd(), tf_calls.fwd_bwd()
+        assert len(numpy_grads) == len(tf_grads) == 4 + products  # x_w, dh_0, dW_x, dW_h per product, dX
+        for ours, theirs in zip(numpy_grads[:3] + numpy_grads[-1:], tf_grads[:3] + tf_grads[-1:]):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-3, atol=1e-4)
