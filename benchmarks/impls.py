@@ -264,7 +264,8 @@ def _numpy_gemms(size, x, w_x, w_hs, d_z):
 
     def fwd_bwd():
         x_w, h = forward()
-        back[0][0][:, :units] = h
+        seed, _ = back[0]
+        seed[:, :units] = h  # the backward chain starts from the last forward h
         for (d, w), into in zip(back, back_into):
             np.matmul(d, w.T, out=into)
         d_z_all = d_z.reshape(-1, d_z.shape[-1])  # [B*T, G]
@@ -289,7 +290,7 @@ def _tf_gemms(size, variant, x, w_x, w_hs, d_z):
     time, units = size.time, size.units
 
     def chain(x_w, w_hs):
-        """Every product's input and output, `[[(input, z)] per step]`; h_T is the last z's first H columns."""
+        """Every product's input and output, `[[(input, z)] per step]`."""
         h, steps = x_w[: size.batch, :units], []
         for _ in range(time):
             step = []
@@ -299,6 +300,10 @@ def _tf_gemms(size, variant, x, w_x, w_hs, d_z):
                 h = z[:, :units]
             steps.append(step)
         return steps
+
+    def last_h(steps):
+        _, z = steps[-1][-1]
+        return z[:, :units]
 
     def chain_back(h, d_z, w_hs):
         """Every product's dz, `[[dz_k per step] per k]`, and `dh_0`."""
@@ -314,13 +319,13 @@ def _tf_gemms(size, variant, x, w_x, w_hs, d_z):
     @tf.function(jit_compile=variant == "tf.function+xla")
     def forward(x, w_x, w_hs):
         x_w = tf.matmul(x, w_x)
-        return x_w, chain(x_w, w_hs)[-1][-1][1][:, :units]
+        return x_w, last_h(chain(x_w, w_hs))
 
     @tf.function(jit_compile=variant == "tf.function+xla")
     def fwd_bwd(x, w_x, w_hs, d_z):
         x_w = tf.matmul(x, w_x)
         steps = chain(x_w, w_hs)
-        d_h_0, d_zs = chain_back(steps[-1][-1][1][:, :units], d_z, w_hs)
+        d_h_0, d_zs = chain_back(last_h(steps), d_z, w_hs)
         # Stacking makes the weight-gradient GEMMs wait for the chains, as they must.
         d_z_k = [tf.reshape(tf.stack(ds), [-1, w.shape[1]]) for ds, w in zip(d_zs, w_hs)]  # [B*T, G_k]
         reads = [tf.reshape(tf.stack([step[k][0] for step in steps]), [-1, units]) for k in range(len(w_hs))]
