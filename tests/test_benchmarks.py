@@ -78,18 +78,19 @@ def test_head_to_head_quick_run(tmp_path):
         ("tfrnn@tf1", "LSTMCell", "tf.function"), ("tfrnn@tf1", "LSTMCell", "tf.function+xla"),
     }
     best = {impl: min(r["median_ms"] for r in results if r["impl"] == impl) for impl in ("matmul", "keras", "tf1", "tfrnn@tf1")}
+    tf_gemms = min(r["median_ms"] for r in results if r["impl"] == "matmul" and r["variant"] != "numpy")
     for r in results:
         assert len(r["times_ms"]) == 2 and r["median_ms"] > 0
-        want = [r["median_ms"] / best["matmul"], r["median_ms"] / best["keras"]]
-        np.testing.assert_allclose([r["vs_limit"], r["vs_keras_best"]], want)
+        want = [r["median_ms"] / best["matmul"], r["median_ms"] / tf_gemms, r["median_ms"] / best["keras"]]
+        np.testing.assert_allclose([r["vs_limit"], r["vs_tf_gemms"], r["vs_keras_best"]], want)
         # TF1 is rated against the tfrnn in its own process, not against the group's tfrnn.
         ours = {"tfrnn": best["tfrnn@tf1"], "tfrnn@tf1": r["median_ms"]}.get(r["impl"])
         assert r["vs_tf1_best"] == (pytest.approx(ours / best["tf1"]) if ours else None)
         if r["impl"] == "tfrnn":
-            for ratio in ("vs_limit", "vs_keras_best", "vs_tf1_best"):
+            for ratio in ("vs_limit", "vs_tf_gemms", "vs_keras_best", "vs_tf1_best"):
                 low, high = r[f"{ratio}_ci"]
                 assert 0 < low <= high
-    assert "| tfrnn cell | size | mode |" in process.stdout and "×TF1 best" in process.stdout
+    assert "| tfrnn cell | size | mode |" in process.stdout and "×TF1 best" in process.stdout and "×TF's GEMMs" in process.stdout
 
 
 def test_head_to_head_gives_warm_turns_and_waits_after_numpy_calls():
@@ -136,6 +137,7 @@ def test_targets_say_when_a_run_cannot_tell():
     assert head_to_head.verdict(dict(result, vs_limit=1.23), "vs_limit", 1.2) == "1.23 MISSED? [1.08–1.30]"
     assert head_to_head.verdict(result, "vs_keras_best", 1.0) == "0.81 ok [0.75–0.91]"
     assert head_to_head.verdict(result, "vs_tf1_best", 1.0) == "– (not measured)"
+    assert head_to_head.with_interval(dict(vs_tf_gemms=1.02, vs_tf_gemms_ci=(0.95, 1.09)), "vs_tf_gemms") == "1.02 [0.95–1.09]"
 
 
 @pytest.mark.parametrize("model, products", [("LSTM", 1), ("GRU", 2)])
