@@ -281,8 +281,7 @@ def targets(results):
 
 def with_interval(result, ratio):
     """`1.02 [0.95–1.09]`: a ratio with no target, and its interval."""
-    low, high = result[f"{ratio}_ci"]
-    return f"{result[ratio]:.2f} [{low:.2f}–{high:.2f}]"
+    return f"{result[ratio]:.2f} {bracket(result[f'{ratio}_ci'])}"
 
 
 def verdict(result, ratio, bound):
@@ -291,7 +290,13 @@ def verdict(result, ratio, bound):
     if value is None or ci is None:
         return report.verdict(value, bound)
     unsure = "?" if ci[0] <= bound < ci[1] else ""
-    return f"{report.verdict(value, bound)}{unsure} [{ci[0]:.2f}–{ci[1]:.2f}]"
+    return f"{report.verdict(value, bound)}{unsure} {bracket(ci)}"
+
+
+def bracket(ci):
+    """`[0.95–1.09]`: an interval as the tables print it."""
+    low, high = ci
+    return f"[{low:.2f}–{high:.2f}]"
 
 
 def run_in_child(args, size, mode):
