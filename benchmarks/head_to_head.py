@@ -3,6 +3,7 @@
     python benchmarks/head_to_head.py                       # every size and mode, ~25 min
     python benchmarks/head_to_head.py --sizes 128x50x256x512 --cells gru --modes forward
     python benchmarks/head_to_head.py --quick               # smoke run, tiny size
+    python benchmarks/head_to_head.py --calls-for 32x100x128x256:forward=300   # more calls where a verdict is close
 
 bench_rnn.py gives each configuration a fresh process: clean memory readings, and TF1's
 path (which needs TF_USE_LEGACY_KERAS before TensorFlow is imported). But on this
@@ -57,6 +58,10 @@ def parse_args(argv):
     parser.add_argument("--cells", nargs="+", choices=CELLS, default=list(CELLS))
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     parser.add_argument("--calls", type=int, default=20, help="timed calls per implementation (one per round)")
+    parser.add_argument(
+        "--calls-for", nargs="+", default=[], metavar="SIZE[:MODE]=N",
+        help="N timed calls for that size (and mode) instead of --calls, e.g. 32x100x128x256:forward=300",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny size, 2 calls: a smoke run")
     parser.add_argument("--out", type=pathlib.Path, help="JSON file (default: benchmarks/results/h2h-<time>.json)")
     parser.add_argument("--no-tf1", action="store_true", help="leave out TF1's path (and its second process)")
@@ -65,7 +70,32 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.calls = ["2x5x3x4"], 2
+    try:
+        args.calls_for = dict(map(parse_calls_for, args.calls_for))
+    except ValueError as error:
+        parser.error(str(error))
+    unknown = [f"{size}:{mode}" if mode else size for size, mode in args.calls_for if size not in args.sizes]
+    if unknown:
+        parser.error(f"--calls-for names {', '.join(unknown)}, not among the sizes run ({' '.join(args.sizes)})")
     return args
+
+
+def parse_calls_for(text):
+    """`"32x100x128x256:forward=300"` -> `(("32x100x128x256", "forward"), 300)`; no mode means both."""
+    where, _, count = text.partition("=")
+    size, _, mode = where.partition(":")
+    if not count.isdigit() or int(count) < 1 or (mode and mode not in MODES):
+        raise ValueError(f"--calls-for {text!r}: expected SIZE[:MODE]=N with MODE one of {', '.join(MODES)} and N >= 1")
+    return (size, mode or None), int(count)
+
+
+def calls_for(args, size, mode):
+    """Timed calls per implementation for one group: `--calls-for` if it names the group, else `--calls`.
+
+    A full run gives every group the same calls, ~30 minutes at 40; a verdict that sits near its
+    target needs 100-300 (benchmarks/README.md, runs 12-18), so only those groups are given more.
+    """
+    return args.calls_for.get((size, mode), args.calls_for.get((size, None), args.calls))
 
 
 def contenders(cells, names=SHARED):
@@ -301,7 +331,7 @@ def bracket(ci):
 
 def run_in_child(args, size, mode):
     """One group per process, so compiled functions and caches of other sizes do not pile up."""
-    group = json.dumps(dict(size=size, mode=mode, cells=args.cells, calls=args.calls, tf1=not args.no_tf1))
+    group = json.dumps(dict(size=size, mode=mode, cells=args.cells, calls=calls_for(args, size, mode), tf1=not args.no_tf1))
     command = [sys.executable, str(SCRIPT), "--group", group]
     process = subprocess.run(command, cwd=REPO, env=base_env(), capture_output=True, text=True)
     result = result_of(process)
@@ -324,7 +354,7 @@ def main(argv=None):
     for size in args.sizes:
         for mode in args.modes:
             group = add_ratios(run_in_child(args, size, mode))
-            print(f"\n### {size}, {mode}, {args.calls} interleaved calls each\n\n{table(group)}", flush=True)
+            print(f"\n### {size}, {mode}, {calls_for(args, size, mode)} interleaved calls each\n\n{table(group)}", flush=True)
             results += group
     print("\n" + targets(results))
     out = args.out or HERE / "results" / f"h2h-{datetime.datetime.now():%Y%m%d-%H%M%S}.json"

@@ -65,7 +65,10 @@ def test_head_to_head_quick_run(tmp_path):
     """tfrnn, Keras and the limit share one process per group, TF1's path and tfrnn again a second one;
     each is rated against its own group, TF1 against the tfrnn beside it."""
     out = tmp_path / "h2h.json"
-    command = [sys.executable, str(BENCH.parent / "head_to_head.py"), "--quick", "--cells", "lstm", "--modes", "forward", "--out", str(out)]
+    command = [
+        sys.executable, str(BENCH.parent / "head_to_head.py"), "--quick", "--cells", "lstm", "--modes", "forward",
+        "--calls-for", "2x5x3x4:forward=3", "--out", str(out),
+    ]
     process = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert process.returncode == 0, process.stderr[-2000:]
 
@@ -80,7 +83,7 @@ def test_head_to_head_quick_run(tmp_path):
     best = {impl: min(r["median_ms"] for r in results if r["impl"] == impl) for impl in ("matmul", "keras", "tf1", "tfrnn@tf1")}
     tf_gemms = min(r["median_ms"] for r in results if r["impl"] == "matmul" and r["variant"] != "numpy")
     for r in results:
-        assert len(r["times_ms"]) == 2 and r["median_ms"] > 0
+        assert len(r["times_ms"]) == 3 and r["median_ms"] > 0  # --calls-for, not --quick's 2
         want = [r["median_ms"] / best["matmul"], r["median_ms"] / tf_gemms, r["median_ms"] / best["keras"]]
         np.testing.assert_allclose([r["vs_limit"], r["vs_tf_gemms"], r["vs_keras_best"]], want)
         # TF1 is rated against the tfrnn in its own process, not against the group's tfrnn.
@@ -91,6 +94,26 @@ def test_head_to_head_quick_run(tmp_path):
                 low, high = r[f"{ratio}_ci"]
                 assert 0 < low <= high
     assert "| tfrnn cell | size | mode |" in process.stdout and "×TF1 best" in process.stdout and "×TF's GEMMs" in process.stdout
+    assert "2x5x3x4, forward, 3 interleaved calls each" in process.stdout
+
+
+def test_head_to_head_calls_for_a_size_and_mode(capsys):
+    head_to_head = benchmark_module("head_to_head")
+    args = head_to_head.parse_args(
+        ["--sizes", "32x100x128x256", "1x200x64x128", "--calls", "40", "--calls-for", "32x100x128x256:forward=300", "1x200x64x128=100"]
+    )
+    assert [head_to_head.calls_for(args, size, mode) for size, mode in [
+        ("32x100x128x256", "forward"), ("32x100x128x256", "fwd_bwd"), ("1x200x64x128", "forward"), ("1x200x64x128", "fwd_bwd"),
+    ]] == [300, 40, 100, 100]
+    for wrong, says in [
+        ("32x100x128x256:fwd=300", "expected SIZE[:MODE]=N with MODE one of forward, fwd_bwd"),
+        ("32x100x128x256=0", "N >= 1"),
+        ("32x100x128x256", "expected SIZE[:MODE]=N"),
+        ("128x50x256x512=300", "names 128x50x256x512, not among the sizes run (32x100x128x256)"),
+    ]:
+        with pytest.raises(SystemExit):
+            head_to_head.parse_args(["--sizes", "32x100x128x256", "--calls-for", wrong])
+        assert says in capsys.readouterr().err
 
 
 def test_head_to_head_gives_warm_turns_and_waits_after_numpy_calls():
