@@ -5,6 +5,8 @@ import pathlib
 import re
 import types
 
+import pytest
+
 import tfrnn
 
 ROOT = pathlib.Path(__file__).parent.parent
@@ -43,6 +45,19 @@ def test_every_public_symbol_has_a_tested_example_and_a_migration_row():
         doc = inspect.getdoc(getattr(tfrnn, name)) or ""
         assert ">>>" in doc, f"{name} has no >>> example"
         assert f"`{name}" in migration or f"{name}(" in migration or f".{name}" in migration, name
+
+
+LOOPS = ("dynamic_rnn", "static_rnn", "raw_rnn", "bidirectional_dynamic_rnn", "static_bidirectional_rnn",
+         "stack_bidirectional_dynamic_rnn", "stack_bidirectional_rnn")
+
+
+@pytest.mark.parametrize("name", LOOPS)
+def test_loop_docstrings_state_tf1_padding_first(name):
+    """Keras, Sonnet and Flax users expect the last output repeated: each loop says zeros at once."""
+    doc = inspect.getdoc(getattr(tfrnn, name))
+    summary, body = doc.split("\n\n")[:2]
+    assert "zeros" in summary, summary
+    assert "repeat the last output" in body or name == "raw_rnn", body
 
 
 def test_cell_docstrings_state_equations_and_weights():

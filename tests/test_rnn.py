@@ -91,8 +91,9 @@ def test_static_rnn_matches_dynamic_rnn():
 
 def test_static_rnn_warns_past_the_documented_length():
     steps = [tf.zeros((1, 1))] * (tfrnn.rnn.STATIC_RNN_WARN_STEPS + 1)
-    with pytest.warns(UserWarning, match="dynamic_rnn gives the same results"):
+    with pytest.warns(UserWarning, match="dynamic_rnn gives the same results") as record:
         tfrnn.static_rnn(CounterCell(1), steps, dtype=tf.float32)
+    assert record[0].filename == __file__  # the user's line, not tfrnn's or TensorFlow's wrapper
 
 
 @pytest.mark.parametrize(
@@ -236,9 +237,17 @@ def test_sequence_length_errors_name_the_rows(lengths, match):
 
 def test_symbolic_lengths_are_checked_at_run_time():
     cell = tfrnn.GRUCell(2)
-    run = tf.function(lambda x, n: tfrnn.dynamic_rnn(cell, x, sequence_length=n, dtype=tf.float32)[0])
-    with pytest.raises(tf.errors.InvalidArgumentError, match="must not exceed the time dimension"):
-        run(tf.zeros((2, 4, 3)), tf.constant([2, 9]))
+    signature = [tf.TensorSpec([None, 4, 3]), tf.TensorSpec([None], tf.int32)]
+    run = tf.function(
+        lambda x, n: tfrnn.dynamic_rnn(cell, x, sequence_length=n, dtype=tf.float32)[0], input_signature=signature
+    )
+    rows = r"time\] \[4\] \[but rows\] \[2\] \[are negative and rows\] \[1\] \[exceed it"
+    with pytest.raises(tf.errors.InvalidArgumentError, match=rows) as error:
+        run(tf.zeros((3, 4, 3)), tf.constant([2, 9, -1]))
+    assert "[2 9 -1]" in str(error.value)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="one entry per batch row"):
+        run(tf.zeros((3, 4, 3)), tf.constant([2, 3]))
+    assert run(tf.zeros((3, 4, 3)), tf.constant([0, 4, 1])).shape == (3, 4, 2)
 
 
 def test_state_errors():
@@ -264,3 +273,49 @@ def test_static_and_stacked_argument_errors():
         tfrnn.stack_bidirectional_dynamic_rnn([tfrnn.GRUCell(2)], [tfrnn.GRUCell(2)] * 2, x, dtype=tf.float32)
     with pytest.raises(ValueError, match="initial_states_fw must be a list"):
         tfrnn.stack_bidirectional_dynamic_rnn([tfrnn.GRUCell(2)], [tfrnn.GRUCell(2)], x, initial_states_fw=[], dtype=tf.float32)
+
+
+
+BIDIRECTIONAL_LOOPS = {  # name: whether it reads a list of steps
+    "bidirectional_dynamic_rnn": False, "static_bidirectional_rnn": True,
+    "stack_bidirectional_dynamic_rnn": False, "stack_bidirectional_rnn": True,
+}
+
+
+def run_bidirectional(loop, cells_fw, cells_bw, states_fw, states_bw, dtype):
+    """Any bidirectional loop on zeros `[2, 4, 3]`, with one initial state per layer (None: from `dtype`)."""
+    x = np.zeros((2, 4, 3), "float32")
+    inputs = list(x.transpose(1, 0, 2)) if BIDIRECTIONAL_LOOPS[loop] else x
+    run = getattr(tfrnn, loop)
+    if loop.startswith("stack"):
+        return run(cells_fw, cells_bw, inputs, initial_states_fw=states_fw, initial_states_bw=states_bw, dtype=dtype)
+    (cell_fw,), (cell_bw,), (state_fw,), (state_bw,) = cells_fw, cells_bw, states_fw, states_bw
+    return run(cell_fw, cell_bw, inputs, initial_state_fw=state_fw, initial_state_bw=state_bw, dtype=dtype)
+
+
+@pytest.mark.parametrize("loop", BIDIRECTIONAL_LOOPS)
+@pytest.mark.parametrize(
+    "last_bw_state, dtype, match",
+    [
+        (tfrnn.LSTMStateTuple(*[tf.zeros((3, 2))] * 2), tf.float32, "batch size 3 but the inputs' batch size is 2"),
+        ("single tensor", tf.float32, "a single tensor where a tuple of 2 was expected"),
+        (None, None, "argument `dtype` must be specified"),
+        ("not a cell", tf.float32, "is not an RNNCell"),
+    ],
+)
+def test_bidirectional_errors_leave_no_cell_built(loop, last_bw_state, dtype, match):
+    """A bad argument for the backward direction, or for a later layer, is found before any cell is built."""
+    layers = 2 if loop.startswith("stack") else 1
+    cells_fw = [tfrnn.GRUCell(2) for _ in range(layers)]
+    cells_bw = [tfrnn.GRUCell(2) for _ in range(layers - 1)] + [tfrnn.BasicLSTMCell(2)]
+    states_fw = [tf.zeros((2, 2))] * layers
+    good_bw = [tf.zeros((2, 2))] * (layers - 1)
+    if last_bw_state == "not a cell":
+        cells_bw[-1], states_bw = "not a cell", good_bw + [None]
+    elif last_bw_state == "single tensor":
+        states_bw = good_bw + [tf.zeros((2, 2))]  # the LSTM's state is a pair
+    else:
+        states_bw = good_bw + [last_bw_state]
+    with pytest.raises((ValueError, TypeError), match=match):
+        run_bidirectional(loop, cells_fw, cells_bw, states_fw, states_bw, dtype)
+    assert not any(cell.built for cell in cells_fw + cells_bw if cell != "not a cell")

@@ -10,7 +10,10 @@ reversed, so right-padding then reaches the backward cell first, as in TF1.
 
 import tensorflow as tf
 
-from tfrnn.rnn import _no_autograph, dynamic_rnn, static_rnn
+from tfrnn.rnn import (
+    _no_autograph, _reads_floats, check_cell, check_initial_state, check_sequence_inputs,
+    prepare_dynamic, prepare_static, run_dynamic, run_static,
+)
 
 
 @_no_autograph
@@ -19,10 +22,11 @@ def bidirectional_dynamic_rnn(
     initial_state_bw=None, dtype=None, parallel_iterations=None, swap_memory=False,
     time_major=False, scope=None, training=None,
 ):
-    """Runs a forward and a backward cell over a sequence; TF1 padding semantics.
+    """Runs a forward and a backward cell over a sequence; outputs past `sequence_length` are zeros (TF1).
 
     Both directions follow `dynamic_rnn`: outputs past `sequence_length` are
-    zeros and each final state is the state after the row's last valid step.
+    zeros (Keras, Sonnet and Flax repeat the last output instead) and each
+    final state is the state after the row's last valid step.
     The backward cell reads each row reversed within its length, and its
     outputs are reversed back, so `output_bw[:, t]` belongs to input step `t`
     and `output_bw[b, 0]` is the backward cell's last output. Outputs are
@@ -58,18 +62,17 @@ def bidirectional_dynamic_rnn(
     >>> bool(np.allclose(out_bw[1, 0], state_bw[1])), bool(np.all(out_bw[1, 2:] == 0))
     (True, True)
     """
-    options = dict(
-        parallel_iterations=parallel_iterations, swap_memory=swap_memory, time_major=time_major, training=training
-    )
-    output_fw, state_fw = dynamic_rnn(
-        cell_fw, inputs, sequence_length=sequence_length, initial_state=initial_state_fw, dtype=dtype, **options
-    )
+    # Both directions are checked before either runs: a bad backward argument builds no forward cell.
+    loop_fw = prepare_dynamic(cell_fw, inputs, sequence_length, initial_state_fw, dtype, time_major)
     time_axis, batch_axis = (0, 1) if time_major else (1, 0)
     reverse = _reverser(sequence_length, time_axis, batch_axis)
-    output_bw, state_bw = dynamic_rnn(
-        cell_bw, tf.nest.map_structure(reverse, inputs), sequence_length=sequence_length,
-        initial_state=initial_state_bw, dtype=dtype, **options,
+    reversed_inputs = tf.nest.map_structure(reverse, inputs)
+    loop_bw = prepare_dynamic(cell_bw, reversed_inputs, sequence_length, initial_state_bw, dtype, time_major)
+    options = dict(
+        training=training, parallel_iterations=parallel_iterations, swap_memory=swap_memory, time_major=time_major
     )
+    output_fw, state_fw = run_dynamic(cell_fw, loop_fw, **options)
+    output_bw, state_bw = run_dynamic(cell_bw, loop_bw, **options)
     return (output_fw, tf.nest.map_structure(reverse, output_bw)), (state_fw, state_bw)
 
 
@@ -78,12 +81,13 @@ def static_bidirectional_rnn(
     cell_fw, cell_bw, inputs, initial_state_fw=None, initial_state_bw=None,
     dtype=None, sequence_length=None, scope=None, training=None,
 ):
-    """`static_rnn` in both directions; each step's outputs concatenated (TF1's 3-tuple).
+    """`static_rnn` in both directions, outputs concatenated; outputs past `sequence_length` are zeros (TF1).
 
     TF1 padding semantics, as in `bidirectional_dynamic_rnn`: outputs past
-    `sequence_length` are zeros in both directions, each final state is the
-    state after the row's last valid step, and the backward cell reads each row
-    reversed within its length.
+    `sequence_length` are zeros in both directions (Keras, Sonnet and Flax
+    repeat the last output instead), each final state is the state after the
+    row's last valid step, and the backward cell reads each row reversed within
+    its length. Returns TF1's 3-tuple.
 
     Args:
         cell_fw, cell_bw: RNN cells for the two directions.
@@ -115,10 +119,12 @@ def static_bidirectional_rnn(
             f"Argument `inputs` must be a non-empty list of [batch, depth] tensors, one per "
             f"step, but received {inputs!r:.80}."
         )
-    output_fw, state_fw = static_rnn(cell_fw, inputs, initial_state_fw, dtype, sequence_length, training=training)
+    lengths, init_fw = prepare_static(cell_fw, inputs, initial_state_fw, dtype, sequence_length)
     reverse = _reverser(sequence_length, time_axis=0, batch_axis=1)
     reversed_inputs = _unstack_like(reverse(_stack(inputs)), inputs)
-    output_bw, state_bw = static_rnn(cell_bw, reversed_inputs, initial_state_bw, dtype, sequence_length, training=training)
+    _, init_bw = prepare_static(cell_bw, reversed_inputs, initial_state_bw, dtype, sequence_length)
+    output_fw, state_fw = run_static(cell_fw, inputs, lengths, init_fw, training)
+    output_bw, state_bw = run_static(cell_bw, reversed_inputs, lengths, init_bw, training)
     output_bw = _unstack_like(reverse(_stack(output_bw)), output_bw)
     outputs = [
         tf.nest.map_structure(lambda fw, bw: tf.concat([fw, bw], 1), fw, bw)
@@ -133,11 +139,13 @@ def stack_bidirectional_dynamic_rnn(
     dtype=None, sequence_length=None, parallel_iterations=None, time_major=False,
     scope=None, swap_memory=False, training=None,
 ):
-    """Stacked bidirectional layers (`tf.contrib.rnn`): each layer reads the previous concat.
+    """Stacked bidirectional layers (`tf.contrib.rnn`); outputs past `sequence_length` are zeros (TF1).
 
     Layer `i` is `bidirectional_dynamic_rnn(cells_fw[i], cells_bw[i], ...)`; its
     input is `tf.concat([output_fw, output_bw], -1)` of layer `i - 1`. TF1
-    padding semantics hold in every layer.
+    padding semantics hold in every layer: zeros past each row's length (Keras,
+    Sonnet and Flax repeat the last output instead), and states that stop at
+    its last valid step.
 
     Args:
         cells_fw, cells_bw: lists of cells, one per layer, of the same length.
@@ -170,6 +178,10 @@ def stack_bidirectional_dynamic_rnn(
     ((2, 4, 4), 2)
     """
     initial_states_fw, initial_states_bw = _check_stack(cells_fw, cells_bw, initial_states_fw, initial_states_bw)
+    flat_inputs = [tf.convert_to_tensor(x) for x in tf.nest.flatten(inputs)]
+    reads_floats = _reads_floats(cells_fw[0]) and _reads_floats(cells_bw[0])
+    _, batch_size = check_sequence_inputs(flat_inputs, time_major, reads_floats)
+    _check_layers(cells_fw, cells_bw, initial_states_fw, initial_states_bw, batch_size, dtype, flat_inputs[0].dtype)
     states_fw, states_bw = [], []
     for cell_fw, cell_bw, init_fw, init_bw in zip(cells_fw, cells_bw, initial_states_fw, initial_states_bw):
         (output_fw, output_bw), (state_fw, state_bw) = bidirectional_dynamic_rnn(
@@ -187,10 +199,11 @@ def stack_bidirectional_rnn(
     cells_fw, cells_bw, inputs, initial_states_fw=None, initial_states_bw=None,
     dtype=None, sequence_length=None, scope=None, training=None,
 ):
-    """`stack_bidirectional_dynamic_rnn` over a Python list of steps (`tf.contrib.rnn`).
+    """`stack_bidirectional_dynamic_rnn` over a list of steps; outputs past `sequence_length` are zeros (TF1).
 
     TF1 padding semantics hold in every layer: outputs past `sequence_length`
-    are zeros and states stop at each row's last valid step.
+    are zeros (Keras, Sonnet and Flax repeat the last output instead) and
+    states stop at each row's last valid step (`tf.contrib.rnn`'s function).
 
     Args:
         cells_fw, cells_bw: lists of cells, one per layer, of the same length.
@@ -218,6 +231,10 @@ def stack_bidirectional_rnn(
     (4, (2, 4))
     """
     initial_states_fw, initial_states_bw = _check_stack(cells_fw, cells_bw, initial_states_fw, initial_states_bw)
+    if isinstance(inputs, (list, tuple)) and inputs:  # else layer 0 says what is wrong, building nothing
+        first = tf.convert_to_tensor(tf.nest.flatten(inputs[0])[0])
+        batch_size = first.shape[0] if first.shape.rank else None
+        _check_layers(cells_fw, cells_bw, initial_states_fw, initial_states_bw, batch_size, dtype, first.dtype)
     states_fw, states_bw = [], []
     for cell_fw, cell_bw, init_fw, init_bw in zip(cells_fw, cells_bw, initial_states_fw, initial_states_bw):
         inputs, state_fw, state_bw = static_bidirectional_rnn(
@@ -265,3 +282,12 @@ def _check_stack(cells_fw, cells_bw, initial_states_fw, initial_states_bw):
             raise ValueError(f"{name} must be a list of state tensors (one per layer): {len(cells_fw)} expected.")
         states.append([None] * len(cells_fw) if given is None else list(given))
     return states
+
+
+def _check_layers(cells_fw, cells_bw, states_fw, states_bw, batch_size, dtype, inputs_dtype):
+    """Every layer's cells and initial states, before layer 0 runs: a bad argument for a
+    later layer must not leave the layers before it built."""
+    for cells, states in ((cells_fw, states_fw), (cells_bw, states_bw)):
+        for cell, state in zip(cells, states):
+            check_cell(cell)
+            check_initial_state(cell, state, batch_size, dtype, inputs_dtype)

@@ -11,6 +11,8 @@ against.
 """
 
 import contextlib
+import os
+import sys
 import warnings
 
 import keras
@@ -28,6 +30,8 @@ STATIC_RNN_WARN_STEPS = 500
 # convert them (it does when a user's tf.function calls them) costs ~1.3 s of
 # tracing and changes nothing.
 _no_autograph = tf.autograph.experimental.do_not_convert
+
+_LIBRARY_DIRS = tuple(os.path.dirname(module.__file__) + os.sep for module in (fused, tf))  # tfrnn, TensorFlow
 
 
 @_no_autograph
@@ -101,6 +105,17 @@ def dynamic_rnn(
     >>> outputs.shape, bool(np.array_equal(after.h, state.h))
     (TensorShape([3, 0, 4]), True)
     """
+    loop = prepare_dynamic(cell, inputs, sequence_length, initial_state, dtype, time_major)
+    return run_dynamic(cell, loop, training, parallel_iterations, swap_memory, time_major)
+
+
+def prepare_dynamic(cell, inputs, sequence_length, initial_state, dtype, time_major):
+    """`dynamic_rnn`'s checks, in TF1's order, and its inputs made time-major.
+
+    Nothing is built or run: the bidirectional loops check both directions
+    before either runs, so a bad argument leaves no cell half-built.
+    Returns `(inputs_tm, time_steps, lengths, state)` for `run_dynamic`.
+    """
     check_cell(cell)
     flat_inputs = [tf.convert_to_tensor(x) for x in tf.nest.flatten(inputs)]
     time_steps, batch_size = check_sequence_inputs(flat_inputs, time_major, _reads_floats(cell))
@@ -108,7 +123,12 @@ def dynamic_rnn(
         flat_inputs = [transpose_batch_time(x) for x in flat_inputs]
     lengths = check_sequence_length(sequence_length, batch_size, time_steps)
     state = initial_state_for(cell, initial_state, batch_size, dtype, flat_inputs[0].dtype)
-    inputs_tm = tf.nest.pack_sequence_as(inputs, flat_inputs)
+    return tf.nest.pack_sequence_as(inputs, flat_inputs), time_steps, lengths, state
+
+
+def run_dynamic(cell, loop, training=None, parallel_iterations=None, swap_memory=False, time_major=False):
+    """Runs a loop `prepare_dynamic` checked: the fused path for cells it knows, else the generic one."""
+    inputs_tm, time_steps, lengths, state = loop
     fast_loop = fused.loop_for(cell, inputs_tm)
     with one_sequence(cell):
         if isinstance(time_steps, int) and time_steps == 0:  # known from the shape
@@ -172,11 +192,12 @@ def _dynamic_loop(step_fn, inputs, state, lengths, time_steps, loop_options):
 
 @_no_autograph
 def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=None, scope=None, training=None):
-    """Runs `cell` over a Python list of steps, unrolled; TF1 padding semantics.
+    """Runs `cell` over a Python list of steps, unrolled; outputs past `sequence_length` are zeros (TF1).
 
-    Outputs past `sequence_length` are zeros and the state is copied through,
-    exactly as in `dynamic_rnn` (which gives the same numbers without unrolling:
-    prefer it for long sequences). Above `STATIC_RNN_WARN_STEPS` (500) steps a
+    Past a row's length the state is copied through, so the final state is the
+    state after its last valid step, exactly as in `dynamic_rnn` (Keras, Sonnet
+    and Flax repeat the last output instead). `dynamic_rnn` gives the same
+    numbers without unrolling: prefer it for long sequences. Above `STATIC_RNN_WARN_STEPS` (500) steps a
     `UserWarning` says so, since an unrolled graph grows with every step.
 
     Args:
@@ -203,6 +224,12 @@ def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=Non
     >>> len(outputs), tuple(outputs[-1].shape), bool(np.allclose(outputs[-1], state))
     (4, (2, 5), True)
     """
+    lengths, state = prepare_static(cell, inputs, initial_state, dtype, sequence_length)
+    return run_static(cell, inputs, lengths, state, training)
+
+
+def prepare_static(cell, inputs, initial_state, dtype, sequence_length):
+    """`static_rnn`'s checks, building and running nothing: returns `(lengths, state)`."""
     check_cell(cell)
     if not isinstance(inputs, (list, tuple)):
         raise TypeError(
@@ -213,16 +240,19 @@ def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=Non
     if not inputs:
         raise ValueError("Argument `inputs` must not be empty: static_rnn needs at least one step.")
     if len(inputs) > STATIC_RNN_WARN_STEPS:
-        warnings.warn(
+        warn_at_caller(
             f"static_rnn unrolls {len(inputs)} steps into the graph (more than "
-            f"{STATIC_RNN_WARN_STEPS}); dynamic_rnn gives the same results with a loop.",
-            stacklevel=2,
+            f"{STATIC_RNN_WARN_STEPS}); dynamic_rnn gives the same results with a loop."
         )
     flat_steps = [[tf.convert_to_tensor(x) for x in tf.nest.flatten(step)] for step in inputs]
     stacked = [tf.stack(xs) for xs in zip(*flat_steps)]  # validated like dynamic_rnn's
     time_steps, batch_size = check_sequence_inputs(stacked, True, _reads_floats(cell))
     lengths = check_sequence_length(sequence_length, batch_size, time_steps)
-    state = initial_state_for(cell, initial_state, batch_size, dtype, stacked[0].dtype)
+    return lengths, initial_state_for(cell, initial_state, batch_size, dtype, stacked[0].dtype)
+
+
+def run_static(cell, inputs, lengths, state, training=None):
+    """The unrolled loop over the steps `prepare_static` checked."""
     step_fn = cell_step_fn(cell, training)
     outputs = []
     with one_sequence(cell):
@@ -234,7 +264,7 @@ def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=Non
 
 @_no_autograph
 def raw_rnn(cell, loop_fn, parallel_iterations=None, swap_memory=False, scope=None, training=None):
-    """The fully user-controlled loop of TF1: `loop_fn` picks every step's input.
+    """TF1's fully user-controlled loop: `loop_fn` picks every step's input; finished rows emit zeros.
 
     `loop_fn(time, cell_output, cell_state, loop_state)` returns
     `(finished, next_input, next_cell_state, emit_output, next_loop_state)`. It
@@ -316,6 +346,18 @@ def raw_rnn(cell, loop_fn, parallel_iterations=None, swap_memory=False, scope=No
             parallel_iterations=parallel_iterations or 32, swap_memory=swap_memory,
         )
     return emit_tas, state, (None if no_loop_state else loop_state)
+
+
+def warn_at_caller(message):
+    """A `UserWarning` pointing at the user's line: the first frame outside tfrnn and TensorFlow.
+
+    A fixed `stacklevel` cannot: the loops are called directly, through the
+    bidirectional ones, and through TensorFlow's `do_not_convert` wrapper.
+    """
+    frame, level = sys._getframe(0), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY_DIRS):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, stacklevel=level)
 
 
 @contextlib.contextmanager
@@ -461,18 +503,24 @@ def _check_length_values(values, time_steps):
 
 
 def _with_length_assertions(lengths, batch_size, time_steps):
-    # Symbolic lengths are checked at run time (XLA drops these assertions).
+    """Checks symbolic lengths when the loop runs, naming the rows as the eager check does.
+
+    XLA drops these assertions (`jit_compile=True` runs unchecked).
+    """
     time_steps = tf.cast(time_steps, tf.int32)
+    negative, too_long = lengths < 0, lengths > time_steps
+    rows = lambda bad: tf.reshape(tf.where(bad), [-1])  # noqa: E731
     with tf.control_dependencies([
         tf.debugging.assert_equal(
             tf.size(lengths), tf.cast(batch_size, tf.int32),
             message="sequence_length must have one entry per batch row (batch_size entries)",
         ),
-        tf.debugging.assert_non_negative(lengths, message="sequence_length must not be negative"),
-        tf.debugging.assert_less_equal(
-            lengths, time_steps,
-            message="sequence_length must not exceed the time dimension (the inputs' padded "
-            "length); check the lengths or the padding",
+        tf.debugging.Assert(
+            tf.logical_not(tf.reduce_any(negative | too_long)),
+            ["sequence_length must lie in [0, time] with time", time_steps, "but rows", rows(negative),
+             "are negative and rows", rows(too_long), "exceed it; sequence_length:", lengths,
+             "Check the lengths or the padding of the inputs."],
+            summarize=1000,
         ),
     ]):
         return tf.identity(lengths)
@@ -484,25 +532,32 @@ def _is_concrete(tensor):
 
 def initial_state_for(cell, initial_state, batch_size, dtype, inputs_dtype):
     """The given initial state (checked), or the cell's zero state of `dtype`."""
-    if initial_state is not None:
-        flat = [tf.convert_to_tensor(s) for s in tf.nest.flatten(initial_state)]
-        dtypes = {s.dtype for s in flat}
-        if len(dtypes) > 1:
-            raise ValueError(
-                f"All parts of initial_state must have one dtype, but received "
-                f"{sorted(d.name for d in dtypes)}. Cast them to the inputs' dtype ({inputs_dtype.name})."
-            )
-        state = tf.nest.pack_sequence_as(initial_state, flat)
-        check_state(cell, state, batch_size if isinstance(batch_size, int) else None)
+    state = check_initial_state(cell, initial_state, batch_size, dtype, inputs_dtype)
+    if state is not None:
         return state
-    if dtype is None:
-        raise ValueError(
-            "If no initial_state is provided, argument `dtype` must be specified: pass "
-            "dtype=tf.float32 (the inputs' dtype) or an initial_state."
-        )
     if hasattr(cell, "zero_state"):
         return cell.zero_state(batch_size, dtype)
     # Keras 3 cells: get_initial_state(batch_size) in the layer's dtype.
     state = cell.get_initial_state(batch_size=batch_size)
     return tf.nest.map_structure(lambda s: tf.cast(s, dtype), state)
 
+
+def check_initial_state(cell, initial_state, batch_size, dtype, inputs_dtype):
+    """Checks a given initial state against the cell (returns it as tensors), or that `dtype` is there."""
+    if initial_state is None:
+        if dtype is None:
+            raise ValueError(
+                "If no initial_state is provided, argument `dtype` must be specified: pass "
+                "dtype=tf.float32 (the inputs' dtype) or an initial_state."
+            )
+        return None
+    flat = [tf.convert_to_tensor(s) for s in tf.nest.flatten(initial_state)]
+    dtypes = {s.dtype for s in flat}
+    if len(dtypes) > 1:
+        raise ValueError(
+            f"All parts of initial_state must have one dtype, but received "
+            f"{sorted(d.name for d in dtypes)}. Cast them to the inputs' dtype ({inputs_dtype.name})."
+        )
+    state = tf.nest.pack_sequence_as(initial_state, flat)
+    check_state(cell, state, batch_size if isinstance(batch_size, int) else None)
+    return state
