@@ -154,24 +154,29 @@ def test_low_precision_inputs(make_cell, dtype):
 class LengthClassifier(keras.Model):
     """N vs 1 with dynamic_rnn inside a Keras model: the last valid output feeds a Dense."""
 
-    def __init__(self):
+    def __init__(self, cell):
         super().__init__()
-        self.cell = tfrnn.GRUCell(8)
+        self.cell = cell
         self.head = keras.layers.Dense(1)
 
     def call(self, inputs):
         x, lengths = inputs
         _, state = tfrnn.dynamic_rnn(self.cell, x, sequence_length=lengths, dtype=tf.float32)
-        return self.head(state)
+        return self.head(tf.nest.flatten(state)[-1])  # the (last layer's) h
 
 
 @pytest.mark.parametrize("jit_compile", [False, True])
-def test_trained_by_fit_inside_a_keras_model(jit_compile):
+@pytest.mark.parametrize(
+    "make_cell",
+    [lambda: tfrnn.GRUCell(8), lambda: tfrnn.MultiRNNCell([tfrnn.LSTMCell(8, use_peepholes=True), tfrnn.GRUCell(8)])],
+    ids=["fused", "generic"],
+)
+def test_trained_by_fit_inside_a_keras_model(make_cell, jit_compile):
     rng = np.random.default_rng(5)
     x = rng.normal(size=(64, 6, 2)).astype("float32")
     lengths = rng.integers(1, 7, size=64).astype("int32")
     y = (x[:, :, 0] * (np.arange(6) < lengths[:, None])).sum(1, keepdims=True)
-    model = LengthClassifier()
+    model = LengthClassifier(make_cell())
     model.compile(optimizer=keras.optimizers.Adam(0.02), loss="mse", jit_compile=jit_compile)
     history = model.fit((x, lengths), y, epochs=8, batch_size=16, verbose=0)
     assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]

@@ -66,35 +66,75 @@ def namespace(golden, folder, case, scopes, init_owners):
     return names, cells, inits
 
 
-def assert_reproduces_tf1(folder, case, scopes, init_owners):
+def assert_reproduces_tf1(folder, case, scopes, init_owners, mode="eager"):
+    """The call's result leaves and the gradients of a fixed weighting of them equal TF1's.
+
+    `mode` runs the call and its gradient eagerly, in a `tf.function` whose signature
+    leaves batch and time unknown (`None`) where the call allows it, or in one compiled
+    by XLA (`jit_compile=True`).
+    """
     golden = np.load(folder / f"{case['name']}.npz")
     names, cells, inits = namespace(golden, folder, case, scopes, init_owners)
     variables = {}
     for name, cell in cells.items():
         variables.update(tfrnn.tf1_variable_names(cell, scopes[name]))
     assert sorted(variables) == sorted(golden["names"].tolist())
-    init_leaves = [leaf for leaves in inits.values() for leaf in leaves]
-    with tf.GradientTape() as tape:
-        tape.watch([names["x"], *init_leaves])
-        names = dict(names, **{k: tf.nest.pack_sequence_as(names[k], v) for k, v in inits.items()})
-        leaves = tf.nest.flatten(eval(case["call"], names))  # noqa: S307 - text from MANIFEST.json
-        loss = sum(tf.reduce_sum(leaf * golden[f"r_{k}"]) for k, leaf in enumerate(leaves))
-    grads = tape.gradient(loss, {"x": names["x"], "init": inits, "vars": variables})
+    weights = [golden[f"r_{k}"] for k in range(case["result_leaves"])]
+
+    def run(x, init_leaves, *lengths):  # no L for a call without sequence_length
+        with tf.GradientTape() as tape:
+            tape.watch([x, *init_leaves])
+            given, at = dict(names, x=x, **dict(zip("L", lengths))), 0
+            for init_name, leaves in inits.items():
+                given[init_name] = tf.nest.pack_sequence_as(names[init_name], init_leaves[at:at + len(leaves)])
+                at += len(leaves)
+            leaves = tf.nest.flatten(eval(case["call"], given))  # noqa: S307 - text from MANIFEST.json
+            loss = sum(tf.reduce_sum(leaf * weight) for leaf, weight in zip(leaves, weights))
+        return leaves, tape.gradient(loss, {"x": x, "init": init_leaves, "vars": variables})
+
+    arguments = (names["x"], [leaf for leaves in inits.values() for leaf in leaves], *[names[n] for n in ("L",) if n in names])
+    if mode != "eager":
+        run = tf.function(run, input_signature=signature(case, *arguments), jit_compile=mode == "xla")
+    leaves, grads = run(*arguments)
     assert len(leaves) == case["result_leaves"]
     for k, leaf in enumerate(leaves):
         np.testing.assert_allclose(leaf, golden[f"out_{k}"], atol=ATOL, err_msg=f"result leaf {k}")
     np.testing.assert_allclose(grads["x"], golden["grad_x"], atol=ATOL)
-    for init_name, leaf_grads in grads["init"].items():
-        for i, grad in enumerate(leaf_grads):
-            np.testing.assert_allclose(grad, golden[f"grad_init:{init_name}:{i}"], atol=ATOL)
+    init_grads = iter(grads["init"])
+    for init_name, leaves in inits.items():
+        for i in range(len(leaves)):
+            np.testing.assert_allclose(next(init_grads), golden[f"grad_init:{init_name}:{i}"], atol=ATOL)
     for tf1_name, grad in grads["vars"].items():
         np.testing.assert_allclose(grad, golden[f"grad:{tf1_name}"], atol=ATOL, err_msg=tf1_name)
+
+
+def signature(case, x, init_leaves, *lengths):
+    """Batch unknown everywhere; time unknown too where the loop reads it when it runs.
+
+    Not for a static loop (the call unstacks the steps in Python) nor for a case with
+    no steps, whose time dimension must be known (see `dynamic_rnn`).
+    """
+    batch_axis = 1 if "time_major=True" in case["call"] else 0
+    shape = [None if axis == batch_axis else size for axis, size in enumerate(x.shape)]
+    if "unstack" not in case["call"] and x.shape[1 - batch_axis] > 0:
+        shape[1 - batch_axis] = None
+    init_specs = [tf.TensorSpec([None, *leaf.shape[1:]], leaf.dtype) for leaf in init_leaves]
+    return [tf.TensorSpec(shape, x.dtype), init_specs, *[tf.TensorSpec([None], n.dtype) for n in lengths]]
 
 
 @pytest.mark.parametrize("name", sorted(set(CASES) - {"dyn_len_longer_than_time"}))
 def test_loop_reproduces_tf1(name):
     case = CASES[name]
     assert_reproduces_tf1(GOLDEN, case, case["scopes"], {k: INIT_OWNERS[k] for k in case["inits"]})
+
+
+# raw_rnn reads batch and time from its inputs' static shape (TF's docstring loop), and
+# XLA cannot size the TensorArray it emits into (see `raw_rnn`): eager only.
+@pytest.mark.parametrize("mode", ["tf.function", "xla"])
+@pytest.mark.parametrize("name", sorted(set(CASES) - {"dyn_len_longer_than_time", "raw_rnn_docstring"}))
+def test_loop_reproduces_tf1_in_tf_function_and_under_xla(name, mode):
+    case = CASES[name]
+    assert_reproduces_tf1(GOLDEN, case, case["scopes"], {k: INIT_OWNERS[k] for k in case["inits"]}, mode)
 
 
 def stack_scope(cell_name, static):
@@ -110,6 +150,15 @@ def test_contrib_stack_reproduces_tf1_15(name):
     static = case["call"].startswith("stack_bidirectional_rnn(")
     scopes = {cell: stack_scope(cell, static) for cell in case["cells"]}
     assert_reproduces_tf1(CONTRIB, case, scopes, case["inits"])
+
+
+@pytest.mark.parametrize("mode", ["tf.function", "xla"])
+@pytest.mark.parametrize("name", sorted(STACK_CASES))
+def test_contrib_stack_reproduces_tf1_15_in_tf_function_and_under_xla(name, mode):
+    case = STACK_CASES[name]
+    static = case["call"].startswith("stack_bidirectional_rnn(")
+    scopes = {cell: stack_scope(cell, static) for cell in case["cells"]}
+    assert_reproduces_tf1(CONTRIB, case, scopes, case["inits"], mode)
 
 
 def test_lengths_beyond_time_are_refused_where_tf1_was_silent():

@@ -182,8 +182,11 @@ def _dynamic_loop(step_fn, inputs, state, lengths, time_steps, loop_options):
         output_tas = [ta.write(t, o) for ta, o in zip(output_tas, tf.nest.flatten(output))]
         return t + 1, new_state, output_tas  # rnn_step returns it in `state`'s containers
 
+    # maximum_iterations: XLA sizes the gradient's per-step accumulators by it; without
+    # it, a gradient through this loop under jit_compile=True (as Keras' fit) fails.
     _, state, output_tas = tf.while_loop(
-        lambda t, *_: t < num_steps, body, (tf.constant(1), state, output_tas), **loop_options
+        lambda t, *_: t < num_steps, body, (tf.constant(1), state, output_tas),
+        maximum_iterations=time_steps - 1, **loop_options,
     )
     # Unwritten steps (past the longest sequence) stack as zeros.
     outputs = tf.nest.pack_sequence_as(output, [ta.stack() for ta in output_tas])
