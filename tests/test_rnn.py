@@ -128,6 +128,17 @@ def test_unknown_batch_and_time_in_tf_function_without_retracing(make_cell):
     assert run.experimental_get_tracing_count() == 1
 
 
+def test_new_batch_and_length_reuse_a_generalised_trace():
+    """Without a signature, `reduce_retracing` traces once more with None dims, then reuses it."""
+    cell = tfrnn.GRUCell(4)
+    tfrnn.dynamic_rnn(cell, np.ones((1, 1, 3), "float32"), dtype=tf.float32)
+    run = tf.function(lambda x: tfrnn.dynamic_rnn(cell, x, dtype=tf.float32)[0], reduce_retracing=True)
+    for batch, time in ((2, 5), (3, 7), (4, 2), (1, 9)):
+        x = np.random.default_rng(batch).normal(size=(batch, time, 3)).astype("float32")
+        np.testing.assert_allclose(run(tf.constant(x)), tfrnn.dynamic_rnn(cell, x, dtype=tf.float32)[0], atol=1e-5)
+    assert run.experimental_get_tracing_count() == 2
+
+
 def test_xla_matches_eager_for_every_kind_of_loop():
     x = np.random.default_rng(3).normal(size=(2, 4, 3)).astype("float32")
     fw, bw = tfrnn.LSTMCell(3, use_peepholes=True), tfrnn.GRUCell(2)
@@ -144,11 +155,19 @@ def test_xla_matches_eager_for_every_kind_of_loop():
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 @pytest.mark.parametrize("make_cell", [lambda d: tfrnn.BasicLSTMCell(4, dtype=d), lambda d: tfrnn.GRUCell(4, dtype=d), lambda d: tfrnn.LSTMCell(4, num_proj=2, dtype=d)])
 def test_low_precision_inputs(make_cell, dtype):
+    """The same weights in half precision give the float32 numbers, to half precision's accuracy."""
     x = np.random.default_rng(4).normal(size=(2, 3, 3)).astype("float32")
+    reference = make_cell("float32")
+    want, want_state = tfrnn.dynamic_rnn(reference, x, sequence_length=[3, 2], dtype=tf.float32)
     cell = make_cell(dtype)
+    tfrnn.dynamic_rnn(cell, tf.cast(x[:, :1], dtype), dtype=dtype)  # builds it
+    cell.set_weights(reference.get_weights())
     outputs, state = tfrnn.dynamic_rnn(cell, tf.cast(x, dtype), sequence_length=[3, 2], dtype=dtype)
     assert outputs.dtype == dtype and all(s.dtype == dtype for s in tf.nest.flatten(state))
-    assert np.all(np.isfinite(tf.cast(outputs, tf.float32)))
+    atol = {"float16": 1e-2, "bfloat16": 5e-2}[dtype]  # measured: 2e-4 and 2e-3
+    np.testing.assert_allclose(tf.cast(outputs, tf.float32), want, atol=atol)
+    for got, expected in zip(tf.nest.flatten(state), tf.nest.flatten(want_state)):
+        np.testing.assert_allclose(tf.cast(got, tf.float32), expected, atol=atol)
 
 
 class LengthClassifier(keras.Model):
@@ -195,6 +214,29 @@ def test_long_sequence_forward_and_backward_fits_in_memory():
 
     loss, grads = loss_and_grads()
     assert np.isfinite(loss) and all(np.all(np.isfinite(g)) for g in grads)
+
+
+@pytest.mark.parametrize("make_cell", [lambda: tfrnn.BasicLSTMCell(8), lambda: tfrnn.LSTMCell(8, use_peepholes=True)], ids=["fused", "generic"])
+def test_graph_does_not_grow_with_the_sequence(make_cell):
+    """dynamic_rnn's forward and backward graph is a loop: 5,000 steps trace what 10 do."""
+    cell = make_cell()
+
+    @tf.function
+    def loss_and_grads(x):
+        with tf.GradientTape() as tape:
+            outputs, _ = tfrnn.dynamic_rnn(cell, x, dtype=tf.float32)
+            loss = tf.reduce_mean(outputs)
+        return loss, tape.gradient(loss, cell.trainable_weights)
+
+    loss_and_grads(tf.zeros((2, 1, 4)))  # creates the variables
+
+    def traced_ops(time):
+        graph = loss_and_grads.get_concrete_function(tf.TensorSpec((2, time, 4))).graph
+        nested = sum(len(f.definition.node_def) for f in graph._functions.values())  # loop bodies
+        return len(graph.get_operations()) + nested
+
+    short, long = traced_ops(10), traced_ops(5000)
+    assert long <= short + 5 and long < 2000, (short, long)
 
 
 # --- errors ---------------------------------------------------------------------------
