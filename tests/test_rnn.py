@@ -112,6 +112,38 @@ def test_keras_and_user_cells_run_in_the_loops_like_keras_rnn(make_cell):
         np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
+@pytest.mark.parametrize(
+    "make_cell",
+    [lambda: keras.layers.LSTMCell(3), lambda: keras.layers.GRUCell(3), lambda: keras.layers.SimpleRNNCell(3),
+     lambda: keras.layers.StackedRNNCells([keras.layers.LSTMCell(3), keras.layers.GRUCell(2)])],
+    ids=["LSTMCell", "GRUCell", "SimpleRNNCell", "StackedRNNCells"],
+)
+def test_keras_cells_in_the_bidirectional_loops_like_keras_bidirectional(make_cell):
+    """Keras' own cells, as Keras' Bidirectional built them: the same outputs, states and weight gradients."""
+    x = np.random.default_rng(6).normal(size=(3, 5, 3)).astype("float32")
+    lengths = [5, 3, 0]
+    layer = keras.layers.Bidirectional(
+        keras.layers.RNN(make_cell(), return_sequences=True, return_state=True, zero_output_for_mask=True), merge_mode=None
+    )
+    weigh = lambda leaves: sum(tf.reduce_sum(leaf * (k + 1.0)) for k, leaf in enumerate(leaves))  # noqa: E731
+    with tf.GradientTape(persistent=True) as tape:
+        want = tf.nest.flatten(layer(x, mask=tf.sequence_mask(lengths, 5)))  # out_fw, out_bw, states fw, bw
+        fw, bw = layer.forward_layer.cell, layer.backward_layer.cell
+        (out_fw, out_bw), states = tfrnn.bidirectional_dynamic_rnn(fw, bw, x, sequence_length=lengths, dtype=tf.float32)
+        got = [out_fw, out_bw, *tf.nest.flatten(states)]
+        loss_want, loss_got = weigh(want), weigh(got)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    for a, b in zip(tape.gradient(loss_got, layer.trainable_weights), tape.gradient(loss_want, layer.trainable_weights)):
+        np.testing.assert_allclose(a, b, atol=1e-4)
+    steps, state_fw, state_bw = tfrnn.static_bidirectional_rnn(fw, bw, tf.unstack(x, axis=1), sequence_length=lengths, dtype=tf.float32)
+    np.testing.assert_allclose(tf.stack(steps, 1), tf.concat([out_fw, out_bw], -1), atol=1e-5)
+    stacked, _, _ = tfrnn.stack_bidirectional_dynamic_rnn([fw], [bw], x, sequence_length=lengths, dtype=tf.float32)
+    np.testing.assert_allclose(stacked, tf.concat([out_fw, out_bw], -1), atol=1e-5)
+    for a, b in zip(tf.nest.flatten((state_fw, state_bw)), got[2:], strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
 @pytest.mark.parametrize("make_cell", [lambda: tfrnn.BasicLSTMCell(4), lambda: tfrnn.LSTMCell(4, num_proj=2, use_peepholes=True), lambda: tfrnn.GRUCell(4)])
 def test_unknown_batch_and_time_in_tf_function_without_retracing(make_cell):
     cell = make_cell()
