@@ -331,13 +331,17 @@ def test_symbolic_lengths_are_checked_at_run_time():
 
 def test_state_errors():
     x = np.zeros((2, 4, 3), "float32")
+    lstm, gru = tfrnn.BasicLSTMCell(2), tfrnn.GRUCell(2)
     with pytest.raises(ValueError, match="a single tensor where a tuple of 2 was expected"):
-        tfrnn.dynamic_rnn(tfrnn.BasicLSTMCell(2), x, initial_state=tf.zeros((2, 2)))
+        tfrnn.dynamic_rnn(lstm, x, initial_state=tf.zeros((2, 2)))
     with pytest.raises(ValueError, match="batch size 3 but the inputs' batch size is 2"):
-        tfrnn.dynamic_rnn(tfrnn.GRUCell(2), x, initial_state=tf.zeros((3, 2)))
+        tfrnn.dynamic_rnn(gru, x, initial_state=tf.zeros((3, 2)))
     mixed = tfrnn.LSTMStateTuple(tf.zeros((2, 2)), tf.zeros((2, 2), tf.float64))
     with pytest.raises(ValueError, match="one dtype, but received \\['float32', 'float64'\\]"):
-        tfrnn.dynamic_rnn(tfrnn.BasicLSTMCell(2), x, initial_state=mixed)
+        tfrnn.dynamic_rnn(lstm, x, initial_state=mixed)
+    with pytest.raises(ValueError, match="argument `dtype` must be specified"):
+        tfrnn.static_rnn(gru, list(x.transpose(1, 0, 2)))
+    assert not lstm.built and not gru.built  # each error came before the cell was built
 
 
 def test_static_and_stacked_argument_errors():
