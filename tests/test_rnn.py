@@ -134,9 +134,12 @@ def test_keras_cells_in_the_bidirectional_loops_like_keras_bidirectional(make_ce
         loss_want, loss_got = weigh(want), weigh(got)
     for a, b in zip(got, want, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-5)
-    for a, b in zip(tape.gradient(loss_got, layer.trainable_weights), tape.gradient(loss_want, layer.trainable_weights)):
+    weights = layer.trainable_weights
+    for a, b in zip(tape.gradient(loss_got, weights), tape.gradient(loss_want, weights), strict=True):
         np.testing.assert_allclose(a, b, atol=1e-4)
-    steps, state_fw, state_bw = tfrnn.static_bidirectional_rnn(fw, bw, tf.unstack(x, axis=1), sequence_length=lengths, dtype=tf.float32)
+    steps, state_fw, state_bw = tfrnn.static_bidirectional_rnn(
+        fw, bw, tf.unstack(x, axis=1), sequence_length=lengths, dtype=tf.float32
+    )
     np.testing.assert_allclose(tf.stack(steps, 1), tf.concat([out_fw, out_bw], -1), atol=1e-5)
     stacked, _, _ = tfrnn.stack_bidirectional_dynamic_rnn([fw], [bw], x, sequence_length=lengths, dtype=tf.float32)
     np.testing.assert_allclose(stacked, tf.concat([out_fw, out_bw], -1), atol=1e-5)
@@ -248,7 +251,9 @@ def test_long_sequence_forward_and_backward_fits_in_memory():
     assert np.isfinite(loss) and all(np.all(np.isfinite(g)) for g in grads)
 
 
-@pytest.mark.parametrize("make_cell", [lambda: tfrnn.BasicLSTMCell(8), lambda: tfrnn.LSTMCell(8, use_peepholes=True)], ids=["fused", "generic"])
+@pytest.mark.parametrize(
+    "make_cell", [lambda: tfrnn.BasicLSTMCell(8), lambda: tfrnn.LSTMCell(8, use_peepholes=True)], ids=["fused", "generic"]
+)
 def test_graph_does_not_grow_with_the_sequence(make_cell):
     """dynamic_rnn's forward and backward graph is a loop: 5,000 steps trace what 10 do."""
     cell = make_cell()
@@ -376,29 +381,26 @@ def run_bidirectional(loop, cells_fw, cells_bw, states_fw, states_bw, dtype):
     return run(cell_fw, cell_bw, inputs, initial_state_fw=state_fw, initial_state_bw=state_bw, dtype=dtype)
 
 
+BAD_LAST_BACKWARD = {  # what is wrong with the last backward cell's argument: (its state, dtype, the error)
+    "batch": (tfrnn.LSTMStateTuple(*[tf.zeros((3, 2))] * 2), tf.float32, "batch size 3 but the inputs' batch size is 2"),
+    "structure": (tf.zeros((2, 2)), tf.float32, "a single tensor where a tuple of 2 was expected"),
+    "no dtype": (None, None, "argument `dtype` must be specified"),
+    "not a cell": (None, tf.float32, "is not an RNNCell"),
+}
+
+
 @pytest.mark.parametrize("loop", BIDIRECTIONAL_LOOPS)
-@pytest.mark.parametrize(
-    "last_bw_state, dtype, match",
-    [
-        (tfrnn.LSTMStateTuple(*[tf.zeros((3, 2))] * 2), tf.float32, "batch size 3 but the inputs' batch size is 2"),
-        ("single tensor", tf.float32, "a single tensor where a tuple of 2 was expected"),
-        (None, None, "argument `dtype` must be specified"),
-        ("not a cell", tf.float32, "is not an RNNCell"),
-    ],
-)
-def test_bidirectional_errors_leave_no_cell_built(loop, last_bw_state, dtype, match):
+@pytest.mark.parametrize("bad", BAD_LAST_BACKWARD)
+def test_bidirectional_errors_leave_no_cell_built(loop, bad):
     """A bad argument for the backward direction, or for a later layer, is found before any cell is built."""
+    last_bw_state, dtype, match = BAD_LAST_BACKWARD[bad]
     layers = 2 if loop.startswith("stack") else 1
     cells_fw = [tfrnn.GRUCell(2) for _ in range(layers)]
-    cells_bw = [tfrnn.GRUCell(2) for _ in range(layers - 1)] + [tfrnn.BasicLSTMCell(2)]
+    cells_bw = [tfrnn.GRUCell(2) for _ in range(layers - 1)] + [tfrnn.BasicLSTMCell(2)]  # the LSTM's state is a pair
     states_fw = [tf.zeros((2, 2))] * layers
-    good_bw = [tf.zeros((2, 2))] * (layers - 1)
-    if last_bw_state == "not a cell":
-        cells_bw[-1], states_bw = "not a cell", good_bw + [None]
-    elif last_bw_state == "single tensor":
-        states_bw = good_bw + [tf.zeros((2, 2))]  # the LSTM's state is a pair
-    else:
-        states_bw = good_bw + [last_bw_state]
+    states_bw = [tf.zeros((2, 2))] * (layers - 1) + [last_bw_state]
+    if bad == "not a cell":
+        cells_bw[-1] = "not a cell"
     with pytest.raises((ValueError, TypeError), match=match):
         run_bidirectional(loop, cells_fw, cells_bw, states_fw, states_bw, dtype)
     assert not any(cell.built for cell in cells_fw + cells_bw if cell != "not a cell")

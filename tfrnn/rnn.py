@@ -31,7 +31,8 @@ STATIC_RNN_WARN_STEPS = 500
 # tracing and changes nothing.
 _no_autograph = tf.autograph.experimental.do_not_convert
 
-_LIBRARY_DIRS = tuple(os.path.dirname(module.__file__) + os.sep for module in (fused, tf))  # tfrnn, TensorFlow
+# Frames in these folders are not the user's (`warn_at_caller`): tfrnn's and TensorFlow's.
+_LIBRARY_DIRS = tuple(os.path.dirname(path) + os.sep for path in (__file__, tf.__file__))
 
 
 @_no_autograph
@@ -200,8 +201,9 @@ def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=Non
     Past a row's length the state is copied through, so the final state is the
     state after its last valid step, exactly as in `dynamic_rnn` (Keras, Sonnet
     and Flax repeat the last output instead). `dynamic_rnn` gives the same
-    numbers without unrolling: prefer it for long sequences. Above `STATIC_RNN_WARN_STEPS` (500) steps a
-    `UserWarning` says so, since an unrolled graph grows with every step.
+    numbers without unrolling: prefer it for long sequences. Above
+    `STATIC_RNN_WARN_STEPS` (500) steps a `UserWarning` says so, since an
+    unrolled graph grows with every step.
 
     Args:
         cell: an RNN cell.
