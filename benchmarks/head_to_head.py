@@ -329,9 +329,9 @@ def bracket(ci):
     return f"[{low:.2f}–{high:.2f}]"
 
 
-def run_in_child(args, size, mode):
+def run_in_child(args, size, mode, calls):
     """One group per process, so compiled functions and caches of other sizes do not pile up."""
-    group = json.dumps(dict(size=size, mode=mode, cells=args.cells, calls=calls_for(args, size, mode), tf1=not args.no_tf1))
+    group = json.dumps(dict(size=size, mode=mode, cells=args.cells, calls=calls, tf1=not args.no_tf1))
     command = [sys.executable, str(SCRIPT), "--group", group]
     process = subprocess.run(command, cwd=REPO, env=base_env(), capture_output=True, text=True)
     result = result_of(process)
@@ -353,8 +353,9 @@ def main(argv=None):
     results = []
     for size in args.sizes:
         for mode in args.modes:
-            group = add_ratios(run_in_child(args, size, mode))
-            print(f"\n### {size}, {mode}, {calls_for(args, size, mode)} interleaved calls each\n\n{table(group)}", flush=True)
+            calls = calls_for(args, size, mode)
+            group = add_ratios(run_in_child(args, size, mode, calls))
+            print(f"\n### {size}, {mode}, {calls} interleaved calls each\n\n{table(group)}", flush=True)
             results += group
     print("\n" + targets(results))
     out = args.out or HERE / "results" / f"h2h-{datetime.datetime.now():%Y%m%d-%H%M%S}.json"
