@@ -30,7 +30,7 @@ import sys
 import time
 
 from bench_rnn import base_env, result_of
-from impls import IMPLEMENTATIONS, Size, Unavailable, family
+from impls import IMPLEMENTATIONS, LOOP_VARIANT, Size, Unavailable, family
 from measure import timed_ms
 import report
 
@@ -44,7 +44,7 @@ SHARED = ("tfrnn", "keras", "matmul")  # built in the group's process; torch is 
 REMOTE = "tf1"  # needs TF_USE_LEGACY_KERAS before TensorFlow is imported: a second process
 BESIDE_TF1 = "tfrnn@tf1"  # tfrnn again, in TF1's process: what TF1 is compared with (`Remote`)
 ORDER = ("tfrnn", "keras", BESIDE_TF1, REMOTE, "matmul")  # of the tables' rows
-LIMIT_VARIANTS = ("tf.function", "tf.function+xla", "numpy")  # OpenBLAS' thread count is fixed per process
+LIMIT_VARIANTS = ("tf.function", "tf.function+xla", LOOP_VARIANT, "numpy")  # OpenBLAS' thread count is fixed per process
 # OpenBLAS' worker threads spin for 2^28 cycles (~0.1-0.15 s here) after each NumPy GEMM,
 # holding one of the two cores. A tfrnn GRU call right after the NumPy limit read 25 ms, and
 # 16 ms after a 0.15 s pause (tfrnn alone: 13.5 ms), so the next contender waits this long.
@@ -222,9 +222,10 @@ def add_ratios(results):
     """`vs_limit`, `vs_tf_gemms`, `vs_keras_best` and (tfrnn) `vs_tf1_best` of every result, against its own group.
 
     `vs_tf_gemms` is against the limit's TensorFlow variants only (unrolled GEMMs in
-    `tf.function` and under XLA): what the loop adds over the GEMMs TensorFlow itself
-    can do. At batch 1 the limit is NumPy's GEMV chain, which TensorFlow's GEMMs alone
-    trail by 1.1-1.6x, so `vs_limit` there says more about TensorFlow than about tfrnn.
+    `tf.function` and under XLA, and in XLA while_loops): what the loop adds over the
+    GEMMs TensorFlow itself can do. At batch 1 the limit is often NumPy's GEMV chain,
+    which TensorFlow's GEMMs alone trailed by 1.1-1.6x over the runs so far, so
+    `vs_limit` there says as much about TensorFlow as about tfrnn.
     `vs_tf1_best` is measured in TF1's process: tfrnn's best there (`BESIDE_TF1`) over
     TF1's best with the same cell class, as in bench_rnn.py; None without TF1's path.
     tfrnn's results also get each ratio's 95% interval (`interval`), as `<ratio>_ci`.

@@ -19,6 +19,7 @@ import dataclasses
 import numpy as np
 
 TF_VARIANTS = ("tf.function", "tf.function+xla")
+LOOP_VARIANT = "tf.function+xla while_loop"  # the limit's GEMMs only (`_tf_gemms`)
 
 
 class Unavailable(Exception):
@@ -284,51 +285,28 @@ def _flat(steps):
 
 
 def _tf_gemms(size, variant, x, w_x, w_hs, d_z):
-    """The same GEMMs in tf.function, the loop unrolled: no while_loop overhead."""
+    """The same GEMMs in tf.function: unrolled, or (`LOOP_VARIANT`) in two XLA while_loops.
+
+    Unrolled has no loop to pay for, and is the faster in `tf.function`, where every op
+    of a loop's step costs the executor microseconds. Under XLA at batch 1 the loop is
+    the faster (1x200x64x128 forward: 1.16 against 1.34 ms, ~0.9x NumPy's chain), so
+    the limit, the best of its variants, has both.
+    """
     import tensorflow as tf
 
-    time, units = size.time, size.units
+    chain, chain_back = (_looped_chains if variant == LOOP_VARIANT else _unrolled_chains)(size)
 
-    def chain(x_w, w_hs):
-        """Every product's input and output, `[[(input, z)] per step]`."""
-        h, steps = x_w[: size.batch, :units], []
-        for _ in range(time):
-            step = []
-            for w in w_hs:
-                z = tf.matmul(h, w)
-                step.append((h, z))
-                h = z[:, :units]
-            steps.append(step)
-        return steps
-
-    def last_h(steps):
-        _, z = steps[-1][-1]
-        return z[:, :units]
-
-    def chain_back(h, d_z, w_hs):
-        """Every product's dz, `[[dz_k per step] per k]`, and `dh_0`."""
-        d_blocks = tf.split(d_z, [w.shape[1] for w in w_hs], axis=-1)
-        d_in, d_zs = h, [[] for _ in w_hs]
-        for t in reversed(range(time)):
-            for k in reversed(range(len(w_hs))):
-                d = tf.concat([d_in, d_blocks[k][t, :, units:]], axis=1)
-                d_zs[k].append(d)
-                d_in = tf.matmul(d, w_hs[k], transpose_b=True)
-        return d_in, [ds[::-1] for ds in d_zs]
-
-    @tf.function(jit_compile=variant == "tf.function+xla")
+    @tf.function(jit_compile=variant != "tf.function")
     def forward(x, w_x, w_hs):
         x_w = tf.matmul(x, w_x)
-        return x_w, last_h(chain(x_w, w_hs))
+        _, h = chain(x_w, w_hs)
+        return x_w, h
 
-    @tf.function(jit_compile=variant == "tf.function+xla")
+    @tf.function(jit_compile=variant != "tf.function")
     def fwd_bwd(x, w_x, w_hs, d_z):
         x_w = tf.matmul(x, w_x)
-        steps = chain(x_w, w_hs)
-        d_h_0, d_zs = chain_back(last_h(steps), d_z, w_hs)
-        # Stacking makes the weight-gradient GEMMs wait for the chains, as they must.
-        d_z_k = [tf.reshape(tf.stack(ds), [-1, w.shape[1]]) for ds, w in zip(d_zs, w_hs)]  # [B*T, G_k]
-        reads = [tf.reshape(tf.stack([step[k][0] for step in steps]), [-1, units]) for k in range(len(w_hs))]
+        reads, h = chain(x_w, w_hs)
+        d_h_0, d_z_k = chain_back(h, d_z, w_hs)
         d_z_all = tf.concat(d_z_k, axis=1)  # [B*T, G]
         return (
             x_w, d_h_0,
@@ -340,6 +318,77 @@ def _tf_gemms(size, variant, x, w_x, w_hs, d_z):
     x, w_x, d_z = map(tf.constant, (x, w_x, d_z))
     w_hs = [tf.constant(w) for w in w_hs]
     return Calls(lambda: _to_numpy(forward(x, w_x, w_hs)), lambda: _to_numpy(fwd_bwd(x, w_x, w_hs, d_z)))
+
+
+def _unrolled_chains(size):
+    """`chain(x_w, w_hs) -> (reads, last h)` and `chain_back(h, d_z, w_hs) -> (dh_0, dzs)`, unrolled.
+
+    `reads[k]` is `[B*T, H]`, what product k read in every step; `dzs[k]` is `[B*T, G_k]`,
+    its dz. Stacking makes the weight-gradient GEMMs wait for the chains, as they must.
+    """
+    import tensorflow as tf
+
+    time, units = size.time, size.units
+
+    def chain(x_w, w_hs):
+        h, reads = x_w[: size.batch, :units], [[] for _ in w_hs]
+        for _ in range(time):
+            for k, w in enumerate(w_hs):
+                reads[k].append(h)
+                h = tf.matmul(h, w)[:, :units]
+        return [tf.concat(r, 0) for r in reads], h
+
+    def chain_back(h, d_z, w_hs):
+        d_blocks = tf.split(d_z, [w.shape[1] for w in w_hs], axis=-1)
+        d_in, d_zs = h, [[] for _ in w_hs]
+        for t in reversed(range(time)):
+            for k in reversed(range(len(w_hs))):
+                d = tf.concat([d_in, d_blocks[k][t, :, units:]], axis=1)
+                d_zs[k].append(d)
+                d_in = tf.matmul(d, w_hs[k], transpose_b=True)
+        return d_in, [tf.concat(ds[::-1], 0) for ds in d_zs]
+
+    return chain, chain_back
+
+
+def _looped_chains(size):
+    """`_unrolled_chains`' two functions, each a `tf.while_loop` over the steps."""
+    import tensorflow as tf
+
+    time, units = size.time, size.units
+
+    def stacked(arrays):
+        return [tf.reshape(a.stack(), [-1, a.element_shape[-1]]) for a in arrays]
+
+    def chain(x_w, w_hs):
+        def step(t, h, reads):
+            reads = list(reads)
+            for k, w in enumerate(w_hs):
+                reads[k] = reads[k].write(t, h)
+                h = tf.matmul(h, w)[:, :units]
+            return t + 1, h, reads
+
+        arrays = [tf.TensorArray(tf.float32, size=time, element_shape=[size.batch, units]) for _ in w_hs]
+        _, h, reads = tf.while_loop(lambda t, *_: t < time, step, (0, x_w[: size.batch, :units], arrays))
+        return stacked(reads), h
+
+    def chain_back(h, d_z, w_hs):
+        # Sliced before the loop: in an XLA while_loop, TF 2.21 drops the `units:` of `block[t, :, units:]`.
+        tails = [block[:, :, units:] for block in tf.split(d_z, [w.shape[1] for w in w_hs], axis=-1)]
+
+        def step(t, d_in, d_zs):
+            d_zs = list(d_zs)
+            for k in reversed(range(len(w_hs))):
+                d = tf.concat([d_in, tails[k][t]], axis=1)
+                d_zs[k] = d_zs[k].write(t, d)
+                d_in = tf.matmul(d, w_hs[k], transpose_b=True)
+            return t - 1, d_in, d_zs
+
+        arrays = [tf.TensorArray(tf.float32, size=time, element_shape=[size.batch, w.shape[1]]) for w in w_hs]
+        _, d_h_0, d_zs = tf.while_loop(lambda t, *_: t >= 0, step, (time - 1, h, arrays))
+        return d_h_0, stacked(d_zs)
+
+    return chain, chain_back
 
 
 _LSTM_GRU = {"basic_lstm": "LSTM", "lstm": "LSTM", "gru": "GRU"}
@@ -368,7 +417,7 @@ IMPLEMENTATIONS = {
     "matmul": Implementation(
         build=build_matmul,
         models=_LSTM_GRU,
-        variants=(*TF_VARIANTS, "numpy", "numpy-1thread"),
+        variants=(*TF_VARIANTS, LOOP_VARIANT, "numpy", "numpy-1thread"),
         modules=("tensorflow",),
         variant_modules={"numpy": ("numpy",), "numpy-1thread": ("numpy",)},
         # OpenBLAS' two threads make small GEMMs erratic here (2 or 10 ms per call at
