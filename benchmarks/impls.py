@@ -339,16 +339,27 @@ def _unrolled_chains(size):
         return [tf.concat(r, 0) for r in reads], h
 
     def chain_back(h, d_z, w_hs):
-        d_blocks = tf.split(d_z, [w.shape[1] for w in w_hs], axis=-1)
+        tails = _dz_tails(d_z, w_hs, units)
         d_in, d_zs = h, [[] for _ in w_hs]
         for t in reversed(range(time)):
             for k in reversed(range(len(w_hs))):
-                d = tf.concat([d_in, d_blocks[k][t, :, units:]], axis=1)
+                d = tf.concat([d_in, tails[k][t]], axis=1)
                 d_zs[k].append(d)
                 d_in = tf.matmul(d, w_hs[k], transpose_b=True)
         return d_in, [tf.concat(ds[::-1], 0) for ds in d_zs]
 
     return chain, chain_back
+
+
+def _dz_tails(d_z, w_hs, units):
+    """Each product's given dz columns past the first H, `[T, B, G_k - H]`, which a step joins to its dh.
+
+    Sliced once, before the steps: in an XLA while_loop TF 2.21 drops the static `units:`
+    of `block[t, :, units:]` when `t` is the loop's counter, and reads the first columns.
+    """
+    import tensorflow as tf
+
+    return [block[:, :, units:] for block in tf.split(d_z, [w.shape[1] for w in w_hs], axis=-1)]
 
 
 def _looped_chains(size):
@@ -373,8 +384,7 @@ def _looped_chains(size):
         return stacked(reads), h
 
     def chain_back(h, d_z, w_hs):
-        # Sliced before the loop: in an XLA while_loop, TF 2.21 drops the `units:` of `block[t, :, units:]`.
-        tails = [block[:, :, units:] for block in tf.split(d_z, [w.shape[1] for w in w_hs], axis=-1)]
+        tails = _dz_tails(d_z, w_hs, units)
 
         def step(t, d_in, d_zs):
             d_zs = list(d_zs)
