@@ -29,7 +29,7 @@ import subprocess
 import sys
 import time
 
-from bench_rnn import base_env, result_of
+from bench_rnn import base_env, machine_info, result_of
 from impls import IMPLEMENTATIONS, LOOP_VARIANT, Size, Unavailable, family
 from measure import timed_ms
 import report
@@ -351,6 +351,7 @@ def main(argv=None):
         print("RESULT " + json.dumps(results))
         return 0
     started = time.perf_counter()
+    machine = machine_info()  # before the groups: its load average says whether the machine was quiet
     results = []
     for size in args.sizes:
         for mode in args.modes:
@@ -361,7 +362,8 @@ def main(argv=None):
     print("\n" + targets(results))
     out = args.out or HERE / "results" / f"h2h-{datetime.datetime.now():%Y%m%d-%H%M%S}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"argv": sys.argv[1:] if argv is None else list(argv), "results": results}, indent=1))
+    document = {"argv": sys.argv[1:] if argv is None else list(argv), "machine": machine, "results": results}
+    out.write_text(json.dumps(document, indent=1))
     print(f"\n{len(results)} results in {(time.perf_counter() - started) / 60:.1f} min, saved {out}")
     return 0
 
