@@ -36,7 +36,7 @@ def twin(fast):
     """A generic-loop copy of `fast` with the same configuration and weights."""
     config = fast.get_config()
     slow = {tfrnn.BasicLSTMCell: GenericBasicLSTMCell, tfrnn.LSTMCell: GenericLSTMCell, tfrnn.GRUCell: GenericGRUCell}[type(fast)].from_config(config)
-    slow.build((None, fast.input_spec.axes[-1]))
+    slow.build(fast.get_build_config()["input_shape"])
     for a, b in zip(slow.weights, fast.weights):
         a.assign(b)
     return slow

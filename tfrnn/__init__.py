@@ -13,16 +13,12 @@ from tfrnn.bidirectional import (
     static_bidirectional_rnn,
 )
 from tfrnn.cells import BasicLSTMCell, BasicRNNCell, GRUCell, LSTMCell
-from tfrnn.checkpoint import load_tf1_checkpoint, tf1_variable_names
-from tfrnn.contrib import (
-    EmbeddingWrapper,
-    InputProjectionWrapper,
-    LayerNormBasicLSTMCell,
-    OutputProjectionWrapper,
-)
-from tfrnn.convert import from_keras, to_keras
+from tfrnn.checkpoint import from_keras, load_tf1_checkpoint, tf1_variable_names, to_keras
+from tfrnn.contrib_cells import LayerNormBasicLSTMCell
+from tfrnn.contrib_wrappers import EmbeddingWrapper, InputProjectionWrapper, OutputProjectionWrapper
+from tfrnn.dropout import DropoutWrapper
 from tfrnn.rnn import dynamic_rnn, raw_rnn, static_rnn
-from tfrnn.wrappers import DeviceWrapper, DropoutWrapper, MultiRNNCell, ResidualWrapper
+from tfrnn.wrappers import DeviceWrapper, MultiRNNCell, ResidualWrapper
 
 __version__ = "0.1.0"
 

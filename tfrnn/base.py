@@ -1,12 +1,19 @@
-"""The TF1 cell contract: `RNNCell`, `LSTMStateTuple`, initial states and input checks.
+"""The TF1 cell contract: `RNNCell`, `LSTMStateTuple`, the weight description,
+initial states and input checks.
 
 Every cell in tfrnn is a `keras.layers.Layer` that also speaks TF1's language:
 `call(inputs, state) -> (output, new_state)`, `state_size`, `output_size` and
 `zero_state(batch_size, dtype)`. This module holds that contract once, so the
-concrete cells only hold their math.
+concrete cells only hold their math (`step`) and one description of their
+weights (`tf1_layout`: `Weight`s and inner cells, `Child`ren, in TF1's order),
+from which `build`, the TF1 names, checkpoint loading, `tfrnn-checkpoint
+inspect` and the Keras converters all derive.
 """
 
 import collections
+import dataclasses
+import functools
+import inspect
 import re
 
 import keras
@@ -25,6 +32,10 @@ except ImportError:  # pragma: no cover - depends on the Keras version
     _KerasDropoutCell = object
 
 _FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
+
+# The classes whose weights `tfrnn-checkpoint inspect` can recognise: every
+# subclass that defines `tf1_options`, in the order defined (core cells first).
+TF1_CLASSES: list = []
 
 
 class LSTMStateTuple(collections.namedtuple("LSTMStateTuple", ("c", "h"))):
@@ -112,6 +123,20 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
     # supports floating point inputs"). A cell that reads integer ids, like
     # `EmbeddingWrapper`, sets it to False and checks its inputs itself.
     floating_point_inputs = True
+    # The native Keras 3 cell that computes the same function, for `to_keras`:
+    # read from the class's own body only (a subclass may compute otherwise).
+    keras_equivalent: "str | None" = None
+    _writes_call = False
+    _step_takes_training = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # A subclass that writes `call` itself (TF1's way) is checked by `__call__`
+        # at every step; one that writes `step` is checked once, by `call`.
+        cls._writes_call = cls.call is not RNNCell.call
+        cls._step_takes_training = "training" in inspect.signature(cls.step).parameters
+        if "tf1_options" in cls.__dict__:
+            TF1_CLASSES.append(cls)
 
     def __init__(self, trainable=True, name=None, dtype=None, **kwargs):
         _check_floating(dtype, f"{type(self).__name__}(dtype=...)")
@@ -130,15 +155,91 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
         """Size of the output: an int."""
         raise NotImplementedError(f"{type(self).__name__} must define output_size.")
 
+    def tf1_layout(self, input_depth: int) -> "list[Weight | Child] | None":
+        """The cell's weights and inner cells, in TF1's order, for inputs of `input_depth`.
+
+        This one description is what `build` creates, what `tf1_variable_names`
+        and `load_tf1_checkpoint` name, what `tfrnn-checkpoint inspect`
+        recognises and what the converters read. None (the default) means the
+        cell has no TF1 layout; such a cell creates its weights in its own
+        `build`, and asking for its TF1 names is a `TypeError`.
+        """
+        return None
+
+    @classmethod
+    def tf1_options(cls, shapes: dict, inner=None) -> "dict | None":
+        """The constructor arguments a TF1 checkpoint's shapes imply, or None.
+
+        The inverse of `tf1_layout`, only as far as sizes and flags go:
+        `shapes` maps the TF1 names below the cell's scope to their shapes
+        (`{"kernel": (7, 16), "bias": (16,)}`). A wrapper (`wraps_a_cell`) is
+        also given the cell found under its scope as `inner`. `tfrnn-checkpoint
+        inspect` builds the class with these arguments and keeps it only when
+        its `tf1_layout` gives exactly these names and shapes, so a guess
+        here never has to be checked here. Classes that define it are the
+        ones `inspect` recognises.
+        """
+        return None
+
+    # Whether the constructor's first argument is the cell it wraps.
+    wraps_a_cell = False
+
+    def build(self, input_shape):
+        """Creates the weights and builds the inner cells that `tf1_layout` describes."""
+        depth = self._set_input_depth(input_shape)
+        for item in self.tf1_layout(depth) or ():
+            if isinstance(item, Child):
+                if not item.cell.built:
+                    item.cell.build((None, item.input_depth))
+            else:
+                self._add_tf1_weight(item)
+
+    def _add_tf1_weight(self, weight):
+        *holders, leaf = weight.path
+        owner = functools.reduce(_holder_of, holders, self)
+        variable = owner.add_weight(shape=weight.shape, initializer=weight.initializer, name=leaf)
+        setattr(owner, leaf, variable)
+
     def __call__(self, inputs, state, *args, **kwargs):
-        # keras.layers.RNN wraps a single-tensor state in a list; a TF1-style
-        # `call` expects the tensor itself.
-        if not isinstance(self.state_size, (list, tuple)):
-            state = single_state(state)
-        # Checked here as well as in `call`: Keras builds the layer between
-        # `__call__` and `call`, and a bad input must not create weights.
-        check_step(self, inputs, state)
+        state = self._unwrap_state(state)
+        # Before Keras builds the layer: a bad input must not create weights. Once
+        # built, `call` checks (unless the subclass wrote `call` itself).
+        if not self.built or self._writes_call:
+            self._check_step(inputs, state)
         return super().__call__(inputs, state, *args, **kwargs)
+
+    def call(self, inputs, state, training=None):
+        """One time step: checks the inputs and state, builds on first use, runs `step`.
+
+        Both `cell(inputs, state)` and `cell.call(inputs, state)` work, also on
+        an unbuilt cell (TF1 tutorials call `.call` directly).
+        """
+        state = self._unwrap_state(state)
+        self.prepare_step(inputs, state)
+        if self._step_takes_training:
+            return self.step(inputs, state, training=training)
+        return self.step(inputs, state)
+
+    def _unwrap_state(self, state):
+        # keras.layers.RNN wraps a single-tensor state in a list; TF1's cells expect the tensor.
+        return state if isinstance(self.state_size, (list, tuple)) else single_state(state)
+
+    def step(self, inputs, state):
+        """The cell's math for one checked step: `(output, new_state)`; subclasses define it."""
+        raise NotImplementedError(f"{type(self).__name__} must define step (or call).")
+
+    def prepare_step(self, inputs, state):
+        """Checks one step's inputs and state, then builds the cell on first use.
+
+        `call` does it before every step; a fused loop does it once, before
+        its first step.
+        """
+        self._check_step(inputs, state)
+        if not self.built:
+            self.build(tuple(inputs.shape))
+
+    def _check_step(self, inputs, state):
+        check_step(self, inputs, state)
 
     def zero_state(self, batch_size, dtype):
         """All-zero state: a tensor `[batch_size, s]` for each int `s` in `state_size`.
@@ -152,20 +253,26 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
         """
         dtype = keras.backend.standardize_dtype(dtype)
         state = keras.tree.map_structure(lambda size: ops.zeros((batch_size, size), dtype=dtype), self.state_size)
-        self.reset_dropout_mask()  # a zero state starts a sequence
+        new_sequence(self)  # a zero state starts a sequence
         return state
 
     def reset_dropout_mask(self):
         """Starts a new sequence: variational dropout masks inside are drawn anew.
 
         Only `DropoutWrapper(variational_recurrent=True)` keeps masks across
-        steps; cells made of cells pass the call on. tfrnn's loops call it
-        before their first step and `zero_state` calls it, so a hand-written
-        step loop that starts from its own state calls it once before the
-        first step. `keras.layers.RNN` calls it after every call, as it does
-        for Keras' own cells with dropout (the method has the same meaning
-        there).
+        steps; cells made of cells pass the call on. Everything that starts a
+        sequence goes through `new_sequence(cell)`, which calls this: tfrnn's
+        loops before their first step, `zero_state`, and `keras.layers.RNN`
+        after every call (as it does for Keras' own cells with dropout; the
+        method has the same meaning there). A hand-written step loop that
+        starts from its own state calls it once before the first step.
         """
+        for child in self._children():
+            new_sequence(child)
+
+    def _children(self):
+        depth = built_input_depth(self)
+        return [item.cell for item in self.tf1_layout(depth or 0) or () if isinstance(item, Child)]
 
     def reset_recurrent_dropout_mask(self):
         """Part of Keras' dropout-cell protocol; `reset_dropout_mask` does all the work."""
@@ -207,17 +314,83 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
             return super().get_build_config()
         return {"input_shape": (None, depth)}
 
-    def _build_for_step(self, inputs, state):
-        """Check one step's inputs and build on first use (seed-004 calls `.call` unbuilt)."""
-        check_step(self, inputs, state)
-        if not self.built:
-            self.build(tuple(inputs.shape))
-
     def _set_input_depth(self, input_shape):
-        """Record the depth this cell is built for, so a later mismatch is caught."""
+        """Record the depth this cell is built for, so a later mismatch is caught.
+
+        Kept apart from Keras' `input_spec`, whose check would run before
+        `check_step` and say less.
+        """
         depth = _static_depth(self, input_shape)
-        self.input_spec = keras.InputSpec(ndim=2, axes={-1: depth})
+        self._built_input_depth = depth
         return depth
+
+
+@dataclasses.dataclass(frozen=True)
+class Weight:
+    """One weight of a cell, as TF1 names and shapes it.
+
+    Attributes:
+        name: the TF1 name below the cell's scope, e.g. `kernel` or
+            `gates/kernel` (TF1's `<scope>/<cell name>/gates/kernel`).
+        shape: the TF1 shape, which is also the Keras variable's.
+        initializer: Keras initializer (name, instance or callable).
+        attribute: where the cell holds the variable, `/`-separated through
+            sublayers and dicts; defaults to `name` (`cell.gates.kernel`).
+    """
+
+    name: str
+    shape: tuple
+    initializer: object = "glorot_uniform"
+    attribute: "str | None" = None
+
+    @property
+    def path(self) -> "list[str]":
+        return (self.attribute or self.name).split("/")
+
+    def variable(self, cell):
+        """The cell's variable for this weight."""
+        return functools.reduce(_item, self.path, cell)
+
+
+@dataclasses.dataclass(frozen=True)
+class Child:
+    """A cell inside a cell, e.g. the cell a wrapper wraps or a layer of a stack.
+
+    Attributes:
+        scope: the TF1 scope the child's names sit under, relative to the scope
+            that holds the parent (`""` for TF1's core wrappers, which add no
+            scope; `multi_rnn_cell/cell_0` for a stack's first layer).
+        cell: the inner cell.
+        input_depth: the depth of the inputs the inner cell reads.
+    """
+
+    scope: str
+    cell: object
+    input_depth: int
+
+
+class WeightGroup(keras.layers.Layer):
+    """A sublayer that only holds weights its cell creates: TF1's `<scope>/kernel`
+    below a cell (Keras 3 forbids `/` in a weight's name)."""
+
+    def __init__(self, name, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.built = True
+
+
+def _holder_of(owner, name):
+    """The sublayer (or dict entry) `name` of `owner`, made on first use."""
+    holder = _item(owner, name, None)
+    if holder is None:
+        holder = WeightGroup(name, dtype=owner.dtype_policy)
+        setattr(owner, name, holder)
+    return holder
+
+
+def _item(owner, name, *default):
+    if isinstance(owner, dict):
+        return owner.get(name, *default) if default else owner[name]
+    return getattr(owner, name, *default)
 
 
 def default_name(cls):
@@ -226,20 +399,38 @@ def default_name(cls):
     return words.lower()
 
 
-def reset_dropout_mask(cell):
+def new_sequence(cell):
     """Starts a new sequence for `cell`: its dropout masks are drawn anew.
 
-    tfrnn cells define `reset_dropout_mask`; Keras' RNN cells with dropout
-    define it and `reset_recurrent_dropout_mask` (they cache their masks on
-    the layer, so a stale mask would otherwise be reused by the next call).
+    The one entry point for "a sequence starts here": `zero_state`, every
+    tfrnn loop and (through `reset_dropout_mask`) `keras.layers.RNN` come
+    through it. tfrnn cells define `reset_dropout_mask`; Keras' RNN cells with
+    dropout define it and `reset_recurrent_dropout_mask` (they cache their
+    masks on the layer, so a stale mask would otherwise be reused by the next
+    call).
     """
     if isinstance(cell, keras.layers.StackedRNNCells):
         for inner in cell.cells:
-            reset_dropout_mask(inner)
+            new_sequence(inner)
     for method in ("reset_dropout_mask", "reset_recurrent_dropout_mask"):
         reset = getattr(cell, method, None)
         if callable(reset):
             reset()
+
+
+def check_cell(cell):
+    """TF1's `assert_like_rnncell`, with TF1's message: a `TypeError` naming what is missing."""
+    problems = []
+    if not hasattr(cell, "output_size"):
+        problems.append("'output_size' property is missing")
+    if not hasattr(cell, "state_size"):
+        problems.append("'state_size' property is missing")
+    if not (hasattr(cell, "zero_state") or hasattr(cell, "get_initial_state")):
+        problems.append("either 'zero_state' or 'get_initial_state' method is required")
+    if not callable(cell):
+        problems.append("is not callable")
+    if problems:
+        raise TypeError(f"The argument 'cell' ({cell!r}) is not an RNNCell: {', '.join(problems)}.")
 
 
 def single_state(state):
@@ -251,10 +442,7 @@ def single_state(state):
 
 def built_input_depth(cell):
     """The input depth a cell was built for, or None if unknown (unbuilt, user cell)."""
-    spec = getattr(cell, "input_spec", None)
-    if isinstance(spec, keras.InputSpec) and spec.axes:
-        return spec.axes.get(-1)
-    return None
+    return getattr(cell, "_built_input_depth", None)
 
 
 def check_step(cell, inputs, state):

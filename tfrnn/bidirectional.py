@@ -10,13 +10,12 @@ reversed, so right-padding then reaches the backward cell first, as in TF1.
 
 import tensorflow as tf
 
-from tfrnn.rnn import (
-    _no_autograph, _reads_floats, check_cell, check_initial_state, check_sequence_inputs,
-    prepare_dynamic, prepare_static, run_dynamic, run_static,
-)
+from tfrnn.base import check_cell
+from tfrnn.loop_kit import check_initial_state, check_sequence_inputs, no_autograph, reads_floats
+from tfrnn.rnn import prepare_dynamic, prepare_static, run_dynamic, run_static
 
 
-@_no_autograph
+@no_autograph
 def bidirectional_dynamic_rnn(
     cell_fw, cell_bw, inputs, sequence_length=None, initial_state_fw=None,
     initial_state_bw=None, dtype=None, parallel_iterations=None, swap_memory=False,
@@ -76,7 +75,7 @@ def bidirectional_dynamic_rnn(
     return (output_fw, tf.nest.map_structure(reverse, output_bw)), (state_fw, state_bw)
 
 
-@_no_autograph
+@no_autograph
 def static_bidirectional_rnn(
     cell_fw, cell_bw, inputs, initial_state_fw=None, initial_state_bw=None,
     dtype=None, sequence_length=None, scope=None, training=None,
@@ -133,7 +132,7 @@ def static_bidirectional_rnn(
     return outputs, state_fw, state_bw
 
 
-@_no_autograph
+@no_autograph
 def stack_bidirectional_dynamic_rnn(
     cells_fw, cells_bw, inputs, initial_states_fw=None, initial_states_bw=None,
     dtype=None, sequence_length=None, parallel_iterations=None, time_major=False,
@@ -179,8 +178,8 @@ def stack_bidirectional_dynamic_rnn(
     """
     initial_states_fw, initial_states_bw = _check_stack(cells_fw, cells_bw, initial_states_fw, initial_states_bw)
     flat_inputs = [tf.convert_to_tensor(x) for x in tf.nest.flatten(inputs)]
-    reads_floats = _reads_floats(cells_fw[0]) and _reads_floats(cells_bw[0])
-    _, batch_size = check_sequence_inputs(flat_inputs, time_major, reads_floats)
+    floating = reads_floats(cells_fw[0]) and reads_floats(cells_bw[0])
+    _, batch_size = check_sequence_inputs(flat_inputs, time_major, floating)
     _check_layers(cells_fw, cells_bw, initial_states_fw, initial_states_bw, batch_size, dtype, flat_inputs[0].dtype)
     states_fw, states_bw = [], []
     for cell_fw, cell_bw, init_fw, init_bw in zip(cells_fw, cells_bw, initial_states_fw, initial_states_bw):
@@ -194,7 +193,7 @@ def stack_bidirectional_dynamic_rnn(
     return inputs, tuple(states_fw), tuple(states_bw)
 
 
-@_no_autograph
+@no_autograph
 def stack_bidirectional_rnn(
     cells_fw, cells_bw, inputs, initial_states_fw=None, initial_states_bw=None,
     dtype=None, sequence_length=None, scope=None, training=None,

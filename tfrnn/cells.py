@@ -8,7 +8,7 @@ shared with the sequence loops; `call` fetches the weights and delegates.
 import keras
 from keras import ops
 
-from tfrnn.base import LSTMStateTuple, RNNCell, single_state
+from tfrnn.base import LSTMStateTuple, RNNCell, Weight
 
 
 def basic_rnn_step(gate_inputs, activation):
@@ -58,22 +58,38 @@ def project(h, kernel, proj_clip=None):
 def gru_gates(x_gates, x_candidate, h, gates_recurrent, candidate_recurrent, activation):
     """The gates and candidate of one GRU step, given the input halves of both affine maps.
 
+    The fast loops pass their weights pre-split into column blocks (tuples),
+    so that independent products can run side by side; the math is the same.
+
     Args:
-        x_gates: `[B, 2 * num_units]`, `x @ gates_kernel[:D] + gates_bias`.
+        x_gates: `[B, 2 * num_units]`, `x @ gates_kernel[:D] + gates_bias`;
+            or its r and u blocks apart, as a tuple.
         x_candidate: `[B, num_units]`, `x @ candidate_kernel[:D] + candidate_bias`.
         h: `[B, num_units]` previous state.
-        gates_recurrent: `gates_kernel[D:]`, `[num_units, 2 * num_units]`.
-        candidate_recurrent: `candidate_kernel[D:]`, `[num_units, num_units]`.
+        gates_recurrent: `gates_kernel[D:]`, `[num_units, 2 * num_units]`; or
+            its r and u column blocks, as a tuple (with `x_gates` a tuple).
+        candidate_recurrent: `candidate_kernel[D:]`, `[num_units, num_units]`;
+            or column blocks of it, as a tuple.
         activation: the candidate activation.
 
     Returns:
         `(r, u, c)`: reset gate, update gate and candidate, each `[B, num_units]`.
     """
     # r = reset gate, u = update gate: TF1 orders them r first.
-    r, u = ops.split(ops.sigmoid(x_gates + ops.matmul(h, gates_recurrent)), 2, axis=-1)
+    if isinstance(gates_recurrent, tuple):
+        r, u = (ops.sigmoid(x + ops.matmul(h, w)) for x, w in zip(x_gates, gates_recurrent))
+    else:
+        r, u = ops.split(ops.sigmoid(x_gates + ops.matmul(h, gates_recurrent)), 2, axis=-1)
     # The reset gate scales h *before* the candidate matmul (TF1, not Keras' reset_after).
-    c = activation(x_candidate + ops.matmul(r * h, candidate_recurrent))
+    c = activation(x_candidate + matmul_blocks(r * h, candidate_recurrent))
     return r, u, c
+
+
+def matmul_blocks(x, kernel):
+    """`x @ kernel`, for a kernel given whole or as a tuple of column blocks."""
+    if isinstance(kernel, tuple):
+        return ops.concatenate([ops.matmul(x, block) for block in kernel], axis=-1)
+    return ops.matmul(x, kernel)
 
 
 def gru_update(h, u, c):
@@ -81,9 +97,31 @@ def gru_update(h, u, c):
     return u * h + (1.0 - u) * c
 
 
-def _affine(inputs, h, kernel, bias):
+def gru_cell_step(inputs, h, gates_kernel, gates_bias, candidate_kernel, candidate_bias, activation):
+    """One whole GRU step from TF1's four weights: `(output, new_state)`, both `h'`."""
+    depth = inputs.shape[-1]
+    x_gates = linear(inputs, gates_kernel[:depth], gates_bias)
+    x_candidate = linear(inputs, candidate_kernel[:depth], candidate_bias)
+    _, u, c = gru_gates(x_gates, x_candidate, h, gates_kernel[depth:], candidate_kernel[depth:], activation)
+    new_h = gru_update(h, u, c)
+    return new_h, new_h
+
+
+def linear(x, kernel, bias=None, activation=None):
+    """TF1's `_Linear`: `activation(x @ kernel + bias)`; no bias or activation when None."""
+    y = ops.matmul(x, kernel)
+    y = y if bias is None else y + bias
+    return y if activation is None else activation(y)
+
+
+def serialize_activation(activation):
+    """An activation for `get_config`: its Keras name or registered object, None for none."""
+    return None if activation is None else keras.activations.serialize(activation)
+
+
+def gate_inputs(inputs, h, kernel, bias):
     """`[inputs, h] @ kernel + bias`: TF1's fused kernel stacks input rows over state rows."""
-    return ops.matmul(ops.concatenate([inputs, h], axis=-1), kernel) + bias
+    return linear(ops.concatenate([inputs, h], axis=-1), kernel, bias)
 
 
 @keras.saving.register_keras_serializable(package="tfrnn")
@@ -92,7 +130,7 @@ class BasicRNNCell(RNNCell):
 
     TF1's `tf.nn.rnn_cell.BasicRNNCell`. Its output *is* its new state: there is
     no separate output weight, so a classifier needs its own layer on top (the
-    "output is state" pitfall of seed 004).
+    "output is state" pitfall of TF1 tutorials).
 
     Equations (D = input depth, H = `num_units`):
 
@@ -129,6 +167,8 @@ class BasicRNNCell(RNNCell):
     ((32, 128), True)
     """
 
+    keras_equivalent = "SimpleRNNCell"
+
     def __init__(self, num_units, activation=None, reuse=None, name=None, dtype=None, **kwargs):
         super().__init__(name=name, dtype=dtype, **kwargs)
         self.num_units = num_units
@@ -142,16 +182,16 @@ class BasicRNNCell(RNNCell):
     def output_size(self):
         return self.num_units
 
-    def build(self, input_shape):
-        depth = self._set_input_depth(input_shape)
-        self.kernel = self.add_weight(
-            shape=(depth + self.num_units, self.num_units), initializer="glorot_uniform", name="kernel"
-        )
-        self.bias = self.add_weight(shape=(self.num_units,), initializer="zeros", name="bias")
+    @classmethod
+    def tf1_options(cls, shapes, inner=None):
+        return {"num_units": _units(shapes, "bias", 1)}
 
-    def call(self, inputs, state):
-        self._build_for_step(inputs, state)
-        h = basic_rnn_step(_affine(inputs, single_state(state), self.kernel, self.bias), self.activation)
+    def tf1_layout(self, input_depth):
+        units = self.num_units
+        return [Weight("kernel", (input_depth + units, units)), Weight("bias", (units,), "zeros")]
+
+    def step(self, inputs, state):
+        h = basic_rnn_step(gate_inputs(inputs, state, self.kernel, self.bias), self.activation)
         return h, h
 
 
@@ -201,6 +241,8 @@ class BasicLSTMCell(RNNCell):
     ((32, 128), (32, 128), (228, 512))
     """
 
+    keras_equivalent = "LSTMCell"
+
     def __init__(
         self, num_units, forget_bias=1.0, state_is_tuple=True, activation=None,
         reuse=None, name=None, dtype=None, **kwargs,
@@ -219,18 +261,18 @@ class BasicLSTMCell(RNNCell):
     def output_size(self):
         return self.num_units
 
-    def build(self, input_shape):
-        depth = self._set_input_depth(input_shape)
-        self.kernel = self.add_weight(
-            shape=(depth + self.num_units, 4 * self.num_units), initializer="glorot_uniform", name="kernel"
-        )
-        self.bias = self.add_weight(shape=(4 * self.num_units,), initializer="zeros", name="bias")
+    @classmethod
+    def tf1_options(cls, shapes, inner=None):
+        return {"num_units": _units(shapes, "bias", 4)}
 
-    def call(self, inputs, state):
-        self._build_for_step(inputs, state)
+    def tf1_layout(self, input_depth):
+        units = self.num_units
+        return [Weight("kernel", (input_depth + units, 4 * units)), Weight("bias", (4 * units,), "zeros")]
+
+    def step(self, inputs, state):
         c, h = state
-        gate_inputs = _affine(inputs, h, self.kernel, self.bias)  # [B, 4H]
-        new_c, new_h = lstm_step(gate_inputs, c, self.forget_bias, self.activation)
+        z = gate_inputs(inputs, h, self.kernel, self.bias)  # [B, 4H]
+        new_c, new_h = lstm_step(z, c, self.forget_bias, self.activation)
         return new_h, LSTMStateTuple(new_c, new_h)
 
 
@@ -294,6 +336,8 @@ class LSTMCell(RNNCell):
     ((2, 3), (2, 8), (8, 3))
     """
 
+    keras_equivalent = "LSTMCell"
+
     def __init__(
         self, num_units, use_peepholes=False, cell_clip=None, initializer=None,
         num_proj=None, proj_clip=None, num_unit_shards=None, num_proj_shards=None,
@@ -311,11 +355,6 @@ class LSTMCell(RNNCell):
         self.proj_clip = proj_clip
         self.forget_bias = forget_bias
         self.activation = keras.activations.get(activation or "tanh")
-        if num_proj:
-            self.projection = keras.layers.Dense(
-                num_proj, use_bias=False, kernel_initializer=self.initializer,
-                name="projection", dtype=self.dtype_policy,
-            )
 
     @property
     def state_size(self):
@@ -325,27 +364,30 @@ class LSTMCell(RNNCell):
     def output_size(self):
         return self.num_proj or self.num_units
 
-    def build(self, input_shape):
-        depth = self._set_input_depth(input_shape)
-        units = self.num_units
-        self.kernel = self.add_weight(
-            shape=(depth + self.output_size, 4 * units), initializer=self.initializer, name="kernel"
-        )
-        self.bias = self.add_weight(shape=(4 * units,), initializer="zeros", name="bias")
-        if self.use_peepholes:
-            for diag in ("w_f_diag", "w_i_diag", "w_o_diag"):
-                setattr(self, diag, self.add_weight(shape=(units,), initializer=self.initializer, name=diag))
-        if self.num_proj:
-            self.projection.build((None, units))
+    @classmethod
+    def tf1_options(cls, shapes, inner=None):
+        options = {"num_units": _units(shapes, "bias", 4), "use_peepholes": "w_f_diag" in shapes}
+        if "projection/kernel" in shapes:
+            options["num_proj"] = shapes["projection/kernel"][-1]
+        return options
 
-    def call(self, inputs, state):
-        self._build_for_step(inputs, state)
+    def tf1_layout(self, input_depth):
+        units, init = self.num_units, self.initializer
+        layout = [
+            Weight("kernel", (input_depth + self.output_size, 4 * units), init),
+            Weight("bias", (4 * units,), "zeros"),
+        ]
+        if self.use_peepholes:
+            layout += [Weight(diag, (units,), init) for diag in ("w_f_diag", "w_i_diag", "w_o_diag")]
+        if self.num_proj:
+            layout.append(Weight("projection/kernel", (units, self.num_proj), init))
+        return layout
+
+    def step(self, inputs, state):
         c, m = state
         peepholes = (self.w_i_diag, self.w_f_diag, self.w_o_diag) if self.use_peepholes else None
-        gate_inputs = _affine(inputs, m, self.kernel, self.bias)  # [B, 4H]
-        new_c, new_m = lstm_step(
-            gate_inputs, c, self.forget_bias, self.activation, peepholes, self.cell_clip
-        )
+        z = gate_inputs(inputs, m, self.kernel, self.bias)  # [B, 4H]
+        new_c, new_m = lstm_step(z, c, self.forget_bias, self.activation, peepholes, self.cell_clip)
         if self.num_proj:
             new_m = project(new_m, self.projection.kernel, self.proj_clip)
         return new_m, LSTMStateTuple(new_c, new_m)
@@ -396,6 +438,8 @@ class GRUCell(RNNCell):
     ((7, 8), [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
     """
 
+    keras_equivalent = "GRUCell"
+
     def __init__(
         self, num_units, activation=None, reuse=None, kernel_initializer=None,
         bias_initializer=None, name=None, dtype=None, **kwargs,
@@ -403,9 +447,8 @@ class GRUCell(RNNCell):
         super().__init__(name=name, dtype=dtype, **kwargs)
         self.num_units = num_units
         self.activation = keras.activations.get(activation or "tanh")
-        kernel_init = kernel_initializer or "glorot_uniform"
-        self.gates = _weights_layer(2 * num_units, "gates", kernel_init, bias_initializer or keras.initializers.Constant(1.0), self)
-        self.candidate = _weights_layer(num_units, "candidate", kernel_init, bias_initializer or "zeros", self)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer or "glorot_uniform")
+        self.bias_initializer = keras.initializers.get(bias_initializer) if bias_initializer else None
 
     @property
     def state_size(self):
@@ -415,31 +458,32 @@ class GRUCell(RNNCell):
     def output_size(self):
         return self.num_units
 
-    def build(self, input_shape):
-        depth = self._set_input_depth(input_shape)
-        self.gates.build((None, depth + self.num_units))
-        self.candidate.build((None, depth + self.num_units))
+    @classmethod
+    def tf1_options(cls, shapes, inner=None):
+        return {"num_units": _units(shapes, "candidate/bias", 1)}
 
-    def call(self, inputs, state):
-        self._build_for_step(inputs, state)
-        h = single_state(state)
-        depth = inputs.shape[-1]
-        gates_kernel, candidate_kernel = self.gates.kernel, self.candidate.kernel
-        x_gates = ops.matmul(inputs, gates_kernel[:depth]) + self.gates.bias
-        x_candidate = ops.matmul(inputs, candidate_kernel[:depth]) + self.candidate.bias
-        _, u, c = gru_gates(
-            x_gates, x_candidate, h, gates_kernel[depth:], candidate_kernel[depth:], self.activation
-        )
-        new_h = gru_update(h, u, c)
-        return new_h, new_h
+    def tf1_layout(self, input_depth):
+        rows, units = input_depth + self.num_units, self.num_units
+        kernel, bias = self.kernel_initializer, self.bias_initializer
+        return [
+            Weight("gates/kernel", (rows, 2 * units), kernel),
+            Weight("gates/bias", (2 * units,), bias or keras.initializers.Constant(1.0)),
+            Weight("candidate/kernel", (rows, units), kernel),
+            Weight("candidate/bias", (units,), bias or "zeros"),
+        ]
+
+    def step(self, inputs, state):
+        return gru_cell_step(inputs, state, *self.gru_weights(), self.activation)
+
+    def gru_weights(self):
+        """`(gates kernel, gates bias, candidate kernel, candidate bias)`, in TF1's layout."""
+        return self.gates.kernel, self.gates.bias, self.candidate.kernel, self.candidate.bias
 
 
-def _weights_layer(units, name, kernel_initializer, bias_initializer, parent):
-    """A Dense sublayer used only to hold TF1's `<name>/kernel` and `<name>/bias`."""
-    return keras.layers.Dense(
-        units, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
-        name=name, dtype=parent.dtype_policy,
-    )
+def _units(shapes, name, blocks):
+    """`num_units` from a weight's last dimension of `blocks * num_units` (0 when absent)."""
+    shape = shapes.get(name)
+    return shape[-1] // blocks if shape else 0
 
 
 def _require_tuple_state(state_is_tuple, cls_name):

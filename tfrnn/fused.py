@@ -27,48 +27,74 @@ import keras
 import tensorflow as tf
 
 from tfrnn.base import LSTMStateTuple, single_state
-from tfrnn.cells import BasicLSTMCell, GRUCell, LSTMCell, gru_gates, gru_update, lstm_step
+from tfrnn.cells import BasicLSTMCell, GRUCell, LSTMCell, gru_gates, gru_update, linear, lstm_step
+from tfrnn.loop_kit import copy_through, scan, scan_backward
 
 
 def loop_for(cell, inputs):
-    """The fused loop for `cell`, or None when the generic loop must run.
+    """The fused loop registered for `cell`, or None when the generic loop must run.
 
-    Only the exact tfrnn classes qualify (a subclass may change `call`), with
-    the default `tanh` activation and, for `LSTMCell`, no peepholes, clipping
-    or projection; inputs must be one tensor.
-
-    The loop is called as `run(inputs, state, lengths, training=None)`. The
-    forward saves the gates its backward needs only when a gradient tape is
-    active and `training` is not False (`_could_record`); otherwise it writes
-    only the states, and a gradient asked for later recomputes the gates.
+    The caller has checked the loop's arguments and built the cell. Inputs
+    must be one time-major tensor. The loop is called as
+    `run(inputs, state, lengths, training=None)`. The forward saves the gates
+    its backward needs only when a gradient tape is active and `training` is
+    not False (`_could_record`); otherwise it writes only the states, and a
+    gradient asked for later recomputes the gates.
     """
-    loop = _LOOPS.get(cell.__class__)
-    if loop is None or not isinstance(inputs, tf.Tensor) or cell.activation is not keras.activations.tanh:
+    if not isinstance(inputs, tf.Tensor):
         return None
-    if isinstance(cell, LSTMCell) and (cell.use_peepholes or cell.cell_clip is not None or cell.num_proj):
+    loop = next((loop for eligible, loop in _FAST_LOOPS if eligible(cell)), None)
+    if loop is None:
         return None
 
     def run(inputs, state, lengths, training=None):
-        cell._build_for_step(inputs[0], state)  # checks the step, builds an unbuilt cell
         # Compute in the cell's dtype, as Keras' __call__ would (mixed precision).
         inputs = tf.cast(inputs, cell.compute_dtype)
         state = tf.nest.map_structure(lambda s: tf.cast(s, cell.compute_dtype), state)
-        return loop(cell, inputs, state, _mask(lengths, inputs), training)
+        return loop(cell, inputs, state, _finished(lengths, inputs), training)
 
     return run
+
+
+_FAST_LOOPS = []  # (eligible(cell) -> bool, loop), in the order registered
+
+
+def fast_loop(eligible):
+    """Registers a fused loop for the cells `eligible(cell)` accepts.
+
+    The rule sits next to the loop it guards. Only exact classes qualify (a
+    subclass may change the step), with the math the loop hard-codes.
+    """
+    def register(loop):
+        _FAST_LOOPS.append((eligible, loop))
+        return loop
+
+    return register
+
+
+def _plain_lstm(cell):
+    """BasicLSTMCell, or LSTMCell without peepholes, clipping or projection; tanh."""
+    if type(cell) not in (BasicLSTMCell, LSTMCell) or cell.activation is not keras.activations.tanh:
+        return False
+    return type(cell) is BasicLSTMCell or not (cell.use_peepholes or cell.cell_clip is not None or cell.num_proj)
+
+
+def _plain_gru(cell):
+    return type(cell) is GRUCell and cell.activation is keras.activations.tanh
 
 
 # One GEMM per gate from this many `batch * units` on (see `_per_gate`).
 PER_GATE_MIN_SIZE = 1024
 
 
-def _lstm_loop(cell, inputs, state, mask, training):
+@fast_loop(_plain_lstm)
+def _lstm_loop(cell, inputs, state, finished, training):
     c, h = state
     kernel, bias = (tf.cast(w, inputs.dtype) for w in (cell.kernel, cell.bias))
     bias = bias + _forget_block(bias, cell.forget_bias)  # once, not once per step
     gates = 4 if _per_gate(inputs.shape[1], kernel.shape[-1] // 4) else 1
     save = training is not False and _could_record()
-    outputs, new_c, new_h = _lstm_sequence(inputs, c, h, kernel, bias, mask, gates, save)
+    outputs, new_c, new_h = _lstm_sequence(inputs, c, h, kernel, bias, finished, gates, save)
     return outputs, LSTMStateTuple(new_c, new_h)
 
 
@@ -107,11 +133,12 @@ def _gate_blocks(kernel, bias, gates):
     return list(zip(tf.split(kernel, gates, axis=1), tf.split(bias, gates)))
 
 
-def _gru_loop(cell, inputs, state, mask, training):
-    weights = [tf.cast(w, inputs.dtype) for w in (cell.gates.kernel, cell.gates.bias, cell.candidate.kernel, cell.candidate.bias)]
+@fast_loop(_plain_gru)
+def _gru_loop(cell, inputs, state, finished, training):
+    weights = [tf.cast(w, inputs.dtype) for w in cell.gru_weights()]
     split = _gru_split(inputs.shape[1], weights[2].shape[-1])
     save = training is not False and _could_record()
-    return _gru_sequence(inputs, single_state(state), *weights, mask, split, save)
+    return _gru_sequence(inputs, single_state(state), *weights, finished, split, save)
 
 
 def _could_record():
@@ -131,20 +158,25 @@ def _could_record():
     return record.could_possibly_record()
 
 
-def _mask(lengths, inputs):
-    """`[T, B, 1]`: 1.0 where a step is within its row's length; None without lengths."""
+def _finished(lengths, inputs):
+    """`[T, B, 1]` bool: True where a step is past its row's length; None without lengths."""
     if lengths is None:
         return None
     steps = tf.range(tf.shape(inputs)[0])[:, None]
-    return tf.cast(steps < lengths[None, :], inputs.dtype)[:, :, None]
+    return (steps >= lengths[None, :])[:, :, None]
 
 
-def _carry(keep, new, old):
-    """TF1's copy-through: `new` where the step is valid, else `old`."""
-    return new if keep is None else keep * new + (1.0 - keep) * old
+def _carry(finished, new, old):
+    """TF1's copy-through of one step (`finished` is that step's `[B, 1]`, or None)."""
+    return new if finished is None else copy_through(finished, old, new)
 
 
-def _lstm_forward(inputs, c0, h0, kernel, bias, mask, save, gates):
+def _zero_finished(finished, values):
+    """`values` with finished steps or rows set to exactly zero (selected, not multiplied)."""
+    return values if finished is None else copy_through(finished, tf.zeros([], values.dtype), values)
+
+
+def _lstm_forward(inputs, c0, h0, kernel, bias, finished, save, gates):
     """The forward loop. Writes h and the incoming c of every step, and z when `save`.
 
     Each step computes `[x_t, h] @ kernel` as TF1 did (in `gates` column
@@ -165,16 +197,16 @@ def _lstm_forward(inputs, c0, h0, kernel, bias, mask, save, gates):
         h = xh[:, depth:]
         z = [tf.matmul(xh, w) + b for w, b in blocks]  # [B, 4H] in `gates` blocks
         new_c, new_h = lstm_step(z if gates == 4 else z[0], c, 0.0, tf.tanh)
-        keep = None if mask is None else mask[t]
-        new_c, new_h = _carry(keep, new_c, c), _carry(keep, new_h, h)
+        done = None if finished is None else finished[t]
+        new_c, new_h = _carry(done, new_c, c), _carry(done, new_h, h)
         next_x = inputs[tf.minimum(t + 1, time_steps - 1)]  # the last step reads its own x again, unused
         return (new_h, c, *z) if save else (new_h, c), (new_c, tf.concat([next_x, new_h], -1))
 
-    written, (c, xh) = _scan(step, time_steps, (c0, tf.concat([inputs[0], h0], -1)), 2 + gates if save else 2)
+    written, (c, xh) = scan(step, time_steps, (c0, tf.concat([inputs[0], h0], -1)), 2 + gates if save else 2)
     return written, (c, xh[:, depth:])
 
 
-def _lstm_sequence(inputs, c0, h0, kernel, bias, mask, gates, save):
+def _lstm_sequence(inputs, c0, h0, kernel, bias, finished, gates, save):
     """LSTM over `[T, B, D]` inputs; returns `(outputs [T, B, H], c_T, h_T)`.
 
     `bias` includes forget_bias. With `save`, the forward writes the
@@ -185,13 +217,13 @@ def _lstm_sequence(inputs, c0, h0, kernel, bias, mask, gates, save):
 
     @tf.custom_gradient
     def sequence(inputs, c0, h0, kernel, bias):
-        (hs, c_prev, *zs), (c, h) = _lstm_forward(inputs, c0, h0, kernel, bias, mask, save, gates)
-        outputs = hs if mask is None else hs * mask  # a valid step's output is its h
+        (hs, c_prev, *zs), (c, h) = _lstm_forward(inputs, c0, h0, kernel, bias, finished, save, gates)
+        outputs = _zero_finished(finished, hs)  # a valid step's output is its h
 
         def grad(d_outputs, d_c, d_h):
             h_prev = tf.concat([h0[None], hs[:-1]], 0)
             z = zs if save else [_project(tf.concat([inputs, h_prev], -1), kernel, bias)]
-            dzs, (dc0, dh0) = _lstm_backward(z, c_prev, c, kernel[depth:], mask, d_outputs, d_c, d_h, gates)
+            dzs, (dc0, dh0) = _lstm_backward(z, c_prev, c, kernel[depth:], finished, d_outputs, d_c, d_h, gates)
             d_inputs, d_w_x, d_bias = _affine_grads(inputs, kernel[:depth], dzs)
             return d_inputs, dc0, dh0, tf.concat([d_w_x, _outer(h_prev, dzs)], 0), d_bias
 
@@ -208,7 +240,7 @@ def _forget_block(bias, forget_bias):
     return tf.concat([zeros, zeros, forget, zeros], 0)
 
 
-def _lstm_backward(zs, c_prev, c_last, w_h, mask, d_outputs, d_c, d_h, gates):
+def _lstm_backward(zs, c_prev, c_last, w_h, finished, d_outputs, d_c, d_h, gates):
     """The sequential part of the LSTM gradient: `dZ` per step and `(dc_0, dh_0)`.
 
     `zs` are the pre-activations of all steps (forget_bias included), as four
@@ -229,17 +261,17 @@ def _lstm_backward(zs, c_prev, c_last, w_h, mask, d_outputs, d_c, d_h, gates):
             _sigmoid_grad(i, dc_total * j), _tanh_grad(j, dc_total * i),
             _sigmoid_grad(f, dc_total * c_before), _sigmoid_grad(o, dh_total * tanh_c),
         ]
-        keep = None if mask is None else mask[t]
-        dz = dz if keep is None else [d * keep for d in dz]  # padded steps are constants
+        done = None if finished is None else finished[t]
+        dz = [_zero_finished(done, d) for d in dz]  # padded steps are constants
         dz_all = tf.concat(dz, axis=-1)
         dh_prev = tf.add_n([tf.matmul(d, w) for d, w in zip(dz if gates == 4 else [dz_all], w_h_ts)])
-        return dz_all, (c_before, _carry(keep, dc_total * f, dc), _carry(keep, dh_prev, dh))
+        return dz_all, (c_before, _carry(done, dc_total * f, dc), _carry(done, dh_prev, dh))
 
-    dzs, (_, dc0, dh0) = _scan_backward(step, tf.shape(d_outputs)[0], (c_last, d_c, d_h))
+    dzs, (_, dc0, dh0) = scan_backward(step, tf.shape(d_outputs)[0], (c_last, d_c, d_h))
     return dzs, (dc0, dh0)
 
 
-def _gru_sequence(inputs, h0, gates_kernel, gates_bias, candidate_kernel, candidate_bias, mask, split, save):
+def _gru_sequence(inputs, h0, gates_kernel, gates_bias, candidate_kernel, candidate_bias, finished, split, save):
     """GRU over `[T, B, D]` inputs; returns `(outputs [T, B, H], h_T)`.
 
     With `split` (see `_gru_split`) each step runs r, u and the two column
@@ -259,19 +291,19 @@ def _gru_sequence(inputs, h0, gates_kernel, gates_bias, candidate_kernel, candid
 
         def step(t, h):
             r, u, c = step_gates(t, h)
-            keep = None if mask is None else mask[t]
-            h = _carry(keep, gru_update(h, u, c), h)
+            done = None if finished is None else finished[t]
+            h = _carry(done, gru_update(h, u, c), h)
             return ((r, u, c, h) if save else (h,)), (h,)
 
-        written, (h_last,) = _scan(step, tf.shape(inputs)[0], (h0,), 4 if save else 1)
+        written, (h_last,) = scan(step, tf.shape(inputs)[0], (h0,), 4 if save else 1)
         hs = written[-1]
-        outputs = hs if mask is None else hs * mask  # a valid step's output is its h
+        outputs = _zero_finished(finished, hs)  # a valid step's output is its h
 
         def grad(d_outputs, d_h):
             h_prev = tf.concat([h0[None], hs[:-1]], 0)
             r, u, c = written[:3] if save else _gru_recompute(inputs, h_prev, *weights)
             dz_gates, dz_candidate, dh0 = _gru_backward(
-                r, u, c, h_prev, gates_kernel[depth:], candidate_kernel[depth:], split, mask, d_outputs, d_h
+                r, u, c, h_prev, gates_kernel[depth:], candidate_kernel[depth:], split, finished, d_outputs, d_h
             )
             d_inputs_g, d_gates_x, d_gates_bias = _affine_grads(inputs, gates_kernel[:depth], dz_gates)
             d_inputs_c, d_candidate_x, d_candidate_bias = _affine_grads(inputs, candidate_kernel[:depth], dz_candidate)
@@ -313,15 +345,12 @@ def _gru_split_gates(inputs, gates_kernel, gates_bias, candidate_kernel, candida
     (w_r, w_u), (b_r, b_u) = tf.split(gates_kernel, 2, axis=1), tf.split(gates_bias, 2)
     # Sliced once here, not once per step.
     (w_xr, w_hr), (w_xu, w_hu) = (w_r[:depth], w_r[depth:]), (w_u[:depth], w_u[depth:])
-    w_xc, w_hc_halves = candidate_kernel[:depth], _halves(candidate_kernel[depth:])
+    w_xc, w_hc_halves = candidate_kernel[:depth], tuple(_halves(candidate_kernel[depth:]))
 
     def step_gates(t, h):
         x = inputs[t]
-        r = tf.sigmoid(tf.matmul(x, w_xr) + b_r + tf.matmul(h, w_hr))
-        u = tf.sigmoid(tf.matmul(x, w_xu) + b_u + tf.matmul(h, w_hu))
-        r_h = r * h
-        c = tf.tanh(tf.matmul(x, w_xc) + candidate_bias + tf.concat([tf.matmul(r_h, w) for w in w_hc_halves], -1))
-        return r, u, c
+        x_gates = (linear(x, w_xr, b_r), linear(x, w_xu, b_u))
+        return gru_gates(x_gates, linear(x, w_xc, candidate_bias), h, (w_hr, w_hu), w_hc_halves, tf.tanh)
 
     return step_gates
 
@@ -333,13 +362,16 @@ def _halves(kernel):
 
 
 def _gru_recompute(inputs, h_prev, gates_kernel, gates_bias, candidate_kernel, candidate_bias):
-    """r, u and c of every step from the states, `[T, B, H]` each: two GEMMs over all steps."""
-    r, u = tf.split(tf.sigmoid(_project(tf.concat([inputs, h_prev], -1), gates_kernel, gates_bias)), 2, axis=-1)
-    c = tf.tanh(_project(tf.concat([inputs, r * h_prev], -1), candidate_kernel, candidate_bias))
-    return r, u, c
+    """r, u and c of every step from the states, `[T, B, H]` each: all steps as one batch."""
+    depth = inputs.shape[-1]
+    x_gates = _project(inputs, gates_kernel[:depth], gates_bias)
+    x_candidate = _project(inputs, candidate_kernel[:depth], candidate_bias)
+    rows = [tf.reshape(v, [-1, v.shape[-1]]) for v in (x_gates, x_candidate, h_prev)]  # [T * B, ...]
+    gates = gru_gates(*rows, gates_kernel[depth:], candidate_kernel[depth:], tf.tanh)
+    return [tf.reshape(v, tf.shape(h_prev)) for v in gates]
 
 
-def _gru_backward(r, u, c, h_prev, gates_recurrent, candidate_recurrent, split, mask, d_outputs, d_h):
+def _gru_backward(r, u, c, h_prev, gates_recurrent, candidate_recurrent, split, finished, d_outputs, d_h):
     """The sequential part of the GRU gradient: `dZ` of gates and candidate, and `dh_0`.
 
     With `split`, the step's products run apart, as in the forward.
@@ -358,12 +390,11 @@ def _gru_backward(r, u, c, h_prev, gates_recurrent, candidate_recurrent, split, 
         dz_r = _sigmoid_grad(r_t, d_reset_h * h_t)
         dz_gates = [dz_r, dz_u] if split else [tf.concat([dz_r, dz_u], -1)]
         dh_prev = tf.add_n([dh_total * u_t, d_reset_h * r_t] + [tf.matmul(d, w) for d, w in zip(dz_gates, gates_t)])
-        keep = None if mask is None else mask[t]
-        dz = tf.concat([dz_r, dz_u, dz_c], -1)
-        dz = dz if keep is None else dz * keep  # padded steps are constants
-        return dz, (_carry(keep, dh_prev, dh),)
+        done = None if finished is None else finished[t]
+        dz = _zero_finished(done, tf.concat([dz_r, dz_u, dz_c], -1))  # padded steps are constants
+        return dz, (_carry(done, dh_prev, dh),)
 
-    dzs, (dh0,) = _scan_backward(step, tf.shape(u)[0], (d_h,))
+    dzs, (dh0,) = scan_backward(step, tf.shape(u)[0], (d_h,))
     dz_gates, dz_candidate = tf.split(dzs, [2 * u.shape[-1], u.shape[-1]], axis=-1)
     return dz_gates, dz_candidate, dh0
 
@@ -384,8 +415,8 @@ def _tanh_grad(y, dy):
 
 
 def _project(inputs, kernel, bias):
-    """`inputs @ kernel + bias` for all steps at once: one GEMM instead of T."""
-    flat = tf.matmul(tf.reshape(inputs, [-1, inputs.shape[-1]]), kernel) + bias
+    """`linear` for all steps at once, `[T, B, D] -> [T, B, N]`: one GEMM instead of T."""
+    flat = linear(tf.reshape(inputs, [-1, inputs.shape[-1]]), kernel, bias)
     return tf.reshape(flat, tf.concat([tf.shape(inputs)[:2], [kernel.shape[-1]]], 0))
 
 
@@ -400,36 +431,3 @@ def _outer(activations, dz):
     """`A_all^T @ dZ_all` summed over every step and row: a weight gradient `[A, N]`."""
     flat_a = tf.reshape(activations, [-1, activations.shape[-1]])
     return tf.matmul(flat_a, tf.reshape(dz, [-1, dz.shape[-1]]), transpose_a=True)
-
-
-def _scan(step, time_steps, state, num_written):
-    """Runs `step(t, *state) -> (written, new_state)` forward.
-
-    Returns `(stacked written values, final state)`. Stacking copies every
-    step, and the backward loops read most of them one step at a time, but
-    a SavedModel cannot save a gradient that captures a TensorArray.
-    """
-    arrays = [tf.TensorArray(state[0].dtype, size=time_steps) for _ in range(num_written)]
-
-    def body(t, state, arrays):
-        written, state = step(t, *state)
-        return t + 1, tuple(state), [a.write(t, w) for a, w in zip(arrays, written)]
-
-    # No maximum_iterations: its extra loop counter costs ~10 us per step at batch 32.
-    _, state, arrays = tf.while_loop(lambda t, *_: t < time_steps, body, (tf.constant(0), tuple(state), arrays))
-    return [a.stack() for a in arrays], state
-
-
-def _scan_backward(step, time_steps, carry):
-    """Runs `step(t, *carry) -> (dz, new_carry)` from the last step to the first."""
-    dzs = tf.TensorArray(carry[0].dtype, size=time_steps)
-
-    def body(t, carry, dzs):
-        dz, carry = step(t, *carry)
-        return t - 1, tuple(carry), dzs.write(t, dz)
-
-    _, carry, dzs = tf.while_loop(lambda t, *_: t >= 0, body, (time_steps - 1, tuple(carry), dzs))
-    return dzs.stack(), carry
-
-
-_LOOPS = {BasicLSTMCell: _lstm_loop, LSTMCell: _lstm_loop, GRUCell: _gru_loop}

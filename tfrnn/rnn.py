@@ -10,32 +10,22 @@ cell runs the generic `tf.while_loop` below, which the fast path is tested
 against.
 """
 
-import contextlib
-import os
-import sys
-import warnings
-
-import keras
-import numpy as np
 import tensorflow as tf
 
 from tfrnn import fused
-from tfrnn.base import check_state, reset_dropout_mask
+from tfrnn.base import check_cell
+from tfrnn.loop_kit import (
+    cell_step_fn, check_sequence_inputs, check_sequence_length, copy_through, initial_state_for,
+    leaf_shape, like, no_autograph, one_sequence, reads_floats, rnn_step, transpose_batch_time,
+    warn_at_caller,
+)
 
 # static_rnn builds one copy of the cell per step; beyond this many steps the
 # graph (and its compile time) grows large enough that dynamic_rnn is the tool.
 STATIC_RNN_WARN_STEPS = 500
 
-# The loops build their graphs with explicit tf.while_loop; letting AutoGraph
-# convert them (it does when a user's tf.function calls them) costs ~1.3 s of
-# tracing and changes nothing.
-_no_autograph = tf.autograph.experimental.do_not_convert
 
-# Frames in these folders are not the user's (`warn_at_caller`): tfrnn's and TensorFlow's.
-_LIBRARY_DIRS = tuple(os.path.dirname(path) + os.sep for path in (__file__, tf.__file__))
-
-
-@_no_autograph
+@no_autograph
 def dynamic_rnn(
     cell, inputs, sequence_length=None, initial_state=None, dtype=None,
     parallel_iterations=None, swap_memory=False, time_major=False, scope=None, training=None,
@@ -119,7 +109,7 @@ def prepare_dynamic(cell, inputs, sequence_length, initial_state, dtype, time_ma
     """
     check_cell(cell)
     flat_inputs = [tf.convert_to_tensor(x) for x in tf.nest.flatten(inputs)]
-    time_steps, batch_size = check_sequence_inputs(flat_inputs, time_major, _reads_floats(cell))
+    time_steps, batch_size = check_sequence_inputs(flat_inputs, time_major, reads_floats(cell))
     if not time_major:
         flat_inputs = [transpose_batch_time(x) for x in flat_inputs]
     lengths = check_sequence_length(sequence_length, batch_size, time_steps)
@@ -135,6 +125,7 @@ def run_dynamic(cell, loop, training=None, parallel_iterations=None, swap_memory
         if isinstance(time_steps, int) and time_steps == 0:  # known from the shape
             outputs, final_state = _no_steps(cell_step_fn(cell, training), inputs_tm, state)
         elif fast_loop is not None:
+            cell.prepare_step(inputs_tm[0], state)
             outputs, final_state = fast_loop(inputs_tm, state, lengths, training=training)
         else:
             loop_options = dict(parallel_iterations=parallel_iterations or 32, swap_memory=swap_memory)
@@ -194,7 +185,7 @@ def _dynamic_loop(step_fn, inputs, state, lengths, time_steps, loop_options):
     return outputs, state
 
 
-@_no_autograph
+@no_autograph
 def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=None, scope=None, training=None):
     """Runs `cell` over a Python list of steps, unrolled; outputs past `sequence_length` are zeros (TF1).
 
@@ -251,7 +242,7 @@ def prepare_static(cell, inputs, initial_state, dtype, sequence_length):
         )
     flat_steps = [[tf.convert_to_tensor(x) for x in tf.nest.flatten(step)] for step in inputs]
     stacked = [tf.stack(xs) for xs in zip(*flat_steps)]  # validated like dynamic_rnn's
-    time_steps, batch_size = check_sequence_inputs(stacked, True, _reads_floats(cell))
+    time_steps, batch_size = check_sequence_inputs(stacked, True, reads_floats(cell))
     lengths = check_sequence_length(sequence_length, batch_size, time_steps)
     return lengths, initial_state_for(cell, initial_state, batch_size, dtype, stacked[0].dtype)
 
@@ -267,7 +258,7 @@ def run_static(cell, inputs, lengths, state, training=None):
     return outputs, state
 
 
-@_no_autograph
+@no_autograph
 def raw_rnn(cell, loop_fn, parallel_iterations=None, swap_memory=False, scope=None, training=None):
     """TF1's fully user-controlled loop: `loop_fn` picks every step's input; finished rows emit zeros.
 
@@ -325,7 +316,7 @@ def raw_rnn(cell, loop_fn, parallel_iterations=None, swap_memory=False, scope=No
     flat_input = tf.nest.flatten(next_input)
     batch_size = tf.shape(flat_input[0])[0]
     if emit_structure is None:
-        emit_zero = tf.nest.map_structure(lambda size: tf.zeros(_leaf_shape(batch_size, size), flat_input[0].dtype), cell.output_size)
+        emit_zero = tf.nest.map_structure(lambda size: tf.zeros(leaf_shape(batch_size, size), flat_input[0].dtype), cell.output_size)
     else:
         emit_zero = tf.nest.map_structure(tf.zeros_like, emit_structure)
     emit_tas = tf.nest.map_structure(lambda z: tf.TensorArray(z.dtype, size=0, dynamic_size=True, element_shape=z.shape), emit_zero)
@@ -338,8 +329,8 @@ def raw_rnn(cell, loop_fn, parallel_iterations=None, swap_memory=False, scope=No
             time + 1, output, cell_state, None if no_loop_state else loop_state
         )
         emit = output if emit is None else emit
-        emit = tf.nest.map_structure(lambda zero, e: _select(finished, zero, e), emit_zero, emit)
-        next_state = tf.nest.map_structure(lambda old, new: _select(finished, old, new), state, _like(state, next_state))
+        emit = tf.nest.map_structure(lambda zero, e: copy_through(finished, zero, e), emit_zero, emit)
+        next_state = tf.nest.map_structure(lambda old, new: copy_through(finished, old, new), state, like(state, next_state))
         emit_tas = tf.nest.map_structure(lambda ta, e: ta.write(time, e), emit_tas, emit)
         loop_state = loop_state if next_loop_state is None else next_loop_state
         return time + 1, tf.logical_or(finished, next_finished), next_input, emit_tas, next_state, loop_state
@@ -351,218 +342,3 @@ def raw_rnn(cell, loop_fn, parallel_iterations=None, swap_memory=False, scope=No
             parallel_iterations=parallel_iterations or 32, swap_memory=swap_memory,
         )
     return emit_tas, state, (None if no_loop_state else loop_state)
-
-
-def warn_at_caller(message):
-    """A `UserWarning` pointing at the user's line: the first frame outside tfrnn and TensorFlow.
-
-    A fixed `stacklevel` cannot: the loops are called directly, through the
-    bidirectional ones, and through TensorFlow's `do_not_convert` wrapper.
-    """
-    frame, level = sys._getframe(0), 1
-    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY_DIRS):
-        frame, level = frame.f_back, level + 1
-    warnings.warn(message, stacklevel=level)
-
-
-@contextlib.contextmanager
-def one_sequence(cell):
-    """The loop inside runs one sequence: the cell's dropout masks are new.
-
-    Reset again after the loop so that no mask a Keras cell cached during
-    the loop (possibly a tensor of a traced graph) outlives it.
-    """
-    reset_dropout_mask(cell)
-    yield
-    reset_dropout_mask(cell)
-
-
-def cell_step_fn(cell, training):
-    """`(x, state) -> cell(x, state)`, with `training` for a Keras-layer cell when given."""
-    if training is None or not isinstance(cell, keras.layers.Layer):
-        return cell
-    return lambda x, state: cell(x, state, training=training)
-
-
-def rnn_step(step_fn, x_t, state, t, lengths):
-    """One step with TF1's copy-through: rows with `t >= length` emit zeros, keep state."""
-    output, new_state = step_fn(x_t, state)
-    if lengths is None:
-        return output, _like(state, new_state)
-    done = t >= lengths  # [batch]
-    output = tf.nest.map_structure(lambda o: _select(done, tf.zeros_like(o), o), output)
-    # The cell may compute in another dtype than the given state (Keras casts to
-    # its compute dtype); the carried state follows the cell.
-    new_state = tf.nest.map_structure(
-        lambda old, new: _select(done, tf.cast(old, new.dtype), new), state, _like(state, new_state)
-    )
-    return output, new_state
-
-
-def _select(done, when_done, otherwise):
-    """`tf.where` over the batch axis for tensors of any rank."""
-    done = tf.reshape(done, [-1] + [1] * (otherwise.shape.rank - 1))
-    return tf.where(done, when_done, otherwise)
-
-
-def _like(state, new_state):
-    """`new_state` in `state`'s containers: cells may return a tuple for a list."""
-    return tf.nest.pack_sequence_as(state, tf.nest.flatten(new_state))
-
-
-def _leaf_shape(batch_size, size):
-    return tf.concat([[batch_size], tf.TensorShape(size).as_list()], 0)
-
-
-def transpose_batch_time(x):
-    """Swaps the first two axes (TF1's `_transpose_batch_time`); rank >= 3 was checked."""
-    return tf.transpose(x, [1, 0] + list(range(2, x.shape.rank)))
-
-
-def check_cell(cell):
-    """TF1's `assert_like_rnncell`, with TF1's message."""
-    problems = []
-    if not hasattr(cell, "output_size"):
-        problems.append("'output_size' property is missing")
-    if not hasattr(cell, "state_size"):
-        problems.append("'state_size' property is missing")
-    if not (hasattr(cell, "zero_state") or hasattr(cell, "get_initial_state")):
-        problems.append("either 'zero_state' or 'get_initial_state' method is required")
-    if not callable(cell):
-        problems.append("is not callable")
-    if problems:
-        raise TypeError(f"The argument 'cell' ({cell!r}) is not an RNNCell: {', '.join(problems)}.")
-
-
-def _reads_floats(cell):
-    """False for cells that read integer ids (EmbeddingWrapper); they check their own inputs."""
-    return getattr(cell, "floating_point_inputs", True)
-
-
-def check_sequence_inputs(flat_inputs, time_major, floating_point=True):
-    """Validates the loop inputs; returns `(time_steps, batch_size)`, static where known."""
-    for x in flat_inputs:
-        if x.shape.rank is None or x.shape.rank < 3:
-            raise ValueError(
-                f"Shape {tuple(x.shape) if x.shape.rank is not None else None} must have "
-                "rank at least 3: the loops expect [batch, time, depth] inputs (or "
-                "[time, batch, depth] with time_major=True)."
-            )
-        if x.shape[-1] is None:
-            raise ValueError(
-                "Input size (depth of inputs) must be accessible via shape inference, "
-                f"but saw value None for input of shape {tuple(x.shape)}. Give the "
-                "inputs a static last dimension, e.g. tf.ensure_shape(x, [None, None, depth])."
-            )
-        if floating_point and not (x.dtype.is_floating or x.dtype.is_complex):
-            raise ValueError(
-                f"RNN cell only supports floating point inputs, but received dtype: {x.dtype}. "
-                "Cast the inputs (tf.cast(x, tf.float32)) or embed integer ids first."
-            )
-    first = flat_inputs[0]
-    for x in flat_inputs[1:]:
-        if not first.shape[:2].is_compatible_with(x.shape[:2]):
-            raise ValueError(
-                f"Nested inputs must share time and batch, but received shapes "
-                f"{tuple(first.shape)} and {tuple(x.shape)}."
-            )
-    time_axis, batch_axis = (0, 1) if time_major else (1, 0)
-    return _dim(first, time_axis), _dim(first, batch_axis)
-
-
-def _dim(x, axis):
-    return x.shape[axis] if x.shape[axis] is not None else tf.shape(x)[axis]
-
-
-def check_sequence_length(sequence_length, batch_size, time_steps):
-    """Validates `sequence_length` as a `[batch]` int vector in `[0, time]`; returns int32."""
-    if sequence_length is None:
-        return None
-    lengths = tf.cast(sequence_length, tf.int32)
-    if lengths.shape.rank != 1:
-        raise ValueError(
-            "Argument sequence_length must be a vector of length batch_size. Received "
-            f"sequence_length={sequence_length!r} of shape: {tuple(lengths.shape)}."
-        )
-    if isinstance(batch_size, int) and lengths.shape[0] not in (None, batch_size):
-        raise ValueError(
-            f"Argument sequence_length must be a vector of length batch_size ({batch_size}), "
-            f"but it has {lengths.shape[0]} entries."
-        )
-    if _is_concrete(lengths) and isinstance(time_steps, int):
-        _check_length_values(lengths.numpy(), time_steps)
-        return lengths
-    return _with_length_assertions(lengths, batch_size, time_steps)
-
-
-def _check_length_values(values, time_steps):
-    negative = np.flatnonzero(values < 0).tolist()
-    too_long = np.flatnonzero(values > time_steps).tolist()
-    if negative or too_long:
-        raise ValueError(
-            f"sequence_length must lie in [0, {time_steps}] (the time dimension), but "
-            f"rows {negative} are negative and rows {too_long} exceed it "
-            f"(sequence_length={values.tolist()}). TF1 let this pass silently; "
-            "it is a bug in the lengths or in the padding of the inputs."
-        )
-
-
-def _with_length_assertions(lengths, batch_size, time_steps):
-    """Checks symbolic lengths when the loop runs, naming the rows as the eager check does.
-
-    XLA drops these assertions (`jit_compile=True` runs unchecked).
-    """
-    time_steps = tf.cast(time_steps, tf.int32)
-    negative, too_long = lengths < 0, lengths > time_steps
-    rows = lambda bad: tf.reshape(tf.where(bad), [-1])  # noqa: E731
-    with tf.control_dependencies([
-        tf.debugging.assert_equal(
-            tf.size(lengths), tf.cast(batch_size, tf.int32),
-            message="sequence_length must have one entry per batch row (batch_size entries)",
-        ),
-        tf.debugging.Assert(
-            tf.logical_not(tf.reduce_any(negative | too_long)),
-            ["sequence_length must lie in [0, time] with time", time_steps, "but rows", rows(negative),
-             "are negative and rows", rows(too_long), "exceed it; sequence_length:", lengths,
-             "Check the lengths or the padding of the inputs."],
-            summarize=1000,
-        ),
-    ]):
-        return tf.identity(lengths)
-
-
-def _is_concrete(tensor):
-    return hasattr(tensor, "numpy") and tf.executing_eagerly()
-
-
-def initial_state_for(cell, initial_state, batch_size, dtype, inputs_dtype):
-    """The given initial state (checked), or the cell's zero state of `dtype`."""
-    state = check_initial_state(cell, initial_state, batch_size, dtype, inputs_dtype)
-    if state is not None:
-        return state
-    if hasattr(cell, "zero_state"):
-        return cell.zero_state(batch_size, dtype)
-    # Keras 3 cells: get_initial_state(batch_size) in the layer's dtype.
-    state = cell.get_initial_state(batch_size=batch_size)
-    return tf.nest.map_structure(lambda s: tf.cast(s, dtype), state)
-
-
-def check_initial_state(cell, initial_state, batch_size, dtype, inputs_dtype):
-    """Checks a given initial state against the cell (returns it as tensors), or that `dtype` is there."""
-    if initial_state is None:
-        if dtype is None:
-            raise ValueError(
-                "If no initial_state is provided, argument `dtype` must be specified: pass "
-                "dtype=tf.float32 (the inputs' dtype) or an initial_state."
-            )
-        return None
-    flat = [tf.convert_to_tensor(s) for s in tf.nest.flatten(initial_state)]
-    dtypes = {s.dtype for s in flat}
-    if len(dtypes) > 1:
-        raise ValueError(
-            f"All parts of initial_state must have one dtype, but received "
-            f"{sorted(d.name for d in dtypes)}. Cast them to the inputs' dtype ({inputs_dtype.name})."
-        )
-    state = tf.nest.pack_sequence_as(initial_state, flat)
-    check_state(cell, state, batch_size if isinstance(batch_size, int) else None)
-    return state

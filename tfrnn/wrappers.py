@@ -1,5 +1,5 @@
-"""Cells made of cells: `MultiRNNCell` and TF1's wrappers `DropoutWrapper`,
-`ResidualWrapper` and `DeviceWrapper`.
+"""Cells made of cells: `MultiRNNCell`, the wrapper base `CellWrapper`, and TF1's
+wrappers `ResidualWrapper` and `DeviceWrapper` (`DropoutWrapper` has its own module).
 
 A wrapper is a cell around a cell: it has the wrapped cell's sizes, tracks it
 as a sublayer (so its `.weights` include the wrapped cell's, which TF1's did
@@ -11,11 +11,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from tfrnn.base import LSTMStateTuple, RNNCell, built_input_depth, reset_dropout_mask
-from tfrnn.rnn import check_cell
-
-# Salts that make the input, state and output masks of one wrapper independent.
-_SALTS = {"input": 1, "state": 2, "output": 3}
+from tfrnn.base import Child, RNNCell, built_input_depth, check_cell
 
 
 @keras.saving.register_keras_serializable(package="tfrnn")
@@ -64,6 +60,8 @@ class MultiRNNCell(RNNCell):
     tfrnn refuses the ambiguity at construction and names the repeated positions.
     """
 
+    keras_equivalent = "StackedRNNCells"
+
     def __init__(self, cells, state_is_tuple=True, **kwargs):
         _check_cells(cells)
         if not state_is_tuple:
@@ -83,24 +81,19 @@ class MultiRNNCell(RNNCell):
     def output_size(self):
         return self.cells[-1].output_size
 
-    def build(self, input_shape):
-        depth = self._set_input_depth(input_shape)
-        for cell in self.cells:
-            if not cell.built:
-                cell.build((None, depth))
-            depth = cell.output_size
+    def tf1_layout(self, input_depth):
+        layout = []
+        for position, cell in enumerate(self.cells):
+            layout.append(Child(f"{self.name}/cell_{position}", cell, input_depth))
+            input_depth = cell.output_size
+        return layout
 
-    def call(self, inputs, state):
-        self._build_for_step(inputs, state)
+    def step(self, inputs, state):
         new_states = []
         for cell, cell_state in zip(self.cells, state):
             inputs, new_state = cell(inputs, cell_state)
             new_states.append(new_state)
         return inputs, tuple(new_states)
-
-    def reset_dropout_mask(self):
-        for cell in self.cells:
-            reset_dropout_mask(cell)
 
     def get_config(self):
         config = super().get_config()
@@ -166,8 +159,12 @@ class CellWrapper(RNNCell):
 
     It has the wrapped cell's sizes, tracks it as a sublayer (so `.weights`
     lists its weights; TF1's wrappers listed none) and serializes it in
-    `get_config`. A non-cell is TF1's `TypeError`. Subclasses define `call`.
+    `get_config`. A non-cell is TF1's `TypeError`. Subclasses define `step`;
+    the wrapped cell is a `Child` of the layout at the wrapper's own scope
+    level (TF1's core wrappers add no scope).
     """
+
+    wraps_a_cell = True
 
     def __init__(self, cell, **kwargs):
         check_cell(cell)
@@ -182,11 +179,8 @@ class CellWrapper(RNNCell):
     def output_size(self):
         return self.cell.output_size
 
-    def build(self, input_shape):
-        build_wrapped(self.cell, self._set_input_depth(input_shape))
-
-    def reset_dropout_mask(self):
-        reset_dropout_mask(self.cell)
+    def tf1_layout(self, input_depth):
+        return [Child("", self.cell, input_depth)]
 
     def get_config(self):
         config = super().get_config()
@@ -198,292 +192,6 @@ class CellWrapper(RNNCell):
         config = dict(config)
         cell = keras.saving.deserialize_keras_object(config.pop("cell"), custom_objects)
         return cls(cell, **config)
-
-
-def build_wrapped(cell, depth):
-    """Build a wrapped cell for inputs of `depth`, unless it is built already."""
-    if not cell.built:
-        cell.build((None, depth))
-
-
-@keras.saving.register_keras_serializable(package="tfrnn")
-class DropoutWrapper(CellWrapper):
-    """Dropout on a cell's inputs, outputs and new state. TF1's `DropoutWrapper`.
-
-    Dropout (Srivastava et al., 2014) with keep probabilities: each value is
-    kept with probability `p` and then scaled by `1 / p`, so expectations do
-    not change; `p = 1.0` means no dropout. Dropout only acts when training:
-    `keras.layers.RNN` passes `training` (on in `fit`, off in `predict`), as do
-    tfrnn's loops given `training=True`, and a direct call takes
-    `training=True`; a `tfrnn.dynamic_rnn` inside a layer's `call` inherits it
-    from that call. With `training` False or None the wrapper is the identity
-    around its cell. (TF1 always dropped: it had no `training`.)
-
-    Equations (one step; `d_p` drops with keep probability `p`):
-
-        x' = d_input(x)                     # input_keep_prob
-        y, s' = cell(x', s)
-        s'' = d_state(s')                   # state_keep_prob, on the filtered parts
-        output = d_output(y); state = s''   # output_keep_prob
-
-    The default state filter drops every state part except the `c` of an
-    `LSTMStateTuple` (the memory is never dropped, as in Gal & Ghahramani);
-    `dropout_state_filter_visitor(substate)` replaces it and returns a bool,
-    or for a tuple a tuple of bools, saying which parts to drop.
-
-    Masks. With `variational_recurrent=False` every step draws new masks, per
-    element. With `variational_recurrent=True` (Gal & Ghahramani, 2016) each
-    component has one mask `[1, depth]`, shared by all batch rows as in TF1,
-    the same at every step of a sequence and drawn anew for every sequence:
-    a value is `v / p * floor(p + u)` with `u ~ U[0, 1)`. A cell only sees
-    steps, so a sequence is what lies between two calls of
-    `reset_dropout_mask()`, which tfrnn's loops make before their first step
-    and `zero_state` / `get_initial_state` make too. The masks' randomness is
-    a `keras.random.SeedGenerator` (a variable): each step derives its masks
-    statelessly from the generator's value and `reset_dropout_mask` advances
-    it, so no tensor is kept between steps and masks change between calls in
-    `tf.function` and XLA too, as TF1's graph mode drew them per
-    `session.run` (its eager mode drew them once, at construction).
-
-    `keras.layers.RNN` also resets its cell after every call, as it does for
-    its own cells with dropout, so an RNN layer given an explicit
-    `initial_state` (which never asks the cell for a state) gets new masks
-    per call too.
-
-    Args:
-        cell: the cell to wrap.
-        input_keep_prob, output_keep_prob, state_keep_prob: floats in [0, 1]
-            (`ValueError` otherwise); a tensor's value is read once, here.
-        variational_recurrent: one mask per sequence (see above).
-        input_size: accepted for TF1 compatibility and unused: tfrnn reads
-            the depths from the inputs (TF1 required it for variational input
-            dropout).
-        dtype: the Keras dtype of the wrapper (TF1 required it for variational
-            dropout; here the masks take each value's dtype).
-        seed: optional int, for reproducible masks.
-        dropout_state_filter_visitor: optional callable, see above.
-        **kwargs: other `RNNCell` arguments.
-
-    Call arguments:
-        inputs: `[B, D]`.
-        state: the wrapped cell's state.
-        training: Python bool; dropout only when True.
-
-    Attributes:
-        cell: the wrapped cell; the wrapper's `.weights` are its weights.
-        seed_generator: the `keras.random.SeedGenerator` of the masks (its
-            state is a non-trainable variable, not in `.weights`); None when
-            every keep probability is 1.
-        seed_state: a `tf.Module` holding that variable, so `tf.saved_model`
-            exports it (absent when `seed_generator` is None).
-
-    Example:
-
-    >>> import numpy as np
-    >>> import tfrnn
-    >>> cell = tfrnn.DropoutWrapper(tfrnn.BasicLSTMCell(4), output_keep_prob=0.5, seed=1)
-    >>> x, state = np.ones((2, 3), "float32"), cell.zero_state(2, "float32")
-    >>> kept, _ = cell(x, state)                   # training not set: no dropout
-    >>> dropped, _ = cell(x, state, training=True)
-    >>> ratios = np.round(np.asarray(dropped) / np.asarray(kept), 4)
-    >>> bool(np.all((ratios == 0.0) | (ratios == 2.0)))  # dropped, or kept and scaled by 1/0.5
-    True
-    """
-
-    def __init__(
-        self, cell, input_keep_prob=1.0, output_keep_prob=1.0, state_keep_prob=1.0,
-        variational_recurrent=False, input_size=None, dtype=None, seed=None,
-        dropout_state_filter_visitor=None, **kwargs,
-    ):
-        if dropout_state_filter_visitor is not None and not callable(dropout_state_filter_visitor):
-            raise TypeError(
-                "dropout_state_filter_visitor must be callable. Received: "
-                f"{dropout_state_filter_visitor!r}. Pass a function of one state part "
-                "that returns a bool (or a tuple of bools for a tuple)."
-            )
-        keep = [_keep_probability(value, arg) for arg, value in (
-            ("input_keep_prob", input_keep_prob), ("output_keep_prob", output_keep_prob),
-            ("state_keep_prob", state_keep_prob),
-        )]
-        if seed is not None and not isinstance(seed, (int, np.integer)):
-            raise TypeError(f"seed must be an int or None, but received {seed!r}.")
-        super().__init__(cell, dtype=dtype, **kwargs)
-        self.input_keep_prob, self.output_keep_prob, self.state_keep_prob = keep
-        self.variational_recurrent = bool(variational_recurrent)
-        self.input_size = input_size
-        self.seed = None if seed is None else int(seed)
-        self.dropout_state_filter_visitor = dropout_state_filter_visitor or default_dropout_state_filter_visitor
-        self.seed_generator = keras.random.SeedGenerator(self.seed) if min(keep) < 1.0 else None
-        if self.seed_generator is not None:
-            # `zero_state` advances the generator, so exported functions use its
-            # variable; tf.saved_model finds variables through TF's object graph,
-            # which does not look inside a SeedGenerator (Keras' own tracking,
-            # used by `.keras` files and `.weights`, is unaffected by a tf.Module).
-            self.seed_state = tf.Module()
-            self.seed_state.variable = self.seed_generator.state
-
-    def call(self, inputs, state, training=None):
-        self._build_for_step(inputs, state)
-        if not training or self.seed_generator is None:
-            return self.cell(inputs, state)
-        seed = self._sequence_seed() if self.variational_recurrent else None
-        inputs = self._dropout(inputs, self.input_keep_prob, "input", seed)
-        output, new_state = self.cell(inputs, state)
-        if self.state_keep_prob < 1.0:
-            new_state = keras.tree.pack_sequence_as(self.cell.state_size, keras.tree.flatten(new_state))
-            flags = state_dropout_flags(self.dropout_state_filter_visitor, new_state)
-            new_state = self._dropout(new_state, self.state_keep_prob, "state", seed, flags)
-        return self._dropout(output, self.output_keep_prob, "output", seed), new_state
-
-    def _dropout(self, values, keep_prob, kind, seed, flags=None):
-        """Drop the leaves of `values` (those whose flag is True) with keep probability `keep_prob`."""
-        if keep_prob >= 1.0:
-            return values
-        leaves = keras.tree.flatten(values)
-        flags = flags or [True] * len(leaves)
-        dropped = [
-            self._drop(leaf, keep_prob, kind, index, seed) if flag else leaf
-            for index, (leaf, flag) in enumerate(zip(leaves, flags))
-        ]
-        return keras.tree.pack_sequence_as(values, dropped)
-
-    def _drop(self, value, keep_prob, kind, index, seed):
-        if seed is None:  # a new mask for this step
-            return keras.random.dropout(value, rate=1.0 - keep_prob, seed=self.seed_generator)
-        component_seed = tf.random.experimental.stateless_fold_in(
-            tf.random.experimental.stateless_fold_in(seed, _SALTS[kind]), index
-        )
-        return variational_dropout(value, keep_prob, component_seed)
-
-    def reset_dropout_mask(self):
-        """Starts a new sequence: the next steps share new variational masks.
-
-        tfrnn's loops call it before their first step, `zero_state` /
-        `get_initial_state` call it, and `keras.layers.RNN` calls it after
-        each call. Without variational masks it only passes the call on to
-        the wrapped cell.
-
-        >>> import numpy as np
-        >>> import tensorflow as tf
-        >>> import tfrnn
-        >>> cell = tfrnn.DropoutWrapper(tfrnn.GRUCell(64), output_keep_prob=0.5, variational_recurrent=True, seed=2)
-        >>> x, state = tf.ones([1, 3]), tf.zeros([1, 64])
-        >>> def mask():
-        ...     return np.asarray(cell(x, state, training=True)[0]) != 0
-        >>> bool(np.all(mask() == mask()))           # one sequence: one mask
-        True
-        >>> first = mask()
-        >>> cell.reset_dropout_mask()                 # a new sequence: a new mask
-        >>> bool(np.all(mask() == first))
-        False
-        >>> outputs, _ = tfrnn.dynamic_rnn(cell, tf.ones([1, 5, 3]), dtype=tf.float32, training=True)
-        >>> kept = np.asarray(outputs) != 0             # the loop resets before its first step
-        >>> bool(np.all(kept == kept[:, :1]))         # and keeps its mask for every step
-        True
-        """
-        if self.variational_recurrent and self.seed_generator is not None:
-            self.seed_generator.next()
-        super().reset_dropout_mask()
-
-    def _sequence_seed(self):
-        """The seed of this sequence's variational masks: the generator's current state.
-
-        Read, not advanced: every step of a sequence reads the same value, and
-        `reset_dropout_mask` advances it between sequences. Nothing is cached
-        on the layer, so steps traced inside any loop (`tf.function`, XLA)
-        see the value of their own run.
-        """
-        # int32 seeds, as XLA's stateless random ops need (as Keras does).
-        return tf.cast(tf.math.floormod(self.seed_generator.state.value, tf.int32.max - 1), tf.int32)
-
-    def get_config(self):
-        config = super().get_config()
-        visitor = self.dropout_state_filter_visitor
-        custom = visitor is not default_dropout_state_filter_visitor
-        config.update(
-            input_keep_prob=self.input_keep_prob, output_keep_prob=self.output_keep_prob,
-            state_keep_prob=self.state_keep_prob, variational_recurrent=self.variational_recurrent, seed=self.seed,
-            dropout_state_filter_visitor=keras.saving.serialize_keras_object(visitor) if custom else None,
-        )
-        return config
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        visitor = config.pop("dropout_state_filter_visitor", None)
-        if visitor is not None:
-            config["dropout_state_filter_visitor"] = keras.saving.deserialize_keras_object(visitor, custom_objects)
-        return super().from_config(config, custom_objects)
-
-
-def variational_dropout(value, keep_prob, seed):
-    """TF1's variational dropout of `value` `[B, depth]`: `value / p * floor(p + u)`.
-
-    `u ~ U[0, 1)` has shape `[1, depth]` (one mask for all batch rows, as in
-    TF1) and is a pure function of `seed`, so equal seeds give equal masks.
-    """
-    if keep_prob == 0.0:
-        return ops.zeros_like(value)
-    noise = tf.random.stateless_uniform([1, value.shape[-1]], seed=seed, dtype=value.dtype)
-    return value / keep_prob * ops.floor(keep_prob + noise)
-
-
-def default_dropout_state_filter_visitor(substate):
-    """TF1's default state filter: drop all but an `LSTMStateTuple`'s `c`; never a TensorArray."""
-    if isinstance(substate, LSTMStateTuple):
-        return LSTMStateTuple(c=False, h=True)
-    if isinstance(substate, tf.TensorArray):
-        return False
-    return True
-
-
-def state_dropout_flags(visitor, state):
-    """One bool per leaf of `state`: whether state dropout applies (TF1's traversal rules).
-
-    `visitor(part)` returns a bool for a whole part (True on a tuple means: ask
-    again for each of its parts), or for a tuple a tuple of bools, one per part.
-    """
-    decision = visitor(state)
-    if not isinstance(state, (list, tuple)):
-        return [_filter_bool(decision, state)]
-    decisions = [decision] * len(state) if isinstance(decision, (bool, np.bool_)) else list(decision)
-    if len(decisions) != len(state):
-        raise TypeError(
-            f"dropout_state_filter_visitor returned {decision!r} for a state with "
-            f"{len(state)} parts; return one bool, or one bool per part."
-        )
-    flags = []
-    for part, traverse in zip(state, decisions):
-        traversed = _filter_bool(traverse, part)
-        flags += state_dropout_flags(visitor, part) if traversed else [False] * len(keras.tree.flatten(part))
-    return flags
-
-
-def _filter_bool(decision, part):
-    if not isinstance(decision, (bool, np.bool_)):
-        raise TypeError(
-            f"dropout_state_filter_visitor must return a bool for a state tensor "
-            f"(or a tuple of bools for a tuple), but returned {decision!r} for {part!r}."
-        )
-    return bool(decision)
-
-
-def _keep_probability(value, arg):
-    """TF1's check of a keep probability: a number in [0, 1], stored as a Python float."""
-    try:
-        number = float(np.asarray(value))
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"Parameter {arg} must be a float between 0 and 1, but received {value!r}. "
-            "A symbolic tensor cannot be read here; to turn dropout off for evaluation, "
-            "pass training=False (what TF1's keep_prob placeholder was fed 1.0 for)."
-        ) from None
-    if not 0.0 <= number <= 1.0:
-        raise ValueError(
-            f"Parameter {arg} must be between 0 and 1. Received {number}. It is the "
-            "probability to keep a value (1.0 = no dropout), not to drop it."
-        )
-    return number
 
 
 @keras.saving.register_keras_serializable(package="tfrnn")
@@ -529,19 +237,13 @@ class ResidualWrapper(CellWrapper):
         super().__init__(cell, **kwargs)
         self.residual_fn = residual_fn
 
-    def __call__(self, inputs, state, *args, **kwargs):
-        self._check_residual_depth(inputs)  # before Keras builds anything
-        return super().__call__(inputs, state, *args, **kwargs)
-
-    def call(self, inputs, state):
-        self._check_residual_depth(inputs)
-        self._build_for_step(inputs, state)
+    def step(self, inputs, state):
         output, new_state = self.cell(inputs, state)
         if self.residual_fn is not None:
             return self.residual_fn(inputs, output), new_state
         return ops.add(inputs, output), new_state
 
-    def _check_residual_depth(self, inputs):
+    def _check_step(self, inputs, state):
         shape = tuple(getattr(inputs, "shape", np.shape(inputs)))
         if self.residual_fn is None and shape and shape[-1] not in (None, self.cell.output_size):
             raise ValueError(
@@ -550,6 +252,7 @@ class ResidualWrapper(CellWrapper):
                 f"{self.cell.name} (output_size {self.cell.output_size}). Give the cell "
                 "num_units equal to the input depth, or pass residual_fn=..."
             )
+        super()._check_step(inputs, state)
 
     def get_config(self):
         config = super().get_config()
@@ -611,12 +314,15 @@ class DeviceWrapper(CellWrapper):
         with tf.device(self.device):
             return super().zero_state(batch_size, dtype)
 
-    def call(self, inputs, state):
-        with tf.device(self.device):
-            self._build_for_step(inputs, state)
-            return self.cell(inputs, state)
+    def call(self, inputs, state, training=None):
+        with tf.device(self.device):  # weights are created here too
+            return super().call(inputs, state, training=training)
+
+    def step(self, inputs, state):
+        return self.cell(inputs, state)
 
     def get_config(self):
         config = super().get_config()
         config["device"] = self.device
         return config
+

@@ -24,8 +24,8 @@ import keras
 import tensorflow as tf
 
 from tfrnn import cells as tfrnn_cells
-from tfrnn.checkpoint import load_tf1_checkpoint
-from tfrnn.convert import to_keras
+from tfrnn.checkpoint import load_tf1_checkpoint, to_keras
+
 from tfrnn.wrappers import MultiRNNCell
 
 __all__ = ["main"]

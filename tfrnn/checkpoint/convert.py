@@ -18,9 +18,8 @@ variable with the other afterwards.
 import keras
 import numpy as np
 
-from tfrnn.base import built_input_depth
-from tfrnn.cells import BasicLSTMCell, BasicRNNCell, GRUCell, LSTMCell
-from tfrnn.checkpoint import tf1_variable_names
+from tfrnn.base import Weight, built_input_depth
+from tfrnn.cells import BasicRNNCell, GRUCell, LSTMCell
 from tfrnn.wrappers import MultiRNNCell
 
 # TF1's LSTM blocks (i, j, f, o) read in this order give Keras' (i, f, c, o); the
@@ -124,7 +123,9 @@ def from_keras(keras_cell, forget_bias=1.0):
 
 
 def _to_keras(cell, where):
-    convert = _TO_KERAS.get(type(cell))
+    # Only a class that names its Keras equivalent itself converts: a subclass
+    # may compute something else.
+    convert = _TO_KERAS.get(type(cell).__dict__.get("keras_equivalent"))
     if convert is None:
         raise TypeError(
             f"to_keras received {where}, of type {type(cell).__name__}. It converts "
@@ -142,7 +143,7 @@ def _to_keras(cell, where):
 
 
 def _basic_rnn_to_keras(cell, depth, where):
-    kernel, bias = _values(cell, "kernel", "bias")
+    kernel, bias = _values(cell, depth)
     keras_cell = keras.layers.SimpleRNNCell(cell.num_units, activation=cell.activation, dtype=cell.dtype_policy)
     return _built_keras(keras_cell, depth, [kernel[:depth], kernel[depth:], bias])
 
@@ -150,7 +151,7 @@ def _basic_rnn_to_keras(cell, depth, where):
 def _lstm_to_keras(cell, depth, where):
     _require_plain_lstm(cell, where)
     units = cell.num_units
-    kernel, bias = _values(cell, "kernel", "bias")
+    kernel, bias = _values(cell, depth)[:2]
     bias[2 * units:3 * units] += cell.forget_bias  # TF1's f block; TF1 adds it at call time
     keras_cell = keras.layers.LSTMCell(
         cell.num_units, activation=cell.activation, recurrent_activation="sigmoid", dtype=cell.dtype_policy
@@ -161,9 +162,7 @@ def _lstm_to_keras(cell, depth, where):
 
 def _gru_to_keras(cell, depth, where):
     units = cell.num_units
-    gates_kernel, gates_bias, candidate_kernel, candidate_bias = _values(
-        cell, "gates/kernel", "gates/bias", "candidate/kernel", "candidate/bias"
-    )
+    gates_kernel, gates_bias, candidate_kernel, candidate_bias = _values(cell, depth)
 
     def keras_blocks(gates, candidate):  # (r, u) + c  ->  z (= u), r, h
         return np.concatenate([gates[..., units:], gates[..., :units], candidate], axis=-1)
@@ -188,13 +187,11 @@ def _multi_to_keras(cell, depth, where):
 
 
 def _require_plain_lstm(cell, where):
-    if not isinstance(cell, LSTMCell):
-        return
     extras = [
         text for text, used in (
-            ("use_peepholes=True", cell.use_peepholes),
-            (f"cell_clip={cell.cell_clip!r}", cell.cell_clip is not None),
-            (f"num_proj={cell.num_proj!r}", bool(cell.num_proj)),
+            ("use_peepholes=True", getattr(cell, "use_peepholes", False)),
+            (f"cell_clip={getattr(cell, 'cell_clip', None)!r}", getattr(cell, "cell_clip", None) is not None),
+            (f"num_proj={getattr(cell, 'num_proj', None)!r}", bool(getattr(cell, "num_proj", None))),
         ) if used
     ]
     if extras:
@@ -212,10 +209,13 @@ def _built_keras(keras_cell, depth, weights):
     return keras_cell
 
 
-def _values(cell, *leaves):
-    """NumPy copies of a cell's weights, by their TF1 names below the cell's scope."""
-    variables = tf1_variable_names(cell, scope="")
-    return [np.array(variables[f"{cell.name}/{leaf}"]) for leaf in leaves]
+def _values(cell, depth):
+    """NumPy copies of a cell's own weights, in the order of its `tf1_layout`."""
+    return [np.array(w.variable(cell)) for w in _own_weights(cell, depth)]
+
+
+def _own_weights(cell, depth):
+    return [item for item in cell.tf1_layout(depth) if isinstance(item, Weight)]
 
 
 def _reorder_lstm(array):
@@ -225,11 +225,10 @@ def _reorder_lstm(array):
 
 
 _TO_KERAS = {
-    BasicRNNCell: _basic_rnn_to_keras,
-    BasicLSTMCell: _lstm_to_keras,
-    LSTMCell: _lstm_to_keras,
-    GRUCell: _gru_to_keras,
-    MultiRNNCell: _multi_to_keras,
+    "SimpleRNNCell": _basic_rnn_to_keras,
+    "LSTMCell": _lstm_to_keras,
+    "GRUCell": _gru_to_keras,
+    "StackedRNNCells": _multi_to_keras,
 }
 
 
@@ -254,7 +253,7 @@ def _from_keras(keras_cell, forget_bias, where):
 def _simple_rnn_from_keras(keras_cell, forget_bias, where):
     kernel, bias = _keras_kernel_and_bias(keras_cell)
     cell = BasicRNNCell(keras_cell.units, activation=keras_cell.activation, dtype=keras_cell.dtype_policy)
-    return _built_tfrnn(cell, keras_cell, {"kernel": kernel, "bias": bias})
+    return _built_tfrnn(cell, keras_cell, [kernel, bias])
 
 
 def _lstm_from_keras(keras_cell, forget_bias, where):
@@ -264,7 +263,7 @@ def _lstm_from_keras(keras_cell, forget_bias, where):
     cell = LSTMCell(
         keras_cell.units, forget_bias=forget_bias, activation=keras_cell.activation, dtype=keras_cell.dtype_policy
     )
-    return _built_tfrnn(cell, keras_cell, {"kernel": _reorder_lstm(kernel), "bias": _reorder_lstm(bias)})
+    return _built_tfrnn(cell, keras_cell, [_reorder_lstm(kernel), _reorder_lstm(bias)])
 
 
 def _gru_from_keras(keras_cell, forget_bias, where):
@@ -285,11 +284,7 @@ def _gru_from_keras(keras_cell, forget_bias, where):
 
     (gates_kernel, candidate_kernel), (gates_bias, candidate_bias) = tf1_blocks(kernel), tf1_blocks(bias)
     cell = GRUCell(units, activation=keras_cell.activation, dtype=keras_cell.dtype_policy)
-    weights = {
-        "gates/kernel": gates_kernel, "gates/bias": gates_bias,
-        "candidate/kernel": candidate_kernel, "candidate/bias": candidate_bias,
-    }
-    return _built_tfrnn(cell, keras_cell, weights)
+    return _built_tfrnn(cell, keras_cell, [gates_kernel, gates_bias, candidate_kernel, candidate_bias])
 
 
 def _stacked_from_keras(keras_cell, forget_bias, where):
@@ -327,11 +322,12 @@ def _keras_kernel_and_bias(keras_cell):
     return kernel, bias
 
 
-def _built_tfrnn(cell, keras_cell, leaves):
-    cell.build((None, keras_cell.kernel.shape[0]))
-    variables = tf1_variable_names(cell, scope="")
-    for leaf, value in leaves.items():
-        variables[f"{cell.name}/{leaf}"].assign(value)
+def _built_tfrnn(cell, keras_cell, values):
+    """`cell` built for the Keras cell's input depth, its weights set to `values` (layout order)."""
+    depth = keras_cell.kernel.shape[0]
+    cell.build((None, depth))
+    for weight, value in zip(_own_weights(cell, depth), values):
+        weight.variable(cell).assign(value)
     return cell
 
 

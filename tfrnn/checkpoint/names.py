@@ -1,0 +1,102 @@
+"""TF1 variable names of tfrnn cells, derived from each cell's `tf1_layout`.
+
+A pure walk over the cell structure: it never parses Keras variable paths
+(they depend on where `build` ran). Because tfrnn weights use TF1's layout,
+these names are all that loading, saving and inspection need: no weight is
+transposed, split or re-ordered.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from typing import Any
+
+from tfrnn.base import Child, Weight, built_input_depth
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One TF1 variable of a cell structure: its full name, shape and where it lives."""
+
+    name: str
+    shape: tuple
+    cell: Any
+    weight: Weight
+
+    def variable(self):
+        """The Keras variable (the cell must be built)."""
+        return self.weight.variable(self.cell)
+
+
+def tf1_entries(cell: Any, input_depth: int, scope: str = "") -> Iterator[Entry]:
+    """Yields every TF1 variable of `cell` built for `input_depth`, in TF1's order.
+
+    Args:
+        cell: a tfrnn cell (or a structure of them).
+        input_depth: the depth of the inputs the cell reads.
+        scope: the enclosing TF1 scope, `""` for none.
+
+    Raises:
+        TypeError: a cell in the structure has no TF1 layout (a Keras cell, a
+            user cell that creates its own weights).
+    """
+    layout = cell.tf1_layout(input_depth) if hasattr(cell, "tf1_layout") else None
+    if layout is None:
+        raise TypeError(
+            f"No TF1 variable layout is known for {type(cell).__name__} "
+            f"({getattr(cell, 'name', cell)}). TF1 names are defined for tfrnn's cells "
+            "and wrappers (and MultiRNNCell of them); a Keras cell or a cell that "
+            "creates its own weights has none."
+        )
+    for item in layout:
+        if isinstance(item, Child):
+            yield from tf1_entries(item.cell, item.input_depth, join_scope(scope, item.scope))
+        else:
+            yield Entry(join_scope(scope, cell.name, item.name), tuple(item.shape), cell, item)
+
+
+def tf1_variable_names(cell: Any, scope: str = "rnn") -> dict:
+    """Maps each weight of a built cell to the name TF1 gives it in a checkpoint.
+
+    The names are those of `tf.compat.v1.train.Saver`: the scope of the loop
+    (`rnn` for `dynamic_rnn`, `""` for a cell called directly), the cell's name
+    (`basic_lstm_cell`, or its `name=`), then TF1's weight names.
+    `MultiRNNCell` adds `multi_rnn_cell/cell_{i}/` before each layer's cell,
+    whatever the layers are called in Keras.
+
+    Args:
+        cell: a built tfrnn cell, or a `MultiRNNCell` of them.
+        scope: the enclosing TF1 variable scope; `""` for none.
+
+    Returns:
+        `dict` from TF1 name to the cell's `keras.Variable`, in TF1's order.
+
+    Example:
+
+    >>> import numpy as np
+    >>> import tfrnn
+    >>> cell = tfrnn.MultiRNNCell([tfrnn.BasicLSTMCell(4), tfrnn.GRUCell(3)])
+    >>> _ = cell(np.zeros((2, 5), "float32"), cell.zero_state(2, "float32"))
+    >>> for name, variable in tfrnn.tf1_variable_names(cell).items():
+    ...     print(name, tuple(variable.shape))
+    rnn/multi_rnn_cell/cell_0/basic_lstm_cell/kernel (9, 16)
+    rnn/multi_rnn_cell/cell_0/basic_lstm_cell/bias (16,)
+    rnn/multi_rnn_cell/cell_1/gru_cell/gates/kernel (7, 6)
+    rnn/multi_rnn_cell/cell_1/gru_cell/gates/bias (6,)
+    rnn/multi_rnn_cell/cell_1/gru_cell/candidate/kernel (7, 3)
+    rnn/multi_rnn_cell/cell_1/gru_cell/candidate/bias (3,)
+    """
+    depth = built_input_depth(cell)
+    if not cell.built or depth is None:
+        raise ValueError(
+            f"tf1_variable_names needs a built cell, but {cell.name} has no weights "
+            "yet. Call it once on inputs, or use load_tf1_checkpoint, which builds "
+            "an unbuilt cell from the checkpoint's shapes."
+        )
+    return {entry.name: entry.variable() for entry in tf1_entries(cell, depth, scope)}
+
+
+def join_scope(*parts: str) -> str:
+    """TF1 scopes joined by `/`, empty parts skipped: `("rnn", "", "lstm_cell")` -> `rnn/lstm_cell`."""
+    return "/".join(part.strip("/") for part in parts if part and part.strip("/"))

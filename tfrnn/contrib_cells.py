@@ -1,0 +1,201 @@
+"""`tf.contrib.rnn`'s cells: `LayerNormBasicLSTMCell`, checked against TF 1.15.
+
+Like the core cells, each class describes its weights once (`tf1_layout`) and
+writes one step; TF1 names, loading and inspection derive from that.
+"""
+
+import keras
+from keras import ops
+
+from tfrnn.base import LSTMStateTuple, RNNCell, Weight, WeightGroup
+from tfrnn.cells import linear, serialize_activation
+
+# tf.contrib.layers.layer_norm's variance epsilon (1e-3 in float16).
+LAYER_NORM_EPSILON = 1e-12
+_NORM_SCOPES = ("input", "transform", "forget", "output", "state")
+
+
+
+def layer_norm(x, gamma, beta, epsilon=LAYER_NORM_EPSILON):
+    """`tf.contrib.layers.layer_norm` over the last axis (population variance)."""
+    mean = ops.mean(x, axis=-1, keepdims=True)
+    variance = ops.mean(ops.square(x - mean), axis=-1, keepdims=True)
+    return (x - mean) * ops.rsqrt(variance + epsilon) * gamma + beta
+
+
+def layer_norm_lstm_step(gate_inputs, c, forget_bias, activation, norms=None, epsilon=LAYER_NORM_EPSILON, dropout=None):
+    """One step of `LayerNormBasicLSTMCell` from `gate_inputs = [x, h] @ kernel (+ bias)`.
+
+    Args:
+        gate_inputs: `[B, 4H]`, gate blocks in TF1's order i, j, f, o.
+        c: `[B, H]` previous cell state.
+        forget_bias: float added to the (normalized) forget gate.
+        activation: for the candidate `j` and for `c'` before the output gate.
+        norms: None (no layer norm), or a mapping from `input`, `transform`,
+            `forget`, `output`, `state` to `(gamma, beta)`, each `[H]`.
+        epsilon: the layer norm's variance epsilon.
+        dropout: None, or a callable applied to the candidate `act(j)`.
+
+    Returns:
+        `(new_c, new_h)`; `new_c` is the layer-normed cell state, as in TF1.
+    """
+    i, j, f, o = ops.split(gate_inputs, 4, axis=-1)
+    if norms:
+        i, j, f, o = (layer_norm(g, *norms[scope], epsilon) for g, scope in zip((i, j, f, o), _NORM_SCOPES))
+    g = activation(j)
+    if dropout is not None:
+        g = dropout(g)
+    new_c = c * ops.sigmoid(f + forget_bias) + ops.sigmoid(i) * g
+    if norms:
+        new_c = layer_norm(new_c, *norms["state"], epsilon)
+    return new_c, activation(new_c) * ops.sigmoid(o)
+
+
+
+@keras.saving.register_keras_serializable(package="tfrnn")
+class LayerNormBasicLSTMCell(RNNCell):
+    """LSTM with layer normalization (Ba et al., 2016) and recurrent dropout
+    (Semeniuta et al., 2016). `tf.contrib.rnn.LayerNormBasicLSTMCell`.
+
+    Each gate is layer-normed separately, before its nonlinearity, and so is
+    the new cell state; `h'` is computed from the normed `c'`, and the normed
+    `c'` is the state. The layer norm is `tf.contrib.layers.layer_norm`:
+    population variance over the units, epsilon 1e-12 (1e-3 in float16).
+    With `layer_norm=False` it is a basic LSTM with candidate dropout.
+
+    Equations (D = input depth, H = `num_units`, LN_s(v) = gamma_s * (v - mean(v))
+    / sqrt(var(v) + eps) + beta_s over the H units):
+
+        i, j, f, o = split([x, h] @ kernel (+ bias), 4)
+        i, j, f, o = LN_input(i), LN_transform(j), LN_forget(f), LN_output(o)
+        g = dropout(act(j))                    # dropout_keep_prob, when training
+        c' = LN_state(c * sigmoid(f + forget_bias) + sigmoid(i) * g)
+        h' = act(c') * sigmoid(o)
+        output = h';  state = LSTMStateTuple(c', h')
+
+    Args:
+        num_units: int H.
+        forget_bias: float added to the normed forget gate; default 1.0.
+        input_size: deprecated and unused, as in TF1.
+        activation: activation name or callable; default `tanh`.
+        layer_norm: whether to layer-norm (True, the default).
+        norm_gain: initial value of every `gamma`.
+        norm_shift: initial value of every `beta`.
+        dropout_keep_prob: keep probability of the candidate `g`, in [0, 1];
+            dropout (scaled by 1/keep) only acts when training.
+        dropout_prob_seed: optional int seed of that dropout.
+        reuse: accepted for TF1 compatibility; no effect in TF2.
+        name: the TF1 scope name; default `layer_norm_basic_lstm_cell`.
+        dtype: Keras dtype of the weights and computation.
+        **kwargs: other `keras.layers.Layer` arguments.
+
+    Call arguments:
+        inputs: `[B, D]`.
+        state: `LSTMStateTuple(c, h)`, each `[B, H]`.
+        training: Python bool; candidate dropout only when True.
+
+    Attributes:
+        kernel: `[D + H, 4H]`; rows `x` then `h`; columns i, j, f, o; glorot-uniform.
+        norms: with `layer_norm`, sublayers `input`, `transform`, `forget`,
+            `output`, `state`, each with `gamma` `[H]` (= norm_gain) and
+            `beta` `[H]` (= norm_shift): TF1's `<scope>/gamma`, `<scope>/beta`.
+        bias: `[4H]`, only without `layer_norm`; glorot-uniform *random*, not
+            zeros, because TF1 created it without an initializer.
+
+    Example:
+
+    >>> import numpy as np
+    >>> import tfrnn
+    >>> cell = tfrnn.LayerNormBasicLSTMCell(4)
+    >>> output, state = cell(np.ones((2, 3), "float32"), cell.zero_state(2, "float32"))
+    >>> tuple(cell.kernel.shape), sorted(cell.norms), np.asarray(cell.norms["state"].gamma).tolist()
+    ((7, 16), ['forget', 'input', 'output', 'state', 'transform'], [1.0, 1.0, 1.0, 1.0])
+    >>> bool(np.allclose(np.mean(state.c, axis=-1), 0.0, atol=1e-6))  # c' is layer-normed
+    True
+    """
+
+    def __init__(
+        self, num_units, forget_bias=1.0, input_size=None, activation=None, layer_norm=True,
+        norm_gain=1.0, norm_shift=0.0, dropout_keep_prob=1.0, dropout_prob_seed=None,
+        reuse=None, name=None, dtype=None, **kwargs,
+    ):
+        if not 0.0 <= float(dropout_keep_prob) <= 1.0:
+            raise ValueError(
+                f"Parameter dropout_keep_prob must be between 0 and 1. Received "
+                f"{dropout_keep_prob}. It is the probability to keep a value (1.0 = no dropout)."
+            )
+        super().__init__(name=name, dtype=dtype, **kwargs)
+        self.num_units = num_units
+        self.forget_bias = forget_bias
+        self.activation = keras.activations.get(activation or "tanh")
+        self.layer_norm = layer_norm
+        self.norm_gain, self.norm_shift = norm_gain, norm_shift
+        self.dropout_keep_prob = float(dropout_keep_prob)
+        self.dropout_prob_seed = dropout_prob_seed
+        self.seed_generator = keras.random.SeedGenerator(dropout_prob_seed) if self.dropout_keep_prob < 1.0 else None
+        if layer_norm:
+            # TF1's `<scope>/gamma` and `<scope>/beta` (a Keras layer cannot have
+            # attributes named `input` or `output`, hence a dict).
+            self.norms = {scope: WeightGroup(scope, dtype=self.dtype_policy) for scope in _NORM_SCOPES}
+
+    @property
+    def state_size(self):
+        return LSTMStateTuple(self.num_units, self.num_units)
+
+    @property
+    def output_size(self):
+        return self.num_units
+
+    @classmethod
+    def tf1_options(cls, shapes, inner=None):
+        kernel = shapes.get("kernel")
+        return {"num_units": kernel[-1] // 4 if kernel else 0, "layer_norm": "input/gamma" in shapes}
+
+    def tf1_layout(self, input_depth):
+        units = self.num_units
+        layout = [Weight("kernel", (input_depth + units, 4 * units))]
+        if not self.layer_norm:
+            # TF1 made this bias with get_variable and no initializer: glorot-uniform, not zeros.
+            return layout + [Weight("bias", (4 * units,), "glorot_uniform")]
+        gain, shift = keras.initializers.Constant(self.norm_gain), keras.initializers.Constant(self.norm_shift)
+        for scope in _NORM_SCOPES:
+            layout.append(Weight(f"{scope}/gamma", (units,), gain, attribute=f"norms/{scope}/gamma"))
+            layout.append(Weight(f"{scope}/beta", (units,), shift, attribute=f"norms/{scope}/beta"))
+        return layout
+
+    def step(self, inputs, state, training=None):
+        c, h = state
+        gate_inputs = linear(ops.concatenate([inputs, h], axis=-1), self.kernel)  # [B, 4H]
+        norms = None
+        if self.layer_norm:
+            # In the compute dtype, so that mixed precision never mixes float16 with float32.
+            norms = {
+                scope: (ops.cast(norm.gamma, self.compute_dtype), ops.cast(norm.beta, self.compute_dtype))
+                for scope, norm in self.norms.items()
+            }
+        else:
+            gate_inputs = gate_inputs + self.bias
+        epsilon = 1e-3 if self.compute_dtype == "float16" else LAYER_NORM_EPSILON
+        new_c, new_h = layer_norm_lstm_step(
+            gate_inputs, c, self.forget_bias, self.activation, norms, epsilon, self._dropout(training)
+        )
+        return new_h, LSTMStateTuple(new_c, new_h)
+
+    def _dropout(self, training):
+        """The candidate's dropout for this step, or None (not training, or keep 1.0)."""
+        if not training or self.seed_generator is None:
+            return None
+        rate = 1.0 - self.dropout_keep_prob
+        return lambda g: keras.random.dropout(g, rate=rate, seed=self.seed_generator)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            num_units=self.num_units, forget_bias=self.forget_bias,
+            activation=serialize_activation(self.activation), layer_norm=self.layer_norm,
+            norm_gain=self.norm_gain, norm_shift=self.norm_shift,
+            dropout_keep_prob=self.dropout_keep_prob, dropout_prob_seed=self.dropout_prob_seed,
+        )
+        return config
+
+

@@ -1,0 +1,275 @@
+"""The loop kit: what every sequence loop needs, written once.
+
+`dynamic_rnn`, `static_rnn`, `raw_rnn`, the bidirectional loops, the fused
+fast paths (and later `dynamic_decode`) share these: the AutoGraph opt-out,
+time-major transposes, argument checks (inputs, `sequence_length`, initial
+state), TF1's copy-through of finished rows (`copy_through`, which selects
+and never multiplies, so garbage in a finished row never reaches a kept
+value), TensorArray accumulation (`scan`, `scan_backward`) and the start of
+a new sequence for a cell's dropout masks (`one_sequence`).
+"""
+
+import contextlib
+import os
+import sys
+import warnings
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfrnn.base import check_state, new_sequence
+
+# The loops build their graphs with explicit tf.while_loop; letting AutoGraph
+# convert them (it does when a user's tf.function calls them) costs ~1.3 s of
+# tracing and changes nothing.
+no_autograph = tf.autograph.experimental.do_not_convert
+
+# Frames in these folders are not the user's (`warn_at_caller`): tfrnn's and TensorFlow's.
+_LIBRARY_DIRS = tuple(os.path.dirname(path) + os.sep for path in (__file__, tf.__file__))
+
+
+def warn_at_caller(message):
+    """A `UserWarning` pointing at the user's line: the first frame outside tfrnn and TensorFlow.
+
+    A fixed `stacklevel` cannot: the loops are called directly, through the
+    bidirectional ones, and through TensorFlow's `do_not_convert` wrapper.
+    """
+    frame, level = sys._getframe(0), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY_DIRS):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, stacklevel=level)
+
+
+@contextlib.contextmanager
+def one_sequence(cell):
+    """The loop inside runs one sequence: the cell's dropout masks are new.
+
+    Reset again after the loop so that no mask a Keras cell cached during
+    the loop (possibly a tensor of a traced graph) outlives it.
+    """
+    new_sequence(cell)
+    yield
+    new_sequence(cell)
+
+
+def cell_step_fn(cell, training):
+    """`(x, state) -> cell(x, state)`, with `training` for a Keras-layer cell when given."""
+    if training is None or not isinstance(cell, keras.layers.Layer):
+        return cell
+    return lambda x, state: cell(x, state, training=training)
+
+
+def rnn_step(step_fn, x_t, state, t, lengths):
+    """One step with TF1's copy-through: rows with `t >= length` emit zeros, keep state."""
+    output, new_state = step_fn(x_t, state)
+    if lengths is None:
+        return output, like(state, new_state)
+    done = t >= lengths  # [batch]
+    output = tf.nest.map_structure(lambda o: copy_through(done, tf.zeros_like(o), o), output)
+    # The cell may compute in another dtype than the given state (Keras casts to
+    # its compute dtype); the carried state follows the cell.
+    new_state = tf.nest.map_structure(
+        lambda old, new: copy_through(done, tf.cast(old, new.dtype), new), state, like(state, new_state)
+    )
+    return output, new_state
+
+
+def copy_through(finished, old, new):
+    """TF1's copy-through: `old` in finished rows, `new` in the others.
+
+    `finished` is a bool tensor over the leading axes (`[batch]`, or
+    `[batch, 1]`, `[time, batch, 1]`...) and broadcasts over the rest. It
+    selects, never multiplies: a NaN or inf in the value not taken (padding
+    of log-features is often -inf) cannot leak into the one taken, and the
+    gradient of the value not taken is exactly zero. A scalar or a
+    `TensorArray` in a state has no rows: it takes `new`, as in TF1.
+    """
+    if isinstance(new, tf.TensorArray) or new.shape.rank == 0:
+        return new
+    missing = new.shape.rank - finished.shape.rank
+    finished = finished[(Ellipsis,) + (tf.newaxis,) * missing]
+    return tf.where(finished, old, new)
+
+
+def scan(step, time_steps, state, num_written):
+    """Runs `step(t, *state) -> (written, new_state)` for t = 0 .. time_steps - 1.
+
+    Returns `(stacked written values, final state)`: `num_written` tensors
+    `[time, ...]` of `state[0]`'s dtype. Stacking copies every step, and the
+    backward loops read most of them one step at a time, but a SavedModel
+    cannot save a gradient that captures a TensorArray.
+    """
+    arrays = [tf.TensorArray(state[0].dtype, size=time_steps) for _ in range(num_written)]
+
+    def body(t, state, arrays):
+        written, state = step(t, *state)
+        return t + 1, tuple(state), [a.write(t, w) for a, w in zip(arrays, written)]
+
+    # No maximum_iterations: its extra loop counter costs ~10 us per step at batch 32.
+    _, state, arrays = tf.while_loop(lambda t, *_: t < time_steps, body, (tf.constant(0), tuple(state), arrays))
+    return [a.stack() for a in arrays], state
+
+
+def scan_backward(step, time_steps, carry):
+    """Runs `step(t, *carry) -> (written, new_carry)` from the last step to the first.
+
+    Returns `(written stacked [time, ...], final carry)`.
+    """
+    written = tf.TensorArray(carry[0].dtype, size=time_steps)
+
+    def body(t, carry, written):
+        value, carry = step(t, *carry)
+        return t - 1, tuple(carry), written.write(t, value)
+
+    _, carry, written = tf.while_loop(lambda t, *_: t >= 0, body, (time_steps - 1, tuple(carry), written))
+    return written.stack(), carry
+
+
+def like(state, new_state):
+    """`new_state` in `state`'s containers: cells may return a tuple for a list."""
+    return tf.nest.pack_sequence_as(state, tf.nest.flatten(new_state))
+
+
+def leaf_shape(batch_size, size):
+    return tf.concat([[batch_size], tf.TensorShape(size).as_list()], 0)
+
+
+def transpose_batch_time(x):
+    """Swaps the first two axes (TF1's `_transpose_batch_time`); rank >= 3 was checked."""
+    return tf.transpose(x, [1, 0] + list(range(2, x.shape.rank)))
+
+
+def reads_floats(cell):
+    """False for cells that read integer ids (EmbeddingWrapper); they check their own inputs."""
+    return getattr(cell, "floating_point_inputs", True)
+
+
+def check_sequence_inputs(flat_inputs, time_major, floating_point=True):
+    """Validates the loop inputs; returns `(time_steps, batch_size)`, static where known."""
+    for x in flat_inputs:
+        if x.shape.rank is None or x.shape.rank < 3:
+            raise ValueError(
+                f"Shape {tuple(x.shape) if x.shape.rank is not None else None} must have "
+                "rank at least 3: the loops expect [batch, time, depth] inputs (or "
+                "[time, batch, depth] with time_major=True)."
+            )
+        if x.shape[-1] is None:
+            raise ValueError(
+                "Input size (depth of inputs) must be accessible via shape inference, "
+                f"but saw value None for input of shape {tuple(x.shape)}. Give the "
+                "inputs a static last dimension, e.g. tf.ensure_shape(x, [None, None, depth])."
+            )
+        if floating_point and not (x.dtype.is_floating or x.dtype.is_complex):
+            raise ValueError(
+                f"RNN cell only supports floating point inputs, but received dtype: {x.dtype}. "
+                "Cast the inputs (tf.cast(x, tf.float32)) or embed integer ids first."
+            )
+    first = flat_inputs[0]
+    for x in flat_inputs[1:]:
+        if not first.shape[:2].is_compatible_with(x.shape[:2]):
+            raise ValueError(
+                f"Nested inputs must share time and batch, but received shapes "
+                f"{tuple(first.shape)} and {tuple(x.shape)}."
+            )
+    time_axis, batch_axis = (0, 1) if time_major else (1, 0)
+    return _dim(first, time_axis), _dim(first, batch_axis)
+
+
+def _dim(x, axis):
+    return x.shape[axis] if x.shape[axis] is not None else tf.shape(x)[axis]
+
+
+def check_sequence_length(sequence_length, batch_size, time_steps):
+    """Validates `sequence_length` as a `[batch]` int vector in `[0, time]`; returns int32."""
+    if sequence_length is None:
+        return None
+    lengths = tf.cast(sequence_length, tf.int32)
+    if lengths.shape.rank != 1:
+        raise ValueError(
+            "Argument sequence_length must be a vector of length batch_size. Received "
+            f"sequence_length={sequence_length!r} of shape: {tuple(lengths.shape)}."
+        )
+    if isinstance(batch_size, int) and lengths.shape[0] not in (None, batch_size):
+        raise ValueError(
+            f"Argument sequence_length must be a vector of length batch_size ({batch_size}), "
+            f"but it has {lengths.shape[0]} entries."
+        )
+    if _is_concrete(lengths) and isinstance(time_steps, int):
+        _check_length_values(lengths.numpy(), time_steps)
+        return lengths
+    return _with_length_assertions(lengths, batch_size, time_steps)
+
+
+def _check_length_values(values, time_steps):
+    negative = np.flatnonzero(values < 0).tolist()
+    too_long = np.flatnonzero(values > time_steps).tolist()
+    if negative or too_long:
+        raise ValueError(
+            f"sequence_length must lie in [0, {time_steps}] (the time dimension), but "
+            f"rows {negative} are negative and rows {too_long} exceed it "
+            f"(sequence_length={values.tolist()}). TF1 let this pass silently; "
+            "it is a bug in the lengths or in the padding of the inputs."
+        )
+
+
+def _with_length_assertions(lengths, batch_size, time_steps):
+    """Checks symbolic lengths when the loop runs, naming the rows as the eager check does.
+
+    XLA drops these assertions (`jit_compile=True` runs unchecked).
+    """
+    time_steps = tf.cast(time_steps, tf.int32)
+    negative, too_long = lengths < 0, lengths > time_steps
+    rows = lambda bad: tf.reshape(tf.where(bad), [-1])  # noqa: E731
+    with tf.control_dependencies([
+        tf.debugging.assert_equal(
+            tf.size(lengths), tf.cast(batch_size, tf.int32),
+            message="sequence_length must have one entry per batch row (batch_size entries)",
+        ),
+        tf.debugging.Assert(
+            tf.logical_not(tf.reduce_any(negative | too_long)),
+            ["sequence_length must lie in [0, time] with time", time_steps, "but rows", rows(negative),
+             "are negative and rows", rows(too_long), "exceed it; sequence_length:", lengths,
+             "Check the lengths or the padding of the inputs."],
+            summarize=1000,
+        ),
+    ]):
+        return tf.identity(lengths)
+
+
+def _is_concrete(tensor):
+    return hasattr(tensor, "numpy") and tf.executing_eagerly()
+
+
+def initial_state_for(cell, initial_state, batch_size, dtype, inputs_dtype):
+    """The given initial state (checked), or the cell's zero state of `dtype`."""
+    state = check_initial_state(cell, initial_state, batch_size, dtype, inputs_dtype)
+    if state is not None:
+        return state
+    if hasattr(cell, "zero_state"):
+        return cell.zero_state(batch_size, dtype)
+    # Keras 3 cells: get_initial_state(batch_size) in the layer's dtype.
+    state = cell.get_initial_state(batch_size=batch_size)
+    return tf.nest.map_structure(lambda s: tf.cast(s, dtype), state)
+
+
+def check_initial_state(cell, initial_state, batch_size, dtype, inputs_dtype):
+    """Checks a given initial state against the cell (returns it as tensors), or that `dtype` is there."""
+    if initial_state is None:
+        if dtype is None:
+            raise ValueError(
+                "If no initial_state is provided, argument `dtype` must be specified: pass "
+                "dtype=tf.float32 (the inputs' dtype) or an initial_state."
+            )
+        return None
+    flat = [tf.convert_to_tensor(s) for s in tf.nest.flatten(initial_state)]
+    dtypes = {s.dtype for s in flat}
+    if len(dtypes) > 1:
+        raise ValueError(
+            f"All parts of initial_state must have one dtype, but received "
+            f"{sorted(d.name for d in dtypes)}. Cast them to the inputs' dtype ({inputs_dtype.name})."
+        )
+    state = tf.nest.pack_sequence_as(initial_state, flat)
+    check_state(cell, state, batch_size if isinstance(batch_size, int) else None)
+    return state
+
