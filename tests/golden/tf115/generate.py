@@ -178,6 +178,41 @@ CASES = (
         "dynamic_rnn(cell, x, dtype=tf.float32)",
         lengths=None,
     ),
+    # TF 1.15's fused-kernel cells (GRUBlockCell and LSTMBlockCell ops).
+    Case(
+        "gru_block",
+        213,
+        (("cell", "GRUBlockCell(4)"),),
+        DYN,
+        init_facts=True,
+    ),
+    Case(
+        "lstm_block",
+        214,
+        (("cell", "LSTMBlockCell(4)"),),
+        DYN,
+        init_facts=True,
+    ),
+    # With these weights the unclipped |c| stays below 0.54, so a clip of 0.8
+    # would never bind; 0.3 binds at 8 of the 27 valid (step, row, unit) entries.
+    Case(
+        "lstm_block_peephole_clip",
+        215,
+        (
+            (
+                "cell",
+                "LSTMBlockCell(3, forget_bias=0.5, cell_clip=0.3, "
+                "use_peephole=True)",
+            ),
+        ),
+        DYN,
+    ),
+    Case(
+        "multi_block",
+        216,
+        (("cell", "MultiRNNCell([GRUBlockCell(3), LSTMBlockCell(2)])"),),
+        DYN,
+    ),
 )
 
 
@@ -197,6 +232,8 @@ def namespace(tf):
         "InputProjectionWrapper": contrib.InputProjectionWrapper,
         "EmbeddingWrapper": contrib.EmbeddingWrapper,
         "LayerNormBasicLSTMCell": contrib.LayerNormBasicLSTMCell,
+        "GRUBlockCell": contrib.GRUBlockCell,
+        "LSTMBlockCell": contrib.LSTMBlockCell,
         "BasicLSTMCell": rnn_cell.BasicLSTMCell,
         "LSTMCell": rnn_cell.LSTMCell,
         "GRUCell": rnn_cell.GRUCell,
