@@ -1,17 +1,33 @@
-"""`python -m tfrnn`: the seed-004 tour of TF1's RNN API, run on tfrnn.
+"""`python -m tfrnn`: a tour of TF1's RNN API, run on tfrnn.
 
-Each step prints the shapes the TF1 tutorial documents, so a TF1 user can see
-that the same code gives the same structures. Runs on CPU in seconds.
+Each step prints the shapes the TF1 RNNCell tutorial documents, so a TF1 user can
+see that the same code gives the same structures. Runs on CPU in seconds, and is
+seeded: every run prints the same lines.
+
+TensorFlow's start-up notices on stderr are left as they are: `python -m tfrnn`
+imports the package `tfrnn`, and with it TensorFlow, before this module runs, so
+nothing set here can reach them. With TensorFlow 2.21 on a CPU-only machine:
+
+- `WARNING: All log messages before absl::InitializeLog() is called are written
+  to STDERR`, then `port.cc` ("oneDNN custom operations are on ...") and
+  `cudart_stub.cc` ("Could not find cuda drivers on your machine ..."), twice:
+  two of TensorFlow's libraries print them as each loads, before TensorFlow's
+  logging is set up, so `TF_CPP_MIN_LOG_LEVEL` does not hide them, even at 3.
+  Only `TF_ENABLE_ONEDNN_OPTS=0` removes the oneDNN notice, and it does so by
+  turning oneDNN off, which changes speed and rounding.
+- `cpu_feature_guard.cc` ("This TensorFlow binary is optimized to use available
+  CPU instructions ..."): `TF_CPP_MIN_LOG_LEVEL=1` in the shell hides it.
+- `cuda_platform.cc` ("failed call to cuInit ..."), an error-level line written
+  when the first operation looks for a GPU and finds no driver.
+  `CUDA_VISIBLE_DEVICES` does not prevent it; `TF_CPP_MIN_LOG_LEVEL=3` in the
+  shell hides it, together with every other error TensorFlow would report.
 """
 
-import os
+import keras
+import numpy as np
+import tensorflow as tf
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-import tfrnn  # noqa: E402
+import tfrnn
 
 
 def show(label, value):
@@ -81,6 +97,7 @@ def repeated_cell_pitfall():
 
 
 def main():
+    keras.utils.set_random_seed(0)  # seeds NumPy's global generator too
     for step in (basic_rnn_cell, basic_lstm_cell, many_steps, multi_rnn_cell, repeated_cell_pitfall):
         step()
         print()
