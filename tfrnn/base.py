@@ -394,7 +394,14 @@ def _item(owner, name, *default):
 
 
 def default_name(cls):
-    """TF1's default scope name of a cell class: `BasicLSTMCell` -> `basic_lstm_cell`."""
+    """TF1's default scope name of a cell class: `BasicLSTMCell` -> `basic_lstm_cell`.
+
+    A class whose TF1 default differs from its snake_case name says so in its
+    constructor, as TF1 did (`GRUBlockCell(..., name="gru_cell")`).
+    """
+    declared = inspect.signature(cls.__init__).parameters.get("name")
+    if declared is not None and isinstance(declared.default, str):
+        return declared.default
     words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", cls.__name__)
     return words.lower()
 

@@ -8,7 +8,7 @@ shared with the sequence loops; `call` fetches the weights and delegates.
 import keras
 from keras import ops
 
-from tfrnn.base import LSTMStateTuple, RNNCell, Weight
+from tfrnn.base import LSTMStateTuple, RNNCell, Weight, built_input_depth
 
 
 def basic_rnn_step(gate_inputs, activation):
@@ -16,7 +16,7 @@ def basic_rnn_step(gate_inputs, activation):
     return activation(gate_inputs)
 
 
-def lstm_step(gate_inputs, c, forget_bias, activation, peepholes=None, cell_clip=None):
+def lstm_step(gate_inputs, c, forget_bias, activation, peepholes=None, cell_clip=None, clip_passes_gradient=False):
     """One LSTM step from the pre-activations `[x, h] @ kernel + bias`.
 
     Args:
@@ -27,6 +27,9 @@ def lstm_step(gate_inputs, c, forget_bias, activation, peepholes=None, cell_clip
         activation: used for the candidate `j` and for `c'` before the output gate.
         peepholes: None or `(w_i_diag, w_f_diag, w_o_diag)`, each `[num_units]`.
         cell_clip: None or a float; `c'` is clipped to `[-cell_clip, cell_clip]`.
+        clip_passes_gradient: where the clip binds, pass the gradient through
+            unchanged (TF1's fused LSTM kernel) instead of stopping it
+            (`clip_by_value`, TF1's `LSTMCell`).
 
     Returns:
         `(new_c, new_h)`, both `[B, num_units]`.
@@ -40,7 +43,8 @@ def lstm_step(gate_inputs, c, forget_bias, activation, peepholes=None, cell_clip
         i, f = i + w_i * c, f + w_f * c
     new_c = c * ops.sigmoid(f) + ops.sigmoid(i) * activation(j)
     if cell_clip is not None:
-        new_c = ops.clip(new_c, -cell_clip, cell_clip)
+        clipped = ops.clip(new_c, -cell_clip, cell_clip)
+        new_c = new_c + ops.stop_gradient(clipped - new_c) if clip_passes_gradient else clipped
     if peepholes is not None:
         o = o + w_o * new_c  # the output-gate peephole reads the *new* cell state
     new_h = activation(new_c) * ops.sigmoid(o)
@@ -337,6 +341,7 @@ class LSTMCell(RNNCell):
     """
 
     keras_equivalent = "LSTMCell"
+    clip_passes_gradient = False  # `clip_by_value`: no gradient where the clip binds
 
     def __init__(
         self, num_units, use_peepholes=False, cell_clip=None, initializer=None,
@@ -387,7 +392,9 @@ class LSTMCell(RNNCell):
         c, m = state
         peepholes = (self.w_i_diag, self.w_f_diag, self.w_o_diag) if self.use_peepholes else None
         z = gate_inputs(inputs, m, self.kernel, self.bias)  # [B, 4H]
-        new_c, new_m = lstm_step(z, c, self.forget_bias, self.activation, peepholes, self.cell_clip)
+        new_c, new_m = lstm_step(
+            z, c, self.forget_bias, self.activation, peepholes, self.cell_clip, self.clip_passes_gradient
+        )
         if self.num_proj:
             new_m = project(new_m, self.projection.kernel, self.proj_clip)
         return new_m, LSTMStateTuple(new_c, new_m)
@@ -476,8 +483,8 @@ class GRUCell(RNNCell):
         return gru_cell_step(inputs, state, *self.gru_weights(), self.activation)
 
     def gru_weights(self):
-        """`(gates kernel, gates bias, candidate kernel, candidate bias)`, in TF1's layout."""
-        return self.gates.kernel, self.gates.bias, self.candidate.kernel, self.candidate.bias
+        """`(gates kernel, gates bias, candidate kernel, candidate bias)`: the layout's four, in order."""
+        return tuple(weight.variable(self) for weight in self.tf1_layout(built_input_depth(self)))
 
 
 def _units(shapes, name, blocks):
