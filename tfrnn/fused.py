@@ -2,7 +2,7 @@
 
 Autodiff through a `tf.while_loop` costs tens of microseconds per step and
 keeps every intermediate; on CPU that, not the matrix products, dominates the
-backward pass (`shared/reference/performance.md`). Here the backward loop only
+backward pass. Here the backward loop only
 does what must be sequential (gate derivatives and `dz @ W_h^T`); the
 weight-gradient products run once after the loop, over all steps at once:
 `dW = X_all^T @ dZ_all`.
@@ -16,11 +16,13 @@ The forward saves the gates its backward reads only under a gradient tape
 (`_could_record`); without one, a gradient asked for later recomputes them
 from the saved states with one GEMM per weight over all steps.
 
-The forward steps reuse the cells' own step functions where they can
-(`lstm_step`, `gru_gates`, `gru_update`), and TF1's padding semantics are
-kept: rows past their length emit zeros and carry their state.
-`tests/test_fused.py` proves values and gradients equal the generic loop in
-`rnn.py`.
+The forward steps reuse the cells' own step functions (`lstm_step`,
+`gru_gates`, `gru_update`, with pre-split weights), and the loop kit's
+copy-through keeps TF1's padding semantics: rows past their length emit
+zeros and carry their state. Each loop is registered with its eligibility
+rule (`fast_loop`); `tests/test_fused.py` proves values and gradients equal
+the generic loop in `rnn.py`. What each choice below buys, measured, is in
+`benchmarks/README.md`.
 """
 
 import keras
@@ -103,9 +105,9 @@ def _per_gate(batch, units):
 
     For an LSTM: four independent `[B, D+H] x [D+H, H]` products run side by side on TF's
     inter-op threads, which uses a multi-core CPU better than one `[B, 4H]`
-    product split by the intra-op pool: at batch 32 x 256 units the step is
-    ~1.5x faster, in `tf.function` and under XLA. For tiny products (batch 1
-    or 2, or 4 x 128 units) the three extra ops cost more than they save.
+    product split by the intra-op pool, in `tf.function` and under XLA. For
+    tiny products (batch 1 or 2, or 4 x 128 units) the three extra ops cost
+    more than they save.
     An unknown batch (a `tf.function` traced with `None`, as `fit` retraces)
     is taken to be a training batch.
     """
@@ -121,9 +123,7 @@ def _gru_split(batch, units):
 
     The GRU's products are narrower than the LSTM's (r, u and half the
     candidate are `H` or `H/2` wide, against four of `H`), so it gains later
-    in batch: at 64 units, batch 16-32 and at 128 units, batch 4-8 the split
-    step is 0-20% slower, at 128 units x batch 64 it is 1.3x faster. But from
-    256 units on it pays at any batch, under XLA: 1.8x at batch 2, 1.4x at 32.
+    in batch than the LSTM; from 256 units on it pays at any batch under XLA.
     """
     return units >= GRU_SPLIT_MIN_UNITS or _per_gate(batch, units / 4)  # batch * units >= 4 * PER_GATE_MIN_SIZE
 
@@ -181,14 +181,13 @@ def _lstm_forward(inputs, c0, h0, kernel, bias, finished, save, gates):
 
     Each step computes `[x_t, h] @ kernel` as TF1 did (in `gates` column
     blocks, see `_per_gate`), rather than hoisting `x @ W_x` for all steps
-    into one GEMM: under XLA the hoisted version is 1.2-1.4x slower (XLA:CPU
-    fuses the per-step slice of the projection into the gate math badly).
+    into one GEMM: XLA:CPU fuses the per-step slice of a hoisted projection
+    into the gate math badly, which made it slower.
 
     The loop carries `[x_t, h]` itself, built at the end of the step before,
     so that under XLA the concatenation (and the read of `x_t`) fuse into the
     gate math instead of running as small steps of their own on the critical
-    path: 2-8% faster forward at batch 32 under XLA (four of five A/B runs;
-    the fifth 3% slower), the same elsewhere.
+    path.
     """
     blocks = _gate_blocks(kernel, bias, gates)
     time_steps, depth = tf.shape(inputs)[0], inputs.shape[-1]
@@ -320,12 +319,10 @@ def _gru_sequence(inputs, h0, gates_kernel, gates_bias, candidate_kernel, candid
 def _gru_hoisted_gates(inputs, gates_kernel, gates_bias, candidate_kernel, candidate_bias, joint):
     """`step_gates(t, h) -> (r, u, c)` with `x @ W_x` done for all steps before the loop.
 
-    With `joint`, gates and candidate share one `[T*B, D] x [D, 3H]` product. Under
-    XLA the forward alone ran 4-25% faster at 7 sizes (batch 1 to 8, 64 or 128
-    units; 9% at the benchmark's 1x200x64->128), within +-3% at 16x100x64->128 and
-    32x100x64->64, and 8-11% slower at 8x50x128->128; in `tf.function` +-1%. Under
-    a gradient tape it made XLA's forward and backward 10% slower at batch 1, so the
-    forward that saves for the backward keeps two products.
+    With `joint`, gates and candidate share one `[T*B, D] x [D, 3H]` product,
+    which pays for the forward alone under XLA at small batches; under a
+    gradient tape it made the step slower, so the forward that saves for the
+    backward keeps two products.
     """
     depth = inputs.shape[-1]
     if joint:
@@ -403,8 +400,8 @@ def _sigmoid_grad(y, dy):
     """`dy * y * (1 - y)`, the gradient through `y = sigmoid(z)`, as one op.
 
     The backward steps are short chains of small elementwise ops, each costing
-    its dispatch; TF's fused gradient ops do in one what took three (LSTM
-    fwd+bwd 3-12% faster at batch 32 and 128; XLA lowers both forms alike).
+    its dispatch; TF's fused gradient ops do in one what took three (XLA
+    lowers both forms alike).
     """
     return tf.raw_ops.SigmoidGrad(y=y, dy=dy)
 
