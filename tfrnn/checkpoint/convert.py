@@ -18,7 +18,7 @@ variable with the other afterwards.
 import keras
 import numpy as np
 
-from tfrnn.base import Weight, built_input_depth
+from tfrnn.base import RNNCell, Weight, built_input_depth
 from tfrnn.cells import BasicRNNCell, GRUCell, LSTMCell
 from tfrnn.wrappers import MultiRNNCell
 
@@ -129,8 +129,8 @@ def _to_keras(cell, where):
     if convert is None:
         raise TypeError(
             f"to_keras received {where}, of type {type(cell).__name__}. It converts "
-            "tfrnn's BasicRNNCell, BasicLSTMCell, LSTMCell, GRUCell and MultiRNNCell "
-            "of them (exact classes: a subclass may compute something else). Other "
+            f"tfrnn's {', '.join(_convertible_classes())} and MultiRNNCell of them "
+            "(exact classes: a subclass may compute something else). Other "
             "cells can run in keras.layers.RNN as they are."
         )
     depth = built_input_depth(cell)
@@ -140,6 +140,17 @@ def _to_keras(cell, where):
             "once on inputs, or load weights with tfrnn.load_tf1_checkpoint, first."
         )
     return convert(cell, depth, where)
+
+
+def _convertible_classes():
+    """The names of the classes that name a Keras equivalent in their own body."""
+    found, pending = [], [RNNCell]
+    while pending:
+        cls = pending.pop(0)
+        pending += cls.__subclasses__()
+        if cls.__dict__.get("keras_equivalent") and cls is not MultiRNNCell:
+            found.append(cls.__name__)
+    return found
 
 
 def _basic_rnn_to_keras(cell, depth, where):
@@ -211,7 +222,7 @@ def _built_keras(keras_cell, depth, weights):
 
 def _values(cell, depth):
     """NumPy copies of a cell's own weights, in the order of its `tf1_layout`."""
-    return [np.array(w.variable(cell)) for w in _own_weights(cell, depth)]
+    return [np.array(keras.ops.convert_to_numpy(w.variable(cell))) for w in _own_weights(cell, depth)]
 
 
 def _own_weights(cell, depth):
