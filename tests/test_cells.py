@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tfrnn
-from cell_cases import CASES, randomize, random_state
+from cases import BY_NAME, CELLS, names, randomize, random_state
 
 ATOL = 1e-5
 
@@ -19,28 +19,28 @@ def run_step(cell, x, state):
 
 
 def assert_step_matches_oracle(name, batch, depth, seed):
-    make_cell, make_oracle = CASES[name]
+    case = BY_NAME[name]
     rng = np.random.default_rng(seed)
-    cell = make_cell()
+    cell = case.make()
     x = rng.normal(size=(batch, depth)).astype("float32")
     state = random_state(cell, batch, rng)
     cell(x, state)  # build
     randomize(cell, rng)
     output, new_state = run_step(cell, x, state)
-    want_output, want_state = make_oracle(cell)(x.astype("float64"), keras.tree.map_structure(np.float64, state))
+    want_output, want_state = case.oracle(cell)(x.astype("float64"), keras.tree.map_structure(np.float64, state))
     np.testing.assert_allclose(output, want_output, atol=ATOL, rtol=ATOL)
     for got, want in zip(keras.tree.flatten(new_state), keras.tree.flatten(want_state)):
         np.testing.assert_allclose(got, want, atol=ATOL, rtol=ATOL)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(names(CELLS)))
 def test_step_matches_numpy_oracle(name):
     assert_step_matches_oracle(name, batch=3, depth=4, seed=0)
 
 
 @settings(max_examples=12, deadline=None)
 @given(
-    name=st.sampled_from(sorted(CASES)),
+    name=st.sampled_from(sorted(names(CELLS))),
     batch=st.integers(1, 5),
     depth=st.integers(1, 7),
     seed=st.integers(0, 2**16),
@@ -49,16 +49,16 @@ def test_step_matches_numpy_oracle_for_any_sizes(name, batch, depth, seed):
     assert_step_matches_oracle(name, batch, depth, seed)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(names(CELLS)))
 def test_call_and_dunder_call_agree_and_chain_over_time(name):
-    make_cell, make_oracle = CASES[name]
+    case = BY_NAME[name]
     rng = np.random.default_rng(1)
-    cell = make_cell()
+    cell = case.make()
     xs = rng.normal(size=(4, 2, 3)).astype("float32")
     state = cell.zero_state(2, "float32")
     cell.call(xs[0], state)  # .call builds an unbuilt cell, as seed 004 relies on
     randomize(cell, rng)
-    oracle = make_oracle(cell)
+    oracle = case.oracle(cell)
     want_state = keras.tree.map_structure(np.float64, state)
     for x in xs:
         layer_output, _ = cell(x, state)
@@ -178,11 +178,10 @@ def test_reuse_is_accepted_and_changes_nothing():
     assert len(a.weights) == len(b.weights) == 4
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(names(CELLS)))
 def test_graph_and_xla_match_eager(name):
-    make_cell, _ = CASES[name]
     rng = np.random.default_rng(4)
-    cell = make_cell()
+    cell = BY_NAME[name].make()
     x = rng.normal(size=(3, 4)).astype("float32")
     state = random_state(cell, 3, rng)
     eager = keras.tree.flatten(cell(x, state))

@@ -12,31 +12,9 @@ import tensorflow as tf
 
 import reference
 import tfrnn
+from toy_cells import EchoCell
 
 DEPTH = 2000  # enough units for the kept fraction to be within ±0.04 of keep_prob
-
-
-@keras.saving.register_keras_serializable(package="test_dropout")
-class EchoCell(tfrnn.RNNCell):
-    """output = new state = inputs: a cell without weights that shows what reached it."""
-
-    def __init__(self, depth, **kwargs):
-        super().__init__(**kwargs)
-        self.depth = depth
-
-    def get_config(self):
-        return {**super().get_config(), "depth": self.depth}
-
-    @property
-    def state_size(self):
-        return self.depth
-
-    @property
-    def output_size(self):
-        return self.depth
-
-    def call(self, inputs, state):
-        return inputs, inputs
 
 
 class DynamicRNNLayer(keras.layers.Layer):

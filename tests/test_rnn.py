@@ -6,31 +6,7 @@ import pytest
 import tensorflow as tf
 
 import tfrnn
-
-
-class CounterCell(tfrnn.RNNCell):
-    """A TF1-style user cell (only the contract): output = state = state + x."""
-
-    def __init__(self, units=2, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-
-    @property
-    def state_size(self):
-        return self.units
-
-    @property
-    def output_size(self):
-        return self.units
-
-    def call(self, inputs, state):
-        new_state = state + inputs
-        return new_state, new_state
-
-
-def ramp(batch, time, depth=2):
-    """x[b, t] = t + 1 (as floats): a counter's state after step t is sum_{s<=t} (s + 1)."""
-    return np.tile(np.arange(1, time + 1, dtype="float32")[None, :, None], (batch, 1, depth))
+from toy_cells import CounterCell, PairCell, ramp
 
 
 def test_padding_semantics_zeros_past_length_state_of_last_valid_step():
@@ -58,14 +34,6 @@ def test_time_major_equals_batch_major():
 
 
 def test_nested_inputs_reach_the_cell_as_a_tuple():
-    class PairCell(CounterCell):
-        def call(self, inputs, state):
-            a, b = inputs
-            return super().call(a + b, state)
-
-        def __call__(self, inputs, state):  # the base __call__ checks a single tensor input
-            return self.call(inputs, state)
-
     outputs, _ = tfrnn.dynamic_rnn(PairCell(), (ramp(2, 3), ramp(2, 3)), dtype=tf.float32)
     np.testing.assert_array_equal(outputs[0, :, 0], [2, 6, 12])
 

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import reference
 import tfrnn
+from cases import CONFIG, ONE_STEP, assert_config_round_trip, assert_one_step_matches_oracle, names
 
 GOLDEN = pathlib.Path(__file__).parent / "golden" / "tf115"
 CASES = {
@@ -149,71 +149,9 @@ def test_default_initializers_are_tf1s(case):
                 assert -number <= low < -number / 4 and number / 4 < high <= number, tf1_name
 
 
-def random_built(cell, rng, depth, ids=False):
-    x = rng.integers(0, 5, size=(3, 1)) if ids else rng.normal(size=(3, depth)).astype("float32")
-    state = keras.tree.map_structure(lambda s: rng.normal(size=(3, s)).astype("float32"), cell.state_size)
-    cell(x, state)
-    for weight in cell.weights:
-        weight.assign(rng.uniform(-0.5, 0.5, tuple(weight.shape)).astype("float32"))
-    return x, state
-
-
-def value(variable):
-    return np.asarray(variable, np.float64)
-
-
-def lstm_step(cell):
-    return lambda x, s: reference.lstm(x, s, value(cell.kernel), value(cell.bias), cell.forget_bias)
-
-
-def gru_step(cell):
-    weights = [value(w) for w in (cell.gates.kernel, cell.gates.bias, cell.candidate.kernel, cell.candidate.bias)]
-    return lambda x, h: reference.gru(x, h, *weights)
-
-
-def layer_norm_lstm_step(cell):
-    norms = {s: (value(n.gamma), value(n.beta)) for s, n in cell.norms.items()} if cell.layer_norm else None
-    bias = None if cell.layer_norm else value(cell.bias)
-    act = np.tanh if cell.activation is keras.activations.tanh else (lambda v: np.maximum(v, 0.0))
-    return lambda x, s: reference.layer_norm_lstm(x, s, value(cell.kernel), norms, bias, cell.forget_bias, act)
-
-
-ORACLE_CASES = {
-    "output_projection": (
-        lambda: tfrnn.OutputProjectionWrapper(tfrnn.BasicLSTMCell(4), 3, activation="tanh"),
-        lambda c: lambda x, s: reference.output_projection(x, s, lstm_step(c.cell), value(c.kernel), value(c.bias), np.tanh),
-    ),
-    "input_projection": (
-        lambda: tfrnn.InputProjectionWrapper(tfrnn.GRUCell(3), num_proj=5),
-        lambda c: lambda x, s: reference.input_projection(x, s, gru_step(c.cell), value(c.kernel), value(c.bias)),
-    ),
-    "embedding": (
-        lambda: tfrnn.EmbeddingWrapper(tfrnn.GRUCell(3), embedding_classes=5, embedding_size=4),
-        lambda c: lambda x, s: reference.embedding(x, s, gru_step(c.cell), value(c.embedding)),
-    ),
-    "layer_norm_lstm": (lambda: tfrnn.LayerNormBasicLSTMCell(5, forget_bias=0.3), layer_norm_lstm_step),
-    "layer_norm_lstm_relu": (
-        lambda: tfrnn.LayerNormBasicLSTMCell(3, activation="relu", norm_gain=0.7), layer_norm_lstm_step
-    ),
-    "layer_norm_lstm_off": (lambda: tfrnn.LayerNormBasicLSTMCell(4, layer_norm=False), layer_norm_lstm_step),
-    "residual": (
-        lambda: tfrnn.ResidualWrapper(tfrnn.BasicLSTMCell(6)),
-        lambda c: lambda x, s: (lambda out, st: (out + x, st))(*lstm_step(c.cell)(x, s)),
-    ),
-}
-
-
-@pytest.mark.parametrize("name", sorted(ORACLE_CASES))
+@pytest.mark.parametrize("name", sorted(names(ONE_STEP)))
 def test_step_matches_numpy_oracle(name):
-    make_cell, make_oracle = ORACLE_CASES[name]
-    rng = np.random.default_rng(sorted(ORACLE_CASES).index(name))
-    cell = make_cell()
-    x, state = random_built(cell, rng, depth=6, ids=name == "embedding")
-    output, new_state = cell(x, state)
-    want_output, want_state = make_oracle(cell)(x, keras.tree.map_structure(np.float64, state))
-    np.testing.assert_allclose(np.asarray(output), want_output, atol=ATOL)
-    for got, want in zip(keras.tree.flatten(new_state), keras.tree.flatten(want_state)):
-        np.testing.assert_allclose(np.asarray(got), want, atol=ATOL)
+    assert_one_step_matches_oracle(name)
 
 
 def test_wrapper_weights_include_the_wrapped_cells_and_tf1_names_nest():
@@ -289,17 +227,6 @@ def test_residual_fn_replaces_the_sum():
     np.testing.assert_array_equal(np.asarray(output), np.full((2, 4), 2.0))
 
 
-@pytest.mark.parametrize("make", [
-    lambda: tfrnn.DropoutWrapper(tfrnn.LSTMCell(3), output_keep_prob=0.7, variational_recurrent=True, seed=3),
-    lambda: tfrnn.ResidualWrapper(tfrnn.GRUCell(3)),
-    lambda: tfrnn.DeviceWrapper(tfrnn.BasicRNNCell(3), "/cpu:0"),
-    lambda: tfrnn.OutputProjectionWrapper(tfrnn.GRUCell(3), 2, activation="tanh"),
-    lambda: tfrnn.InputProjectionWrapper(tfrnn.GRUCell(3), 4),
-    lambda: tfrnn.EmbeddingWrapper(tfrnn.GRUCell(3), 7, 2),
-    lambda: tfrnn.LayerNormBasicLSTMCell(3, forget_bias=0.5, norm_gain=1.3, dropout_keep_prob=0.8, dropout_prob_seed=1),
-])
-def test_config_round_trip_rebuilds_the_same_cell(make):
-    cell = make()
-    clone = type(cell).from_config(cell.get_config())
-    assert clone.get_config() == cell.get_config()
-    assert clone.state_size == cell.state_size and clone.output_size == cell.output_size
+@pytest.mark.parametrize("name", names(CONFIG))
+def test_config_round_trip_rebuilds_the_same_cell(name):
+    assert_config_round_trip(name)
