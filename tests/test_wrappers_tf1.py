@@ -1,4 +1,4 @@
-"""The wrappers and contrib pieces against TF 1.15 itself (tests/golden/tf115/) and NumPy.
+"""Goldens: the wrappers and contrib pieces against TF 1.15 itself (tests/golden/tf115/).
 
 Each case's TF1 text (`OutputProjectionWrapper(LSTMCell(4), 5)`, `dynamic_rnn(cell,
 x, sequence_length=L, dtype=tf.float32)`) is evaluated with tfrnn's classes and
@@ -16,7 +16,6 @@ import pytest
 import tensorflow as tf
 
 import tfrnn
-from cases import CONFIG, ONE_STEP, assert_config_round_trip, assert_one_step_matches_oracle, names
 
 GOLDEN = pathlib.Path(__file__).parent / "golden" / "tf115"
 CASES = {
@@ -149,34 +148,6 @@ def test_default_initializers_are_tf1s(case):
                 assert -number <= low < -number / 4 and number / 4 < high <= number, tf1_name
 
 
-@pytest.mark.parametrize("name", sorted(names(ONE_STEP)))
-def test_step_matches_numpy_oracle(name):
-    assert_one_step_matches_oracle(name)
-
-
-def test_wrapper_weights_include_the_wrapped_cells_and_tf1_names_nest():
-    cell = tfrnn.MultiRNNCell([
-        tfrnn.DropoutWrapper(tfrnn.ResidualWrapper(tfrnn.DeviceWrapper(tfrnn.GRUCell(3), "/cpu:0")), output_keep_prob=0.5),
-        tfrnn.OutputProjectionWrapper(tfrnn.InputProjectionWrapper(tfrnn.BasicLSTMCell(2), num_proj=4), 5),
-    ])
-    cell(np.ones((1, 3), "float32"), cell.zero_state(1, "float32"))
-    assert len(cell.weights) == 4 + 2 + 2 + 2 and len(cell.cells[0].weights) == 4
-    names = {name: tuple(v.shape) for name, v in tfrnn.tf1_variable_names(cell, "rnn").items()}
-    prefix = "rnn/multi_rnn_cell/cell_1/output_projection_wrapper/"
-    assert names == {
-        "rnn/multi_rnn_cell/cell_0/gru_cell/gates/kernel": (6, 6),
-        "rnn/multi_rnn_cell/cell_0/gru_cell/gates/bias": (6,),
-        "rnn/multi_rnn_cell/cell_0/gru_cell/candidate/kernel": (6, 3),
-        "rnn/multi_rnn_cell/cell_0/gru_cell/candidate/bias": (3,),
-        prefix + "input_projection_wrapper/kernel": (3, 4),
-        prefix + "input_projection_wrapper/bias": (4,),
-        prefix + "input_projection_wrapper/basic_lstm_cell/kernel": (6, 8),
-        prefix + "input_projection_wrapper/basic_lstm_cell/bias": (8,),
-        prefix + "kernel": (2, 5),
-        prefix + "bias": (5,),
-    }
-
-
 def test_an_unbuilt_embedding_wrapper_loads_and_takes_ids_of_shape_b_or_b1():
     golden = np.load(GOLDEN / "embedding.npz")
     cell = loaded_cell("embedding", golden)
@@ -185,48 +156,3 @@ def test_an_unbuilt_embedding_wrapper_loads_and_takes_ids_of_shape_b_or_b1():
     by_column, _ = cell(golden["x"][:, 0], state)
     by_vector, _ = cell(golden["x"][:, 0, 0], state)
     np.testing.assert_array_equal(np.asarray(by_column), np.asarray(by_vector))
-
-
-def test_a_checkpoint_with_another_vocabulary_changes_nothing(tmp_path):
-    golden = np.load(GOLDEN / "embedding.npz")
-    values = {name: golden[f"var:{name}"] for name in golden["names"]}
-    values["rnn/embedding_wrapper/embedding"] = np.zeros((9, 2), "float32")
-    tf.raw_ops.SaveV2(
-        prefix=str(tmp_path / "model.ckpt"), tensor_names=list(values),
-        shape_and_slices=[""] * len(values), tensors=list(values.values()),
-    )
-    cell = tfrnn.EmbeddingWrapper(tfrnn.BasicLSTMCell(3), embedding_classes=7, embedding_size=2)
-    with pytest.raises(ValueError, match=r"embedding: checkpoint \[9, 2\], cell expects \[7, 2\]"):
-        tfrnn.load_tf1_checkpoint(tmp_path / "model.ckpt", cell)
-    assert not cell.built and not cell.cell.built
-
-
-def test_errors_say_what_was_passed_and_how_to_fix_it():
-    lstm = tfrnn.BasicLSTMCell(3)
-    with pytest.raises(ValueError, match=r"Parameter output_size must be > 0: 0\."):
-        tfrnn.OutputProjectionWrapper(lstm, 0)
-    with pytest.raises(ValueError, match=r"Both embedding_classes and embedding_size must be > 0: 0, 2\."):
-        tfrnn.EmbeddingWrapper(lstm, 0, 2)
-    with pytest.raises(TypeError, match=r"The argument 'cell' \(3\) is not an RNNCell"):
-        tfrnn.OutputProjectionWrapper(3, 2)
-    with pytest.raises(TypeError, match="device string.*device functions"):
-        tfrnn.DeviceWrapper(lstm, lambda op: "/cpu:0")
-    embedding = tfrnn.EmbeddingWrapper(lstm, 7, 2)
-    for bad in (np.zeros((2, 1), "float32"), np.zeros((2, 3), "int32")):
-        with pytest.raises(ValueError, match=r"expects integer ids of shape \[batch_size, 1\] or \[batch_size\].*tf\.cast"):
-            embedding(bad, embedding.zero_state(2, "float32"))
-    residual = tfrnn.ResidualWrapper(tfrnn.GRUCell(4))
-    with pytest.raises(ValueError, match=r"Shapes \(2, 3\) and \(2, 4\) are incompatible.*residual_fn"):
-        residual(np.zeros((2, 3), "float32"), np.zeros((2, 4), "float32"))
-    assert not embedding.built and not residual.built and residual.weights == [] and not lstm.built
-
-
-def test_residual_fn_replaces_the_sum():
-    cell = tfrnn.ResidualWrapper(tfrnn.GRUCell(4), residual_fn=lambda inputs, outputs: outputs * 0.0 + inputs[:, :1])
-    output, _ = cell(np.full((2, 3), 2.0, "float32"), np.zeros((2, 4), "float32"))
-    np.testing.assert_array_equal(np.asarray(output), np.full((2, 4), 2.0))
-
-
-@pytest.mark.parametrize("name", names(CONFIG))
-def test_config_round_trip_rebuilds_the_same_cell(name):
-    assert_config_round_trip(name)
