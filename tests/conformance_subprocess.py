@@ -51,7 +51,7 @@ def _save_case(case, case_dir):
     import keras
 
     import tfrnn
-    from conformance_cases import randomize
+    from cases import randomize
 
     x = case.inputs(np.random.default_rng(0))
     rnn = keras.layers.RNN(case.make(), return_sequences=True, return_state=True)
@@ -106,7 +106,7 @@ def mirrored_steps(directory, names):
 
 
 def _mirrored_case(case, case_dir, strategy):
-    from conformance_cases import randomize
+    from cases import randomize
 
     rng = np.random.default_rng(0)
     x, y = case.inputs(rng), rng.normal(size=(4, 1)).astype("float32")
@@ -131,7 +131,7 @@ def _for_case(directory, name, check):
     """Run `check(case, case_dir)`; a failure goes to `case_dir/error.txt` and the loop goes on."""
     import keras
 
-    from conformance_cases import BY_NAME
+    from cases import BY_NAME
 
     case_dir = pathlib.Path(directory) / name
     case_dir.mkdir()

@@ -1,4 +1,7 @@
-"""The core cells against NumPy oracles: values, contract, initializers, options."""
+"""The core cells against NumPy oracles: values, sizes, initializers, options, traced and compiled.
+
+`CELLS` (tests/cases.py) is the core cells, alone and stacked in a MultiRNNCell.
+"""
 
 import keras
 import numpy as np
@@ -8,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tfrnn
-from cell_cases import CASES, randomize, random_state
+from cases import BY_NAME, CELLS, names, randomize, random_state
 
 ATOL = 1e-5
 
@@ -19,28 +22,28 @@ def run_step(cell, x, state):
 
 
 def assert_step_matches_oracle(name, batch, depth, seed):
-    make_cell, make_oracle = CASES[name]
+    case = BY_NAME[name]
     rng = np.random.default_rng(seed)
-    cell = make_cell()
+    cell = case.make()
     x = rng.normal(size=(batch, depth)).astype("float32")
     state = random_state(cell, batch, rng)
     cell(x, state)  # build
     randomize(cell, rng)
     output, new_state = run_step(cell, x, state)
-    want_output, want_state = make_oracle(cell)(x.astype("float64"), keras.tree.map_structure(np.float64, state))
+    want_output, want_state = case.oracle(cell)(x.astype("float64"), keras.tree.map_structure(np.float64, state))
     np.testing.assert_allclose(output, want_output, atol=ATOL, rtol=ATOL)
     for got, want in zip(keras.tree.flatten(new_state), keras.tree.flatten(want_state)):
         np.testing.assert_allclose(got, want, atol=ATOL, rtol=ATOL)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(names(CELLS)))
 def test_step_matches_numpy_oracle(name):
     assert_step_matches_oracle(name, batch=3, depth=4, seed=0)
 
 
 @settings(max_examples=12, deadline=None)
 @given(
-    name=st.sampled_from(sorted(CASES)),
+    name=st.sampled_from(sorted(names(CELLS))),
     batch=st.integers(1, 5),
     depth=st.integers(1, 7),
     seed=st.integers(0, 2**16),
@@ -49,16 +52,16 @@ def test_step_matches_numpy_oracle_for_any_sizes(name, batch, depth, seed):
     assert_step_matches_oracle(name, batch, depth, seed)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(names(CELLS)))
 def test_call_and_dunder_call_agree_and_chain_over_time(name):
-    make_cell, make_oracle = CASES[name]
+    case = BY_NAME[name]
     rng = np.random.default_rng(1)
-    cell = make_cell()
+    cell = case.make()
     xs = rng.normal(size=(4, 2, 3)).astype("float32")
     state = cell.zero_state(2, "float32")
     cell.call(xs[0], state)  # .call builds an unbuilt cell, as seed 004 relies on
     randomize(cell, rng)
-    oracle = make_oracle(cell)
+    oracle = case.oracle(cell)
     want_state = keras.tree.map_structure(np.float64, state)
     for x in xs:
         layer_output, _ = cell(x, state)
@@ -79,45 +82,6 @@ def test_state_and_output_sizes_match_tf1():
     stack = tfrnn.MultiRNNCell([tfrnn.BasicRNNCell(128) for _ in range(3)])
     assert stack.state_size == (128, 128, 128)
     assert stack.output_size == 128
-
-
-def test_zero_state_structure_dtype_and_tensor_batch():
-    cell = tfrnn.MultiRNNCell([tfrnn.BasicLSTMCell(4), tfrnn.GRUCell(3), tfrnn.LSTMCell(5, num_proj=2)])
-    state = cell.zero_state(tf.constant(7), tf.float64)
-    assert isinstance(state, tuple) and isinstance(state[0], tfrnn.LSTMStateTuple)
-    assert [tuple(s.shape) for s in keras.tree.flatten(state)] == [(7, 4), (7, 4), (7, 3), (7, 5), (7, 2)]
-    assert all(s.dtype == tf.float64 and not np.any(np.asarray(s)) for s in keras.tree.flatten(state))
-
-
-def test_get_initial_state_forms():
-    cell = tfrnn.BasicLSTMCell(4)
-    assert tuple(cell.get_initial_state(batch_size=3).c.shape) == (3, 4)
-    from_inputs = cell.get_initial_state(inputs=tf.zeros((5, 2), tf.float64))
-    assert tuple(from_inputs.h.shape) == (5, 4) and from_inputs.h.dtype == tf.float64
-    assert cell.get_initial_state(inputs=None, batch_size=2, dtype=tf.float32).c.dtype == tf.float32
-    with pytest.raises(ValueError, match="batch size from input tensor is different"):
-        cell.get_initial_state(inputs=tf.zeros((5, 2)), batch_size=3)
-    with pytest.raises(ValueError, match="needs batch_size"):
-        cell.get_initial_state()
-
-
-def test_lstm_state_tuple_is_c_then_h_with_dtype():
-    state = tfrnn.LSTMStateTuple(tf.zeros((1, 2)), tf.ones((1, 2)))
-    c, h = state
-    assert not np.any(np.asarray(c)) and np.all(np.asarray(h) == 1)
-    assert state.dtype == tf.float32
-    with pytest.raises(TypeError, match="Inconsistent dtypes"):
-        tfrnn.LSTMStateTuple(tf.zeros((1, 2)), tf.zeros((1, 2), tf.float64)).dtype
-
-
-def test_cells_are_keras_layers_named_like_tf1_scopes():
-    names = {
-        tfrnn.BasicRNNCell(2): "basic_rnn_cell", tfrnn.BasicLSTMCell(2): "basic_lstm_cell",
-        tfrnn.LSTMCell(2): "lstm_cell", tfrnn.GRUCell(2): "gru_cell",
-        tfrnn.MultiRNNCell([tfrnn.GRUCell(2)]): "multi_rnn_cell", tfrnn.GRUCell(2, name="enc"): "enc",
-    }
-    for cell, name in names.items():
-        assert isinstance(cell, keras.layers.Layer) and cell.name == name
 
 
 def test_weights_have_tf1_layout_and_default_initializers():
@@ -178,11 +142,10 @@ def test_reuse_is_accepted_and_changes_nothing():
     assert len(a.weights) == len(b.weights) == 4
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(names(CELLS)))
 def test_graph_and_xla_match_eager(name):
-    make_cell, _ = CASES[name]
     rng = np.random.default_rng(4)
-    cell = make_cell()
+    cell = BY_NAME[name].make()
     x = rng.normal(size=(3, 4)).astype("float32")
     state = random_state(cell, 3, rng)
     eager = keras.tree.flatten(cell(x, state))
@@ -191,14 +154,3 @@ def test_graph_and_xla_match_eager(name):
         for got, want in zip(traced, eager):
             np.testing.assert_allclose(np.asarray(got), np.asarray(want), atol=ATOL)
 
-
-def test_unknown_batch_in_tf_function_works():
-    cell = tfrnn.LSTMCell(3, num_proj=2)
-    cell(np.zeros((1, 4), "float32"), cell.zero_state(1, "float32"))
-
-    @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32)])
-    def step(x):
-        return cell(x, cell.get_initial_state(inputs=x))[0]
-
-    assert tuple(step(tf.ones((5, 4))).shape) == (5, 2)
-    assert tuple(step(tf.ones((2, 4))).shape) == (2, 2)

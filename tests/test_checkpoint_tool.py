@@ -339,18 +339,3 @@ def test_console_script_is_declared():
     tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts == {"tfrnn-checkpoint": "tfrnn.checkpoint.tool:main"}
-
-
-# ------------------------------------------------------------------- load_tf1_checkpoint paths
-
-
-def test_load_tf1_checkpoint_takes_a_directory_or_a_prefix(tmp_path):
-    by_directory, by_prefix = tfrnn.GRUCell(4), tfrnn.GRUCell(4)
-    tfrnn.load_tf1_checkpoint(GOLDEN / "gru", by_directory)  # reads the directory's `checkpoint` file
-    tfrnn.load_tf1_checkpoint(GOLDEN / "gru" / "model.ckpt", by_prefix)
-    for a, b in zip(by_directory.weights, by_prefix.weights):
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-    golden = np.load(GOLDEN / "gru.npz")
-    np.testing.assert_array_equal(np.asarray(by_directory.gates.kernel), golden["var:rnn/gru_cell/gates/kernel"])
-    with pytest.raises(ValueError, match="Cannot read a TF1 checkpoint"):
-        tfrnn.load_tf1_checkpoint(tmp_path, tfrnn.GRUCell(4))  # a directory without a `checkpoint` file

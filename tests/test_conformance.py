@@ -1,6 +1,6 @@
 """Conformance: every cell and wrapper, and a user's TF1-style cell, inside Keras (issue 4).
 
-One list (`tests/conformance_cases.py`) runs through every check: `keras.layers.RNN`
+One list (`CONFORMANCE` in `tests/cases.py`) runs through every check: `keras.layers.RNN`
 against a step loop, `Bidirectional`, `fit` in a functional and a Sequential model,
 the config round trip, `.keras` and `save_weights` round trips, a SavedModel reloaded
 in a fresh process, `jit_compile=True`, mixed precision, `MirroredStrategy` over two
@@ -24,7 +24,7 @@ import pytest
 import tensorflow as tf
 
 import tfrnn
-from conformance_cases import CASES, randomize
+from cases import CONFORMANCE, randomize
 
 ATOL = 1e-5  # same math, another loop or another device
 SAVE_ATOL = 1e-6  # the same weights after a save and a load
@@ -47,7 +47,7 @@ KNOWN = {  # (check, case name) -> marks
 
 
 def cases(check):
-    return [pytest.param(case, id=case.name, marks=KNOWN.get((check, case.name), ())) for case in CASES]
+    return [pytest.param(case, id=case.name, marks=KNOWN.get((check, case.name), ())) for case in CONFORMANCE]
 
 
 @pytest.fixture(autouse=True)

@@ -8,26 +8,12 @@ import pytest
 import tensorflow as tf
 
 import tfrnn
-from cell_cases import random_state, randomize
+from cases import BY_NAME, CONVERTIBLE, names, random_state, randomize
 
 ATOL = 1e-5
 GOLDEN = pathlib.Path(__file__).parent / "golden"
 
-# tfrnn cells that have a native Keras equivalent; each is run over random weights.
-CONVERTIBLE = {
-    "basic_rnn": lambda: tfrnn.BasicRNNCell(5),
-    "basic_rnn_relu": lambda: tfrnn.BasicRNNCell(3, activation="relu"),
-    "basic_lstm": lambda: tfrnn.BasicLSTMCell(4),
-    "basic_lstm_fb": lambda: tfrnn.BasicLSTMCell(3, forget_bias=-0.7, activation="softsign"),
-    "lstm": lambda: tfrnn.LSTMCell(5, forget_bias=0.3),
-    "lstm_proj_clip_only": lambda: tfrnn.LSTMCell(2, proj_clip=0.1),  # proj_clip without num_proj does nothing
-    "gru": lambda: tfrnn.GRUCell(4),
-    "gru_relu": lambda: tfrnn.GRUCell(3, activation="relu"),
-    "multi_mixed": lambda: tfrnn.MultiRNNCell(
-        [tfrnn.LSTMCell(4), tfrnn.GRUCell(5), tfrnn.BasicLSTMCell(2, forget_bias=0.0), tfrnn.BasicRNNCell(3)]
-    ),
-    "multi_single": lambda: tfrnn.MultiRNNCell([tfrnn.BasicLSTMCell(3)]),
-}
+# The Keras class of each tfrnn class; the cells are `CONVERTIBLE` (tests/cases.py), run over random weights.
 KERAS_CLASS = {
     tfrnn.BasicRNNCell: keras.layers.SimpleRNNCell, tfrnn.BasicLSTMCell: keras.layers.LSTMCell,
     tfrnn.LSTMCell: keras.layers.LSTMCell, tfrnn.GRUCell: keras.layers.GRUCell,
@@ -74,11 +60,11 @@ def assert_same_numbers(tfrnn_cell, keras_cell, x, state):
 
 
 @pytest.mark.parametrize("seed", range(3))
-@pytest.mark.parametrize("name", sorted(CONVERTIBLE))
+@pytest.mark.parametrize("name", sorted(names(CONVERTIBLE)))
 def test_to_keras_computes_the_same_outputs_and_states(name, seed):
     rng = np.random.default_rng(seed)
     depth = int(rng.integers(1, 6))
-    cell = built_random(CONVERTIBLE[name](), depth, rng)
+    cell = built_random(BY_NAME[name].make(), depth, rng)
     keras_cell = tfrnn.to_keras(cell)
     assert type(keras_cell) is KERAS_CLASS[type(cell)]
     x = rng.normal(size=(3, 4, depth)).astype("float32")
@@ -86,10 +72,10 @@ def test_to_keras_computes_the_same_outputs_and_states(name, seed):
 
 
 @pytest.mark.parametrize("seed", range(3))
-@pytest.mark.parametrize("name", sorted(set(CONVERTIBLE) - {"multi_mixed"}))
+@pytest.mark.parametrize("name", sorted(set(names(CONVERTIBLE)) - {"multi_convertible"}))
 def test_from_keras_of_to_keras_gives_back_the_weights(name, seed):
     rng = np.random.default_rng(seed)
-    cell = built_random(CONVERTIBLE[name](), 3, rng)
+    cell = built_random(BY_NAME[name].make(), 3, rng)
     forget_bias = getattr(_cells(cell)[0], "forget_bias", 1.0)
     back = tfrnn.from_keras(tfrnn.to_keras(cell), forget_bias=forget_bias)
     original, returned = tfrnn.tf1_variable_names(cell), tfrnn.tf1_variable_names(back)
@@ -102,7 +88,7 @@ def test_from_keras_of_to_keras_gives_back_the_weights(name, seed):
 def test_round_trip_with_mixed_forget_biases_keeps_the_function():
     """One `forget_bias` comes back for every layer; the bias absorbs the difference."""
     rng = np.random.default_rng(7)
-    cell = built_random(CONVERTIBLE["multi_mixed"](), 3, rng)
+    cell = built_random(BY_NAME["multi_convertible"].make(), 3, rng)
     back = tfrnn.from_keras(tfrnn.to_keras(cell))
     assert {c.forget_bias for c in _cells(back) if hasattr(c, "forget_bias")} == {1.0}
     x, state = rng.normal(size=(2, 4, 3)).astype("float32"), random_state(cell, 2, rng)

@@ -1,5 +1,5 @@
-"""DropoutWrapper (and LayerNormBasicLSTMCell's dropout): keep-probability semantics,
-the state filter, variational masks per call of the loop, and `training`.
+"""DropoutWrapper: keep-probability semantics, the state filter, variational masks per
+call of the loop, `training`, and its config.
 
 Statistics use fixed seeds; an `EchoCell` (output = state = inputs) shows the masks
 themselves: with inputs of ones, a kept value is exactly `1 / keep_prob`.
@@ -10,33 +10,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import reference
 import tfrnn
+from cases import assert_config_round_trip
+from toy_cells import EchoCell
 
 DEPTH = 2000  # enough units for the kept fraction to be within ±0.04 of keep_prob
-
-
-@keras.saving.register_keras_serializable(package="test_dropout")
-class EchoCell(tfrnn.RNNCell):
-    """output = new state = inputs: a cell without weights that shows what reached it."""
-
-    def __init__(self, depth, **kwargs):
-        super().__init__(**kwargs)
-        self.depth = depth
-
-    def get_config(self):
-        return {**super().get_config(), "depth": self.depth}
-
-    @property
-    def state_size(self):
-        return self.depth
-
-    @property
-    def output_size(self):
-        return self.depth
-
-    def call(self, inputs, state):
-        return inputs, inputs
 
 
 class DynamicRNNLayer(keras.layers.Layer):
@@ -349,23 +327,6 @@ def test_keep_prob_one_is_the_identity_and_draws_nothing():
     assert cell.seed_generator is None and len(cell.weights) == 2
 
 
-def test_layer_norm_lstm_dropout_hits_the_candidate_only_and_only_when_training():
-    rng = np.random.default_rng(3)
-    cell = tfrnn.LayerNormBasicLSTMCell(4, dropout_keep_prob=0.0, dropout_prob_seed=1)
-    x = rng.normal(size=(2, 3)).astype("float32")
-    state = tfrnn.LSTMStateTuple(*rng.normal(size=(2, 2, 4)).astype("float32"))
-    output, _ = cell(x, state)  # not training: no dropout
-    kernel = np.asarray(cell.kernel)
-    norms = {scope: (np.asarray(n.gamma), np.asarray(n.beta)) for scope, n in cell.norms.items()}
-    np.testing.assert_allclose(np.asarray(output), reference.layer_norm_lstm(x, state, kernel, norms)[0], atol=1e-5)
-    gates = np.split(np.concatenate([x, state.h], 1) @ kernel, 4, axis=1)
-    i, _, f, o = (reference.layer_norm(g, *norms[s]) for g, s in zip(gates, ("input", "transform", "forget", "output")))
-    c = reference.layer_norm(state.c * reference.sigmoid(f + 1.0) + reference.sigmoid(i) * 0.0, *norms["state"])
-    output, (new_c, _) = cell(x, state, training=True)  # keep 0: the candidate g is all dropped
-    np.testing.assert_allclose(np.asarray(new_c), c, atol=1e-5)
-    np.testing.assert_allclose(np.asarray(output), np.tanh(c) * reference.sigmoid(o), atol=1e-5)
-
-
 @pytest.mark.parametrize("jit_compile", [None, False, True])
 def test_keras_cells_with_dropout_get_new_masks_per_call_of_a_tfrnn_loop(jit_compile):
     """Keras cells cache their masks on the layer; the loops reset them around each sequence."""
@@ -389,3 +350,8 @@ def test_keras_cells_with_dropout_get_new_masks_per_call_of_a_tfrnn_loop(jit_com
         assert abs(first.mean() - 0.5) < 0.05
         assert 0.4 < (first == second).mean() < 0.6
     keras.layers.RNN(cell)(ones(2, 2), training=True)  # no mask of a traced loop is left behind
+
+
+@pytest.mark.parametrize("name", ["dropout_variational_output"])
+def test_config_round_trip_rebuilds_the_same_cell(name):
+    assert_config_round_trip(name)

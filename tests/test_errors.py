@@ -6,11 +6,9 @@ import pytest
 import tensorflow as tf
 
 import tfrnn
+from cases import ERRORS
 
-ALL_CELLS = [
-    lambda: tfrnn.BasicRNNCell(4), lambda: tfrnn.BasicLSTMCell(4), lambda: tfrnn.LSTMCell(4, num_proj=2),
-    lambda: tfrnn.GRUCell(4), lambda: tfrnn.MultiRNNCell([tfrnn.BasicLSTMCell(4), tfrnn.GRUCell(3)]),
-]
+ALL_CELLS = [case.make for case in ERRORS]  # ids make_cell0..4; [1:3] are the LSTMs
 
 
 def assert_rejected_unbuilt(make_cell, inputs, state_of, match):

@@ -11,20 +11,9 @@ from hypothesis import strategies as st
 
 import tfrnn
 from tfrnn import fused
+from toy_cells import GenericBasicLSTMCell, GenericGRUCell, GenericLSTMCell
 
-
-class GenericBasicLSTMCell(tfrnn.BasicLSTMCell):
-    """Same math; a subclass is never fused, so it runs the generic while_loop."""
-
-
-class GenericLSTMCell(tfrnn.LSTMCell):
-    pass
-
-
-class GenericGRUCell(tfrnn.GRUCell):
-    pass
-
-
+# Each fused cell with its generic twin (a subclass: same math, never fused).
 PAIRS = {
     "basic_lstm": (lambda **kw: tfrnn.BasicLSTMCell(5, forget_bias=0.7, **kw), GenericBasicLSTMCell),
     "lstm": (lambda **kw: tfrnn.LSTMCell(4, **kw), GenericLSTMCell),

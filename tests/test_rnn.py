@@ -6,31 +6,7 @@ import pytest
 import tensorflow as tf
 
 import tfrnn
-
-
-class CounterCell(tfrnn.RNNCell):
-    """A TF1-style user cell (only the contract): output = state = state + x."""
-
-    def __init__(self, units=2, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-
-    @property
-    def state_size(self):
-        return self.units
-
-    @property
-    def output_size(self):
-        return self.units
-
-    def call(self, inputs, state):
-        new_state = state + inputs
-        return new_state, new_state
-
-
-def ramp(batch, time, depth=2):
-    """x[b, t] = t + 1 (as floats): a counter's state after step t is sum_{s<=t} (s + 1)."""
-    return np.tile(np.arange(1, time + 1, dtype="float32")[None, :, None], (batch, 1, depth))
+from toy_cells import CounterCell, PairCell, ramp
 
 
 def test_padding_semantics_zeros_past_length_state_of_last_valid_step():
@@ -58,26 +34,8 @@ def test_time_major_equals_batch_major():
 
 
 def test_nested_inputs_reach_the_cell_as_a_tuple():
-    class PairCell(CounterCell):
-        def call(self, inputs, state):
-            a, b = inputs
-            return super().call(a + b, state)
-
-        def __call__(self, inputs, state):  # the base __call__ checks a single tensor input
-            return self.call(inputs, state)
-
     outputs, _ = tfrnn.dynamic_rnn(PairCell(), (ramp(2, 3), ramp(2, 3)), dtype=tf.float32)
     np.testing.assert_array_equal(outputs[0, :, 0], [2, 6, 12])
-
-
-def test_bidirectional_reverses_within_each_length():
-    (out_fw, out_bw), (state_fw, state_bw) = tfrnn.bidirectional_dynamic_rnn(
-        CounterCell(), CounterCell(), ramp(2, 4), sequence_length=[4, 2], dtype=tf.float32
-    )
-    np.testing.assert_array_equal(out_bw[0, :, 0], [10, 9, 7, 4])  # 4+3+2+1, 4+3+2, 4+3, 4
-    np.testing.assert_array_equal(out_bw[1, :, 0], [3, 2, 0, 0])  # row of length 2: reads 2, 1
-    np.testing.assert_array_equal(state_bw[:, 0], [10, 3])
-    np.testing.assert_array_equal(state_fw[:, 0], [10, 3])
 
 
 def test_static_rnn_matches_dynamic_rnn():
@@ -110,41 +68,6 @@ def test_keras_and_user_cells_run_in_the_loops_like_keras_rnn(make_cell):
     np.testing.assert_allclose(outputs, want, atol=1e-5)
     for got, expected in zip(tf.nest.flatten(state), tf.nest.flatten(want_state)):
         np.testing.assert_allclose(got, expected, atol=1e-5)
-
-
-@pytest.mark.parametrize(
-    "make_cell",
-    [lambda: keras.layers.LSTMCell(3), lambda: keras.layers.GRUCell(3), lambda: keras.layers.SimpleRNNCell(3),
-     lambda: keras.layers.StackedRNNCells([keras.layers.LSTMCell(3), keras.layers.GRUCell(2)])],
-    ids=["LSTMCell", "GRUCell", "SimpleRNNCell", "StackedRNNCells"],
-)
-def test_keras_cells_in_the_bidirectional_loops_like_keras_bidirectional(make_cell):
-    """Keras' own cells, as Keras' Bidirectional built them: the same outputs, states and weight gradients."""
-    x = np.random.default_rng(6).normal(size=(3, 5, 3)).astype("float32")
-    lengths = [5, 3, 0]
-    layer = keras.layers.Bidirectional(
-        keras.layers.RNN(make_cell(), return_sequences=True, return_state=True, zero_output_for_mask=True), merge_mode=None
-    )
-    weigh = lambda leaves: sum(tf.reduce_sum(leaf * (k + 1.0)) for k, leaf in enumerate(leaves))  # noqa: E731
-    with tf.GradientTape(persistent=True) as tape:
-        want = tf.nest.flatten(layer(x, mask=tf.sequence_mask(lengths, 5)))  # out_fw, out_bw, states fw, bw
-        fw, bw = layer.forward_layer.cell, layer.backward_layer.cell
-        (out_fw, out_bw), states = tfrnn.bidirectional_dynamic_rnn(fw, bw, x, sequence_length=lengths, dtype=tf.float32)
-        got = [out_fw, out_bw, *tf.nest.flatten(states)]
-        loss_want, loss_got = weigh(want), weigh(got)
-    for a, b in zip(got, want, strict=True):
-        np.testing.assert_allclose(a, b, atol=1e-5)
-    weights = layer.trainable_weights
-    for a, b in zip(tape.gradient(loss_got, weights), tape.gradient(loss_want, weights), strict=True):
-        np.testing.assert_allclose(a, b, atol=1e-4)
-    steps, state_fw, state_bw = tfrnn.static_bidirectional_rnn(
-        fw, bw, tf.unstack(x, axis=1), sequence_length=lengths, dtype=tf.float32
-    )
-    np.testing.assert_allclose(tf.stack(steps, 1), tf.concat([out_fw, out_bw], -1), atol=1e-5)
-    stacked, _, _ = tfrnn.stack_bidirectional_dynamic_rnn([fw], [bw], x, sequence_length=lengths, dtype=tf.float32)
-    np.testing.assert_allclose(stacked, tf.concat([out_fw, out_bw], -1), atol=1e-5)
-    for a, b in zip(tf.nest.flatten((state_fw, state_bw)), got[2:], strict=True):
-        np.testing.assert_allclose(a, b, atol=1e-5)
 
 
 @pytest.mark.parametrize("make_cell", [lambda: tfrnn.BasicLSTMCell(4), lambda: tfrnn.LSTMCell(4, num_proj=2, use_peepholes=True), lambda: tfrnn.GRUCell(4)])
@@ -349,58 +272,3 @@ def test_state_errors():
     assert not lstm.built and not gru.built  # each error came before the cell was built
 
 
-def test_static_and_stacked_argument_errors():
-    with pytest.raises(TypeError, match="Argument `inputs` must be a sequence"):
-        tfrnn.static_rnn(tfrnn.GRUCell(2), np.zeros((2, 4, 3), "float32"), dtype=tf.float32)
-    with pytest.raises(ValueError, match="must not be empty"):
-        tfrnn.static_rnn(tfrnn.GRUCell(2), [], dtype=tf.float32)
-    x = np.zeros((2, 4, 3), "float32")
-    with pytest.raises(ValueError, match="cells_fw must be a list of RNNCells"):
-        tfrnn.stack_bidirectional_dynamic_rnn(tfrnn.GRUCell(2), [tfrnn.GRUCell(2)], x, dtype=tf.float32)
-    with pytest.raises(ValueError, match="Forward and Backward cells must have the same depth"):
-        tfrnn.stack_bidirectional_dynamic_rnn([tfrnn.GRUCell(2)], [tfrnn.GRUCell(2)] * 2, x, dtype=tf.float32)
-    with pytest.raises(ValueError, match="initial_states_fw must be a list"):
-        tfrnn.stack_bidirectional_dynamic_rnn([tfrnn.GRUCell(2)], [tfrnn.GRUCell(2)], x, initial_states_fw=[], dtype=tf.float32)
-
-
-
-BIDIRECTIONAL_LOOPS = {  # name: whether it reads a list of steps
-    "bidirectional_dynamic_rnn": False, "static_bidirectional_rnn": True,
-    "stack_bidirectional_dynamic_rnn": False, "stack_bidirectional_rnn": True,
-}
-
-
-def run_bidirectional(loop, cells_fw, cells_bw, states_fw, states_bw, dtype):
-    """Any bidirectional loop on zeros `[2, 4, 3]`, with one initial state per layer (None: from `dtype`)."""
-    x = np.zeros((2, 4, 3), "float32")
-    inputs = list(x.transpose(1, 0, 2)) if BIDIRECTIONAL_LOOPS[loop] else x
-    run = getattr(tfrnn, loop)
-    if loop.startswith("stack"):
-        return run(cells_fw, cells_bw, inputs, initial_states_fw=states_fw, initial_states_bw=states_bw, dtype=dtype)
-    (cell_fw,), (cell_bw,), (state_fw,), (state_bw,) = cells_fw, cells_bw, states_fw, states_bw
-    return run(cell_fw, cell_bw, inputs, initial_state_fw=state_fw, initial_state_bw=state_bw, dtype=dtype)
-
-
-BAD_LAST_BACKWARD = {  # what is wrong with the last backward cell's argument: (its state, dtype, the error)
-    "batch": (tfrnn.LSTMStateTuple(*[tf.zeros((3, 2))] * 2), tf.float32, "batch size 3 but the inputs' batch size is 2"),
-    "structure": (tf.zeros((2, 2)), tf.float32, "a single tensor where a tuple of 2 was expected"),
-    "no dtype": (None, None, "argument `dtype` must be specified"),
-    "not a cell": (None, tf.float32, "is not an RNNCell"),
-}
-
-
-@pytest.mark.parametrize("loop", BIDIRECTIONAL_LOOPS)
-@pytest.mark.parametrize("bad", BAD_LAST_BACKWARD)
-def test_bidirectional_errors_leave_no_cell_built(loop, bad):
-    """A bad argument for the backward direction, or for a later layer, is found before any cell is built."""
-    last_bw_state, dtype, match = BAD_LAST_BACKWARD[bad]
-    layers = 2 if loop.startswith("stack") else 1
-    cells_fw = [tfrnn.GRUCell(2) for _ in range(layers)]
-    cells_bw = [tfrnn.GRUCell(2) for _ in range(layers - 1)] + [tfrnn.BasicLSTMCell(2)]  # the LSTM's state is a pair
-    states_fw = [tf.zeros((2, 2))] * layers
-    states_bw = [tf.zeros((2, 2))] * (layers - 1) + [last_bw_state]
-    if bad == "not a cell":
-        cells_bw[-1] = "not a cell"
-    with pytest.raises((ValueError, TypeError), match=match):
-        run_bidirectional(loop, cells_fw, cells_bw, states_fw, states_bw, dtype)
-    assert not any(cell.built for cell in cells_fw + cells_bw if cell != "not a cell")

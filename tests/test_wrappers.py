@@ -1,10 +1,11 @@
-"""MultiRNNCell: stacking semantics, the `[cell] * n` pitfall, and its errors."""
+"""MultiRNNCell (stacking semantics, the `[cell] * n` pitfall, its errors), ResidualWrapper, DeviceWrapper."""
 
 import keras
 import numpy as np
 import pytest
 
 import tfrnn
+from cases import assert_config_round_trip, assert_one_step_matches_oracle
 
 
 def test_layers_feed_each_other_and_state_is_a_tuple_per_layer():
@@ -78,3 +79,19 @@ def test_config_round_trip_rebuilds_the_same_stack():
     assert [type(c) for c in clone.cells] == [tfrnn.LSTMCell, tfrnn.GRUCell]
     assert clone.cells[0].num_proj == 2 and clone.cells[0].use_peepholes and clone.cells[1].name == "top"
     assert clone.state_size == stack.state_size
+
+
+def test_residual_fn_replaces_the_sum():
+    cell = tfrnn.ResidualWrapper(tfrnn.GRUCell(4), residual_fn=lambda inputs, outputs: outputs * 0.0 + inputs[:, :1])
+    output, _ = cell(np.full((2, 3), 2.0, "float32"), np.zeros((2, 4), "float32"))
+    np.testing.assert_array_equal(np.asarray(output), np.full((2, 4), 2.0))
+
+
+@pytest.mark.parametrize("name", ["residual_lstm"])
+def test_step_matches_numpy_oracle(name):
+    assert_one_step_matches_oracle(name)
+
+
+@pytest.mark.parametrize("name", ["residual", "device_basic_rnn"])
+def test_config_round_trip_rebuilds_the_same_cell(name):
+    assert_config_round_trip(name)

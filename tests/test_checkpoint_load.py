@@ -1,10 +1,14 @@
-"""TF1 names and checkpoint loading: exact names, all-or-nothing loads, one clear error."""
+"""Loading TF1 checkpoints (`load_tf1_checkpoint`): all-or-nothing loads, one clear error."""
+
+import pathlib
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import tfrnn
+
+GOLDEN = pathlib.Path(__file__).parent / "golden"
 
 
 def write_checkpoint(directory, values):
@@ -18,55 +22,6 @@ def write_checkpoint(directory, values):
 def built(cell, depth=3):
     cell(np.zeros((1, depth), "float32"), cell.zero_state(1, "float32"))
     return cell
-
-
-def shapes(names):
-    return {name: tuple(v.shape) for name, v in names.items()}
-
-
-def test_names_for_every_cell_and_scope():
-    assert shapes(tfrnn.tf1_variable_names(built(tfrnn.LSTMCell(4, num_proj=2, use_peepholes=True)), scope="")) == {
-        "lstm_cell/kernel": (5, 16), "lstm_cell/bias": (16,), "lstm_cell/w_f_diag": (4,),
-        "lstm_cell/w_i_diag": (4,), "lstm_cell/w_o_diag": (4,), "lstm_cell/projection/kernel": (4, 2),
-    }
-    assert shapes(tfrnn.tf1_variable_names(built(tfrnn.BasicRNNCell(2, name="my_rnn")), scope="encoder/myrnn/")) == {
-        "encoder/myrnn/my_rnn/kernel": (5, 2), "encoder/myrnn/my_rnn/bias": (2,),
-    }
-    assert list(tfrnn.tf1_variable_names(built(tfrnn.GRUCell(2)))) == [
-        "rnn/gru_cell/gates/kernel", "rnn/gru_cell/gates/bias",
-        "rnn/gru_cell/candidate/kernel", "rnn/gru_cell/candidate/bias",
-    ]
-
-
-def test_same_class_layers_get_cell_i_whatever_keras_calls_them():
-    stack = built(tfrnn.MultiRNNCell([tfrnn.BasicLSTMCell(4), tfrnn.BasicLSTMCell(4), tfrnn.GRUCell(2)]))
-    assert shapes(tfrnn.tf1_variable_names(stack)) == {
-        "rnn/multi_rnn_cell/cell_0/basic_lstm_cell/kernel": (7, 16),
-        "rnn/multi_rnn_cell/cell_0/basic_lstm_cell/bias": (16,),
-        "rnn/multi_rnn_cell/cell_1/basic_lstm_cell/kernel": (8, 16),
-        "rnn/multi_rnn_cell/cell_1/basic_lstm_cell/bias": (16,),
-        "rnn/multi_rnn_cell/cell_2/gru_cell/gates/kernel": (6, 4),
-        "rnn/multi_rnn_cell/cell_2/gru_cell/gates/bias": (4,),
-        "rnn/multi_rnn_cell/cell_2/gru_cell/candidate/kernel": (6, 2),
-        "rnn/multi_rnn_cell/cell_2/gru_cell/candidate/bias": (2,),
-    }
-
-
-def test_names_cover_every_weight_exactly_once():
-    stack = built(tfrnn.MultiRNNCell([tfrnn.LSTMCell(4, use_peepholes=True, num_proj=3), tfrnn.GRUCell(5)]))
-    variables = list(tfrnn.tf1_variable_names(stack).values())
-    assert sorted(map(id, variables)) == sorted(map(id, stack.weights))
-
-
-def test_unbuilt_cell_has_no_names_yet():
-    with pytest.raises(ValueError, match="needs a built cell.*load_tf1_checkpoint"):
-        tfrnn.tf1_variable_names(tfrnn.BasicLSTMCell(4))
-
-
-def test_unknown_cell_type_is_named():
-    stack = built(tfrnn.MultiRNNCell([tfrnn.GRUCell(2), __import__("keras").layers.GRUCell(2)]))
-    with pytest.raises(TypeError, match="No TF1 variable layout is known for GRUCell"):
-        tfrnn.tf1_variable_names(stack)
 
 
 def test_load_builds_an_unbuilt_cell_and_ignores_slots_and_other_scopes(tmp_path):
@@ -139,3 +94,29 @@ def test_built_cell_of_another_depth_reports_shapes(tmp_path):
     cell = built(tfrnn.BasicRNNCell(2), depth=4)
     with pytest.raises(ValueError, match=r"checkpoint \[5, 2\], cell expects \[6, 2\]"):
         tfrnn.load_tf1_checkpoint(prefix, cell)
+
+
+def test_a_checkpoint_with_another_vocabulary_changes_nothing(tmp_path):
+    golden = np.load(GOLDEN / "tf115" / "embedding.npz")
+    values = {name: golden[f"var:{name}"] for name in golden["names"]}
+    values["rnn/embedding_wrapper/embedding"] = np.zeros((9, 2), "float32")
+    tf.raw_ops.SaveV2(
+        prefix=str(tmp_path / "model.ckpt"), tensor_names=list(values),
+        shape_and_slices=[""] * len(values), tensors=list(values.values()),
+    )
+    cell = tfrnn.EmbeddingWrapper(tfrnn.BasicLSTMCell(3), embedding_classes=7, embedding_size=2)
+    with pytest.raises(ValueError, match=r"embedding: checkpoint \[9, 2\], cell expects \[7, 2\]"):
+        tfrnn.load_tf1_checkpoint(tmp_path / "model.ckpt", cell)
+    assert not cell.built and not cell.cell.built
+
+
+def test_load_tf1_checkpoint_takes_a_directory_or_a_prefix(tmp_path):
+    by_directory, by_prefix = tfrnn.GRUCell(4), tfrnn.GRUCell(4)
+    tfrnn.load_tf1_checkpoint(GOLDEN / "gru", by_directory)  # reads the directory's `checkpoint` file
+    tfrnn.load_tf1_checkpoint(GOLDEN / "gru" / "model.ckpt", by_prefix)
+    for a, b in zip(by_directory.weights, by_prefix.weights):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    golden = np.load(GOLDEN / "gru.npz")
+    np.testing.assert_array_equal(np.asarray(by_directory.gates.kernel), golden["var:rnn/gru_cell/gates/kernel"])
+    with pytest.raises(ValueError, match="Cannot read a TF1 checkpoint"):
+        tfrnn.load_tf1_checkpoint(tmp_path, tfrnn.GRUCell(4))  # a directory without a `checkpoint` file
