@@ -65,10 +65,8 @@ def lstm_oracle(act=np.tanh):
 
 
 def gru_oracle(act=np.tanh):
-    return lambda cell: lambda x, h: reference.gru(
-        x, h, value(cell.gates.kernel), value(cell.gates.bias),
-        value(cell.candidate.kernel), value(cell.candidate.bias), act,
-    )
+    # GRUCell's four weights in TF1's layout order (GRUBlockCell's w_ru, b_ru, w_c, b_c too).
+    return lambda cell: lambda x, h: reference.gru(x, h, *map(value, cell.gru_weights()), act)
 
 
 def multi_oracle(*oracles):
@@ -282,6 +280,12 @@ CASES = [
         ),
         stochastic=True,
     ),
+    # GRUBlockCell, LSTMBlockCell (tfrnn/contrib_cells.py): the core cells' math under TF 1.15's names.
+    Case("gru_block", lambda: tfrnn.GRUBlockCell(4), gru_oracle()),
+    Case("lstm_block", lambda: tfrnn.LSTMBlockCell(4, forget_bias=0.5), lstm_oracle()),
+    Case(
+        "lstm_block_peep_clip", lambda: tfrnn.LSTMBlockCell(3, cell_clip=0.5, use_peephole=True), lstm_oracle(),
+    ),
     # A user's TF1-style cell (tests/toy_cells.py).
     Case("user_elman", lambda: ElmanCell(4)),
 ]
@@ -304,11 +308,11 @@ CELLS = select(
 )
 ONE_STEP = select(
     "output_projection_lstm_tanh", "input_projection_gru_5", "embedding_5x4", "layer_norm_lstm_fb",
-    "layer_norm_lstm_relu", "layer_norm_lstm_off", "residual_lstm",
+    "layer_norm_lstm_relu", "layer_norm_lstm_off", "residual_lstm", "gru_block", "lstm_block_peep_clip",
 )
 CONFIG = select(
     "dropout_variational_output", "residual", "device_basic_rnn", "output_projection_gru_tanh",
-    "input_projection_gru_4", "embedding_7x2", "layer_norm_lstm_dropout",
+    "input_projection_gru_4", "embedding_7x2", "layer_norm_lstm_dropout", "gru_block", "lstm_block_peep_clip",
 )
 CONVERTIBLE = select(
     "basic_rnn_5", "basic_rnn_relu_3", "basic_lstm", "basic_lstm_fb", "lstm_fb", "lstm_proj_clip_only", "gru",
@@ -318,7 +322,7 @@ ERRORS = select("basic_rnn", "basic_lstm", "lstm_proj_no_clip", "gru", "multi_ls
 CONFORMANCE = select(
     "basic_rnn", "basic_lstm", "lstm", "lstm_peep_proj_clip", "gru", "multi_mixed", "dropout",
     "dropout_variational", "residual", "device", "output_projection", "input_projection", "layer_norm_lstm",
-    "embedding", "user_elman",
+    "embedding", "gru_block", "lstm_block_peep_clip", "user_elman",
 )
 
 # Helpers -------------------------------------------------------------------------------

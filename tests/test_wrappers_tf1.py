@@ -121,6 +121,8 @@ def default_init_rule(tf1_name, shape, case):
         return ("constant", gain if last == "gamma" else shift)
     if last == "embedding":
         return ("uniform", math.sqrt(3.0))
+    if last in ("b_ru", "b_c"):  # GRUBlockCell's gates and candidate biases
+        return ("constant", 1.0 if last == "b_ru" else 0.0)
     if last == "bias" and not case.endswith("_off"):
         return ("constant", 0.0)
     return ("uniform", glorot_limit(shape))  # kernels, and layer_norm=False's bias (a TF1 quirk)

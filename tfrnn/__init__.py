@@ -14,7 +14,7 @@ from tfrnn.bidirectional import (
 )
 from tfrnn.cells import BasicLSTMCell, BasicRNNCell, GRUCell, LSTMCell
 from tfrnn.checkpoint import from_keras, load_tf1_checkpoint, tf1_variable_names, to_keras
-from tfrnn.contrib_cells import LayerNormBasicLSTMCell
+from tfrnn.contrib_cells import GRUBlockCell, LSTMBlockCell, LayerNormBasicLSTMCell
 from tfrnn.contrib_wrappers import EmbeddingWrapper, InputProjectionWrapper, OutputProjectionWrapper
 from tfrnn.dropout import DropoutWrapper
 from tfrnn.rnn import dynamic_rnn, raw_rnn, static_rnn
@@ -28,8 +28,10 @@ __all__ = [
     "DeviceWrapper",
     "DropoutWrapper",
     "EmbeddingWrapper",
+    "GRUBlockCell",
     "GRUCell",
     "InputProjectionWrapper",
+    "LSTMBlockCell",
     "LSTMCell",
     "LSTMStateTuple",
     "LayerNormBasicLSTMCell",

@@ -1,4 +1,5 @@
-"""`tf.contrib.rnn`'s cells: `LayerNormBasicLSTMCell`, checked against TF 1.15.
+"""`tf.contrib.rnn`'s cells: `LayerNormBasicLSTMCell`, `GRUBlockCell` and
+`LSTMBlockCell`, checked against TF 1.15.
 
 Like the core cells, each class describes its weights once (`tf1_layout`) and
 writes one step; TF1 names, loading and inspection derive from that.
@@ -8,7 +9,7 @@ import keras
 from keras import ops
 
 from tfrnn.base import LSTMStateTuple, RNNCell, Weight, WeightGroup
-from tfrnn.cells import linear, serialize_activation
+from tfrnn.cells import GRUCell, LSTMCell, linear, serialize_activation
 
 # tf.contrib.layers.layer_norm's variance epsilon (1e-3 in float16).
 LAYER_NORM_EPSILON = 1e-12
@@ -199,3 +200,151 @@ class LayerNormBasicLSTMCell(RNNCell):
         return config
 
 
+
+
+@keras.saving.register_keras_serializable(package="tfrnn")
+class GRUBlockCell(GRUCell):
+    """`tf.contrib.rnn.GRUBlockCell`: `GRUCell`'s math under TF 1.15's fused-kernel weight names.
+
+    TF1 ran this cell as one fused op; the numbers are `GRUCell`'s (Cho et
+    al., 2014, reset gate before the matmul), so tfrnn computes it as
+    `GRUCell` does. Only the weight names differ: `w_ru`, `b_ru`, `w_c`,
+    `b_c` where `GRUCell` has `gates/kernel`, `gates/bias`,
+    `candidate/kernel`, `candidate/bias`. The default scope is `gru_cell`.
+
+    Equations (D = input depth, H = `num_units`):
+
+        r, u = split(sigmoid([x, h] @ w_ru + b_ru), 2)   # r first
+        c = tanh([x, r * h] @ w_c + b_c)
+        h' = u * h + (1 - u) * c
+        output = h'
+
+    Args:
+        num_units: int, number of units H.
+        cell_size: TF1's deprecated spelling of `num_units`; pass exactly one.
+        reuse: accepted for TF1 compatibility; no effect in TF2.
+        name: the TF1 scope name; default `gru_cell`, as in TF1.
+        **kwargs: other `keras.layers.Layer` arguments (`dtype`, ...).
+
+    Call arguments:
+        inputs: `[B, D]`.
+        state: `[B, H]`.
+
+    Attributes:
+        w_ru: `[D + H, 2H]` (columns r, u), glorot-uniform.
+        b_ru: `[2H]`, ones.
+        w_c: `[D + H, H]`, glorot-uniform.
+        b_c: `[H]`, zeros.
+
+    Example:
+
+    >>> import numpy as np
+    >>> import tfrnn
+    >>> cell = tfrnn.GRUBlockCell(4)
+    >>> output, state = cell(np.ones((2, 3), "float32"), cell.zero_state(2, "float32"))
+    >>> sorted(tfrnn.tf1_variable_names(cell))
+    ['rnn/gru_cell/b_c', 'rnn/gru_cell/b_ru', 'rnn/gru_cell/w_c', 'rnn/gru_cell/w_ru']
+    >>> tuple(cell.w_ru.shape), np.asarray(cell.b_ru).tolist()[:2]
+    ((7, 8), [1.0, 1.0])
+    """
+
+    keras_equivalent = "GRUCell"
+
+    def __init__(self, num_units=None, cell_size=None, reuse=None, name="gru_cell", **kwargs):
+        if (num_units is None) == (cell_size is None):
+            raise ValueError(
+                f"Exactly one of num_units or cell_size must be provided; received "
+                f"num_units={num_units!r}, cell_size={cell_size!r}. cell_size is TF1's "
+                "deprecated name: write GRUBlockCell(num_units)."
+            )
+        super().__init__(num_units if cell_size is None else cell_size, name=name, **kwargs)
+
+    @classmethod
+    def tf1_options(cls, shapes, inner=None):
+        return {"num_units": shapes["b_c"][-1]} if "b_c" in shapes else None
+
+    def tf1_layout(self, input_depth):
+        rows, units = input_depth + self.num_units, self.num_units
+        return [
+            Weight("w_ru", (rows, 2 * units)),
+            Weight("b_ru", (2 * units,), keras.initializers.Constant(1.0)),
+            Weight("w_c", (rows, units)),
+            Weight("b_c", (units,), "zeros"),
+        ]
+
+
+@keras.saving.register_keras_serializable(package="tfrnn")
+class LSTMBlockCell(LSTMCell):
+    """`tf.contrib.rnn.LSTMBlockCell`: TF 1.15's fused-kernel LSTM, `LSTMCell`'s weights and numbers.
+
+    The weights are `LSTMCell`'s (`kernel`, `bias`, peepholes `w_i_diag`,
+    `w_f_diag`, `w_o_diag`) under the same default scope `lstm_cell`, and
+    the forward numbers are `LSTMCell(use_peepholes=..., cell_clip=...,
+    forget_bias=...)`'s. Two TF1 quirks differ from `LSTMCell` and are kept:
+    a `cell_clip` of None, 0 or below means no clipping (`LSTMCell` would clip
+    to 0), and where the clip binds the gradient passes through it unchanged
+    (the fused kernel's backward), where `LSTMCell`'s `clip_by_value` gives 0.
+
+    Equations (D = input depth, H = `num_units`, gates i, j, f, o):
+
+        i, j, f, o = split([x, h] @ kernel + bias, 4)
+        c' = sigmoid(f + forget_bias + w_f_diag * c) * c
+             + sigmoid(i + w_i_diag * c) * tanh(j)        # w_*_diag only with peepholes
+        c' = clip(c', -cell_clip, cell_clip)               # only with cell_clip > 0
+        h' = tanh(c') * sigmoid(o + w_o_diag * c')         # the new, clipped c'
+        output = h';  state = LSTMStateTuple(c', h')
+
+    Args:
+        num_units: int, number of units H.
+        forget_bias: float added to the forget gate; default 1.0.
+        cell_clip: optional float; clips `c'` when above 0.
+        use_peephole: bool, add diagonal peephole connections (TF1's spelling).
+        dtype: Keras dtype of the weights and computation.
+        reuse: accepted for TF1 compatibility; no effect in TF2.
+        name: the TF1 scope name; default `lstm_cell`, as in TF1.
+        **kwargs: other `keras.layers.Layer` arguments.
+
+    Call arguments:
+        inputs: `[B, D]`.
+        state: `LSTMStateTuple(c, h)`, each `[B, H]`.
+
+    Attributes:
+        kernel: `[D + H, 4H]`; rows `x` then `h`; columns i, j, f, o.
+        bias: `[4H]`, zeros.
+        w_i_diag, w_f_diag, w_o_diag: `[H]` each, with `use_peephole`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> import tfrnn
+    >>> cell = tfrnn.LSTMBlockCell(3, use_peephole=True, cell_clip=0.0)
+    >>> output, state = cell(np.ones((2, 5), "float32"), cell.zero_state(2, "float32"))
+    >>> list(tfrnn.tf1_variable_names(cell)), cell.cell_clip
+    (['rnn/lstm_cell/kernel', 'rnn/lstm_cell/bias', 'rnn/lstm_cell/w_i_diag', 'rnn/lstm_cell/w_f_diag', 'rnn/lstm_cell/w_o_diag'], None)
+    """
+
+    keras_equivalent = "LSTMCell"
+    clip_passes_gradient = True
+
+    def __init__(
+        self, num_units, forget_bias=1.0, cell_clip=None, use_peephole=False, dtype=None, reuse=None,
+        name="lstm_cell", **kwargs,
+    ):
+        clip = cell_clip if cell_clip is not None and cell_clip > 0 else None  # TF1: <= 0 is off
+        super().__init__(
+            num_units, use_peepholes=use_peephole, cell_clip=clip, forget_bias=forget_bias,
+            name=name, dtype=dtype, **kwargs,
+        )
+        self.use_peephole = bool(use_peephole)
+
+    @classmethod
+    def tf1_options(cls, shapes, inner=None):
+        bias = shapes.get("bias")
+        return {"num_units": bias[-1] // 4 if bias else 0, "use_peephole": "w_i_diag" in shapes}
+
+    def tf1_layout(self, input_depth):
+        units = self.num_units
+        layout = [Weight("kernel", (input_depth + units, 4 * units)), Weight("bias", (4 * units,), "zeros")]
+        if self.use_peepholes:  # TF1 creates them in this order: i, f, o
+            layout += [Weight(diag, (units,)) for diag in ("w_i_diag", "w_f_diag", "w_o_diag")]
+        return layout
