@@ -1,0 +1,413 @@
+"""Which variables of a TF1 checkpoint form which RNN, read from names and shapes alone.
+
+TF1's names say where a cell sits (`<scope>/<cell name>/kernel`,
+`multi_rnn_cell/cell_{i}`, `bidirectional_rnn/fw`,
+`stack_bidirectional_rnn/cell_{i}`) and the shapes give its sizes. This module
+knows no cell class: a group of variables is a cell when a class of
+`TF1_CLASSES`, built with the arguments its `tf1_options` reads from the
+shapes, names exactly those variables through `tf1_entries`. A new class (a
+contrib cell, a user's own) is recognised as soon as it describes its weights.
+
+Scopes are tried deepest first, so a wrapper is found around the cell found
+below it. Every variable is placed: in a cell, as not an RNN weight (optimizer
+slots, counters), or as unexplained, with the reason when names and shapes
+give one. Loop structure (`MultiRNNCell` layers, bidirectional pairs, stacked
+bidirectional layers) is read from the scopes around the cells.
+"""
+
+import dataclasses
+import inspect
+import re
+
+from tfrnn.base import default_name
+from tfrnn.checkpoint.load import _infer_input_depth  # the one rule for a checkpoint's input depth
+from tfrnn.checkpoint.names import tf1_entries
+from tfrnn.wrappers import MultiRNNCell
+
+_BOOKKEEPING = re.compile(r"(?:.*/)?(?:global_step|beta1_power|beta2_power)(?:_\d+)?")
+_MULTI_LAYER = re.compile(r"(?:(?P<scope>.*)/)?(?P<multi>[^/]+)/cell_(?P<index>\d+)")
+_DIRECTION = re.compile(r"(?:(?P<parent>.*)/)?(?P<direction>fw|bw)")
+_STACK_LAYER = re.compile(r"(?P<stack>.+)/cell_(?P<index>\d+)(?P<dynamic>/bidirectional_rnn)?")
+# A scope that is no class's default name is taken for a cell only if it says RNN
+# somewhere; otherwise a `kernel`/`bias` pair is likelier a dense layer.
+_RNN_WORDS = ("rnn", "cell", "lstm", "gru")
+_PRE_1_2_NAMES = {"weights": "kernel", "biases": "bias"}
+PRE_1_2_REASON = (
+    "pre-TF-1.2 names ('weights'/'biases'); rename them 'kernel'/'bias' first "
+    "(TF1's tf.contrib.rnn checkpoint_convert tool did this)"
+)
+# Reasons rank from the most specific; a variable gets the best one of its scopes.
+_RENAMED, _KERAS, _NEAR_MISS, _DENSE = range(4)
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell:
+    """One TF1 cell found in a checkpoint: its class, the arguments its shapes imply, its place.
+
+    Attributes:
+        cls: the class, one of `TF1_CLASSES`.
+        options: its constructor arguments, as `tf1_options` read them (and
+            `with_options` added), without the wrapped cell and the name.
+        path: the cell's whole scope, e.g. `rnn/multi_rnn_cell/cell_0/lstm_cell`.
+        input_depth: the depth of the inputs the checkpoint's kernels imply.
+        output_size: the cell's output size.
+        variables: TF1 name -> shape, in TF1's order (a wrapper's include its cell's).
+        inner: the wrapped cell, for a wrapper (`cls.wraps_a_cell`).
+        note: a caveat, e.g. that the class was guessed from a custom name.
+    """
+
+    cls: type
+    options: dict
+    path: str
+    input_depth: int
+    output_size: int
+    variables: dict
+    inner: "Cell | None" = None
+    note: str = ""
+
+    @property
+    def name(self):
+        return self.path.rpartition("/")[2]
+
+    @property
+    def scope(self):
+        """The scope around the cell: what `load_tf1_checkpoint` takes as `scope`."""
+        return self.path.rpartition("/")[0]
+
+    def build(self):
+        """A new, unbuilt cell: the class called with the options, the wrapped cell first."""
+        inner = [self.inner.build()] if self.inner else []
+        return self.cls(*inner, **self.options, name=self.name)
+
+    def with_options(self, given):
+        """This cell with `given` arguments passed to each cell whose constructor takes them.
+
+        Wrappers pass them on and keep their own (a projection's `activation`
+        is not the cell's).
+        """
+        if self.inner:
+            return dataclasses.replace(self, inner=self.inner.with_options(given))
+        taken = {key: value for key, value in given.items() if key in parameters(self.cls)}
+        return dataclasses.replace(self, options={**self.options, **taken})
+
+
+@dataclasses.dataclass(frozen=True)
+class Stack:
+    """A TF1 `MultiRNNCell`: its name and layers, `cell_0` first."""
+
+    name: str
+    cells: list
+    note: str = ""
+
+    input_depth = property(lambda self: self.cells[0].input_depth)
+    output_size = property(lambda self: self.cells[-1].output_size)
+    variables = property(lambda self: {n: s for cell in self.cells for n, s in cell.variables.items()})
+
+    def build(self):
+        return MultiRNNCell([cell.build() for cell in self.cells], name=self.name)
+
+    def with_options(self, given):
+        return dataclasses.replace(self, cells=[cell.with_options(given) for cell in self.cells])
+
+
+@dataclasses.dataclass
+class Structure:
+    """What one TF1 loop call left: `units` are `(load scope, role, Cell or Stack)`."""
+
+    kind: str  # "rnn", "bidirectional" or "stack_bidirectional"
+    scope: str
+    units: list
+    dynamic: bool = True  # stack_bidirectional: a `bidirectional_rnn` level below cell_i
+
+
+@dataclasses.dataclass
+class Inspection:
+    """Every variable of a checkpoint, placed."""
+
+    structures: list
+    not_rnn: dict  # name -> why it is not an RNN weight
+    unexplained: dict  # name -> why it was not placed (may be "")
+    shapes: dict
+
+
+@dataclasses.dataclass(frozen=True)
+class _Trial:
+    """What one class, built from the shapes under a scope, would name there."""
+
+    cls: type
+    options: dict
+    output_size: int
+    depth: "int | None"
+    expected: dict  # TF1 name -> shape
+    inner: "Cell | None"
+
+    def fits(self, actual):
+        return self.depth is not None and self.expected == actual
+
+
+def parameters(cls):
+    """The constructor's named parameters (`self`, `*args` and `**kwargs` left out)."""
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    signature = inspect.signature(cls.__init__).parameters.values()
+    return {p.name: p for p in list(signature)[1:] if p.kind in named}
+
+
+def inspect_shapes(shapes):
+    """Every variable placed: in an RNN structure, as not an RNN weight, or unexplained.
+
+    Args:
+        shapes: TF1 name -> shape (a list of ints), as a checkpoint reader gives them.
+
+    Returns:
+        An `Inspection`, structures sorted by scope.
+    """
+    not_rnn = not_rnn_weights(shapes)
+    rest = {name: list(shape) for name, shape in shapes.items() if name not in not_rnn}
+    cells, unexplained = find_cells(rest)
+    units = _group_layers(cells, unexplained)
+    structures = sorted(_group_directions(units), key=lambda s: (s.scope, s.units[0][0]))
+    return Inspection(structures, not_rnn, unexplained, shapes)
+
+
+def not_rnn_weights(shapes):
+    """Optimizer slots (`<variable>/Adam`, moving averages) and counters, with the reason."""
+    found = {}
+    for name in shapes:
+        parts = name.split("/")
+        owners = ["/".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)]
+        if any(owner in shapes for owner in owners):
+            found[name] = "slot of another variable (optimizer state or moving average)"
+        elif _BOOKKEEPING.fullmatch(name):
+            found[name] = "optimizer or training counter"
+    return found
+
+
+def find_cells(shapes):
+    """`(cells, unexplained)`: the outermost cells, and why every other variable is left.
+
+    Each scope, deepest first, is offered the variables below it that no cell
+    has claimed yet, and the cells found just below it (for wrappers).
+    """
+    classes, shapes = _registry(), {name: list(shape) for name, shape in shapes.items()}
+    found, claimed, diagnoses = {}, set(), {}
+    for path in _scopes_deepest_first(shapes):
+        own = {n: s for n, s in shapes.items() if n.startswith(path + "/") and n not in claimed}
+        if not own:
+            continue
+        below = [cell for cell in found.values() if cell.scope == path]
+        outcome = _recognise(path, own, below, classes, shapes)
+        if isinstance(outcome, Cell):
+            found.pop(outcome.inner.path if outcome.inner else None, None)
+            found[path] = outcome
+            claimed.update(outcome.variables)
+        elif outcome:
+            diagnoses[path] = outcome
+    unexplained = {name: _reason(name, diagnoses) for name in shapes if name not in claimed}
+    return sorted(found.values(), key=lambda cell: cell.path), unexplained
+
+
+def _registry():
+    # Imported when needed, not at import time: `tfrnn` imports `tfrnn.checkpoint`, and
+    # TF1_CLASSES is complete only once every module of tfrnn (and the user's) has loaded.
+    import tfrnn  # noqa: F401
+    from tfrnn.base import TF1_CLASSES
+
+    return list(TF1_CLASSES)
+
+
+def _scopes_deepest_first(shapes):
+    scopes = {name.rsplit("/", depth)[0] for name in shapes for depth in range(1, name.count("/") + 1)}
+    return sorted(scopes, key=lambda scope: (-scope.count("/"), scope))
+
+
+def _recognise(path, own, below, classes, shapes):
+    """The cell at `path` (a `Cell`), else `(rank, reason)` for its variables, else None."""
+    trials = [trial for cls in classes for inner in _inner_choices(cls, below)
+              if (trial := _trial(cls, path, own, inner, shapes))]
+    fits = [trial for trial in trials if trial.fits(_with_inner(own, trial.inner))]
+    choice = _choose(path, fits, {default_name(cls) for cls in classes})
+    if isinstance(choice, Cell):
+        return choice
+    return _diagnose(path, own, below, classes, shapes) or choice or _near_miss(path, own, trials, classes)
+
+
+def _inner_choices(cls, below):
+    return below if cls.wraps_a_cell else [None]
+
+
+def _with_inner(own, inner):
+    return {**own, **inner.variables} if inner else own
+
+
+def _trial(cls, path, own, inner, shapes):
+    """What `cls` named after `path`'s last part, sized by its `tf1_options`, would name there."""
+    scope, _, name = path.rpartition("/")
+    relative = {n: tuple(shape) for n, shape in _relative(own, path).items()}
+    try:
+        inner_cell = inner.build() if inner else None
+        options = cls.tf1_options(relative, inner_cell)
+        if options is None:
+            return None
+        cell = cls(*([inner_cell] if inner else []), **options, name=name)
+        depth = _infer_input_depth(cell, shapes, scope)
+        expected = {e.name: list(e.shape) for e in tf1_entries(cell, depth or 0, scope)}
+    except Exception:  # noqa: BLE001 - options guessed from shapes it was not written for: no fit
+        return None
+    return _Trial(cls, options, cell.output_size, depth, expected, inner)
+
+
+def _choose(path, fits, default_names):
+    """The fit TF1's naming makes likeliest, as a `Cell`; else a reason, or None.
+
+    TF1 names a cell after its class (`basic_lstm_cell`, uniquified
+    `basic_lstm_cell_1`), so that name decides, and several classes with
+    that name (identical layouts) go by `TF1_CLASSES` order. A custom name
+    must say RNN somewhere; the class whose default name shares most words
+    with it wins, with a note when the shapes also fit a cell of other sizes.
+    """
+    name = path.rpartition("/")[2]
+    named = [trial for trial in fits if default_name(trial.cls) == _base_name(name)]
+    if named:
+        return _cell(path, named[0])
+    if not fits or _base_name(name) in default_names:  # another class's name: say how it differs
+        return None
+    if not any(word in name.lower() for word in _RNN_WORDS):
+        return _DENSE, (f"{_own_names(fits[0], path)} under {name!r}, not a cell's default name: a dense "
+                        f"layer? (if it is a cell, build it with name={name!r}: the shapes fit {fits[0].cls.__name__})")
+    best, *others = sorted(fits, key=lambda trial: -_shared_words(trial.cls, name))  # stable: TF1_CLASSES order
+    other = [t.cls.__name__ for t in others if (t.depth, t.output_size) != (best.depth, best.output_size)]
+    return _cell(path, best, f"guessed from the name {name!r}; the shapes also fit {other[0]}" if other else "")
+
+
+def _cell(path, trial, note=""):
+    return Cell(trial.cls, trial.options, path, trial.depth, trial.output_size, trial.expected, trial.inner, note)
+
+
+def _base_name(name):
+    """TF1 uniquifies default scopes within a scope: `basic_lstm_cell_1`."""
+    return re.sub(r"_\d+$", "", name)
+
+
+def _shared_words(cls, name):
+    return sum(word in name.lower() for word in default_name(cls).split("_"))
+
+
+def _own_names(trial, path):
+    """The names a fit gives its own weights (not its wrapped cell's), in TF1's order."""
+    inner = trial.inner.variables if trial.inner else {}
+    return " and ".join(name[len(path) + 1:] for name in trial.expected if name not in inner)
+
+
+def _diagnose(path, own, below, classes, shapes):
+    """Why no cell is at `path` when the names say more than the shapes: old names, Keras names."""
+    name = path.rpartition("/")[2]
+    if any(n.rpartition("/")[2] in _PRE_1_2_NAMES for n in own):
+        renamed = {_renamed(n): s for n, s in own.items()}
+        if isinstance(_recognise(path, renamed, below, classes, {**shapes, **renamed}), Cell):
+            return _RENAMED, PRE_1_2_REASON
+    if f"{path}/recurrent_kernel" in own:
+        return _KERAS, (f"a Keras cell's kernel, recurrent_kernel and bias under {name!r}, not a TF1 cell: "
+                        "build that keras.layers cell and set_weights([kernel, recurrent_kernel, bias])")
+    return None
+
+
+def _renamed(name):
+    head, _, last = name.rpartition("/")
+    return f"{head}/{_PRE_1_2_NAMES.get(last, last)}"
+
+
+def _near_miss(path, own, trials, classes):
+    """For a scope with a class's default name: how its variables differ from that class's."""
+    name = path.rpartition("/")[2]
+    if _base_name(name) not in {default_name(cls) for cls in classes}:
+        return None
+    named = [t for t in trials if default_name(t.cls) == _base_name(name)]
+    closest = max(named, key=lambda t: len(set(t.expected) & set(_with_inner(own, t.inner))), default=None)
+    have = _relative(_with_inner(own, closest.inner if closest else None), path)
+    if closest is None:
+        return _NEAR_MISS, f"not a complete TF1 cell under {name!r}: it has only {sorted(have)}"
+    cls, want = closest.cls.__name__, _relative(closest.expected, path)
+    if set(want) == set(have):
+        have = {n: have[n] for n in want}  # in TF1's order, beside the expected shapes
+        return _NEAR_MISS, f"{cls} weights under {name!r} with inconsistent shapes {have}; {cls} expects {want}"
+    if set(have) < set(want):
+        return _NEAR_MISS, (f"not a complete TF1 cell under {name!r}: it has only {sorted(have)}; "
+                            f"{cls} also has {sorted(set(want) - set(have))}")
+    return _NEAR_MISS, f"not a TF1 cell under {name!r}: it has {sorted(have)}; {cls} has {sorted(want)}"
+
+
+def _relative(variables, path):
+    return {name[len(path) + 1:]: shape for name, shape in variables.items()}
+
+
+def _reason(name, diagnoses):
+    """The most specific reason any scope of `name` gave (the deepest among equals)."""
+    scopes = [name.rsplit("/", depth)[0] for depth in range(1, name.count("/") + 1)]
+    found = [diagnoses[scope] for scope in scopes if scope in diagnoses]
+    if found:
+        return min(found, key=lambda diagnosis: diagnosis[0])[1]
+    return PRE_1_2_REASON if name.rpartition("/")[2] in _PRE_1_2_NAMES else ""
+
+
+# ------------------------------------------------------------------- loop structure
+
+
+def _group_layers(cells, unexplained):
+    """`[(load scope, Cell or Stack)]`: `.../multi_rnn_cell/cell_{i}/<cell>` become one Stack."""
+    units, layers = [], {}
+    for cell in cells:
+        match = _MULTI_LAYER.fullmatch(cell.scope)
+        if match:
+            key = (match["scope"] or "", match["multi"])
+            layers.setdefault(key, {})[int(match["index"])] = cell
+        else:
+            units.append((cell.scope, cell))
+    for (scope, multi), by_index in layers.items():
+        if sorted(by_index) != list(range(len(by_index))):
+            reason = f"layers {sorted(by_index)} of a MultiRNNCell under {scope!r}: some cell_{{i}} are missing"
+            unexplained.update({n: reason for cell in by_index.values() for n in cell.variables})
+            continue
+        units.append((scope, _stack(multi, [by_index[i] for i in range(len(by_index))])))
+    return units
+
+
+def _stack(name, cells):
+    chain = [i for i in range(1, len(cells)) if cells[i].input_depth != cells[i - 1].output_size]
+    note = f"input depth of cell_{chain[0]} differs from the output of the layer below" if chain else ""
+    return Stack(name, cells, note)
+
+
+def _group_directions(units):
+    """Pair `<parent>/fw` with `<parent>/bw`; pairs under `<S>/cell_{i}` are stacked layers."""
+    pairs, singles = {}, []
+    for scope, unit in units:
+        match = _DIRECTION.fullmatch(scope)
+        if match:
+            pairs.setdefault(match["parent"] or "", {}).setdefault(match["direction"], []).append((scope, unit))
+        else:
+            singles.append(Structure("rnn", scope, [(scope, "", unit)]))
+    bidirectional = []
+    for parent, directions in pairs.items():
+        if sorted(directions) == ["bw", "fw"] and all(len(found) == 1 for found in directions.values()):
+            (fw_scope, fw), (bw_scope, bw) = directions["fw"][0], directions["bw"][0]
+            bidirectional.append(Structure("bidirectional", parent, [(fw_scope, "fw", fw), (bw_scope, "bw", bw)]))
+        else:
+            singles += [Structure("rnn", s, [(s, "", u)]) for found in directions.values() for s, u in found]
+    return singles + _group_stacked_layers(bidirectional)
+
+
+def _group_stacked_layers(bidirectional):
+    stacks, plain = {}, []
+    for structure in bidirectional:
+        match = _STACK_LAYER.fullmatch(structure.scope)
+        if match:
+            stacks.setdefault((match["stack"], bool(match["dynamic"])), {})[int(match["index"])] = structure
+        else:
+            plain.append(structure)
+    for (scope, dynamic), by_index in stacks.items():
+        if sorted(by_index) != list(range(len(by_index))):
+            plain += by_index.values()  # not a whole stack: report each pair as it is
+            continue
+        units = [unit for i in range(len(by_index)) for unit in by_index[i].units]
+        plain.append(Structure("stack_bidirectional", scope, units, dynamic))
+    return plain

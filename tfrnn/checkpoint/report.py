@@ -1,0 +1,277 @@
+"""What `tfrnn-checkpoint` prints: the `inspect` report, the code it prints, `convert`'s report.
+
+The tfrnn code is written from each found cell's class and constructor
+arguments (`tfrnn.LSTMCell(4, use_peepholes=True)`): only the arguments that
+differ from the constructor's defaults, `name=` only where TF1's default name
+was not used, a wrapper around its cell's code. The Keras code is written from
+the Keras cell `to_keras` returned, so it is the code of what was saved.
+"""
+
+import dataclasses
+
+import keras
+
+import tfrnn
+from tfrnn.base import default_name
+from tfrnn.checkpoint.discovery import Stack, parameters
+from tfrnn.wrappers import MultiRNNCell
+
+# How `to_keras` lays out TF1's arrays in each Keras cell it returns
+# (tfrnn.checkpoint.convert says why).
+_KERAS_LAYOUTS = {
+    "SimpleRNNCell": "kernel rows split at the input depth",
+    "GRUCell": "gates (r, u) and candidate reordered to z (= u), r, h; reset_after=False",
+    "LSTMCell": "gates i, j, f, o reordered to i, f, c, o; forget_bias {forget_bias} added to the forget bias",
+}
+_NOT_STORED = (
+    "Checkpoints do not store activation, forget_bias (LSTMs; TF1's default 1.0), cell_clip "
+    "or proj_clip (LSTMCell): pass them as your TF1 code did (convert: --activation, --forget-bias)."
+)
+
+
+@dataclasses.dataclass
+class Conversion:
+    """One `convert` run: what was read, what was built and saved, and where."""
+
+    checkpoint: str  # the checkpoint prefix
+    scope: str  # the scope the cell was loaded from
+    unit: object  # the discovery.Cell or Stack
+    cell: object  # the tfrnn cell built from it and loaded
+    saved: object  # what the file holds: `cell`, or its Keras equivalent
+    to: str  # "keras" or "tfrnn"
+    out: str
+    suffix: str  # ".keras" or ".weights.h5"
+
+
+# ------------------------------------------------------------------- inspect
+
+
+def format_inspection(path, inspection):
+    """The `inspect` report: structures with their tfrnn code, then every other variable."""
+    count = len(inspection.structures)
+    lines = [f"TF1 checkpoint {path}: {len(inspection.shapes)} variables, {count} RNN structure{'s' * (count != 1)}"]
+    for number, structure in enumerate(inspection.structures, start=1):
+        lines += ["", f"[{number}] {_title(structure)}"]
+        for scope, role, unit in structure.units:
+            lines += _unit_lines(unit, f"    {role or 'cell'} {scope!r}: ")
+        lines += ["    tfrnn code:"] + [f"        {line}" for line in tfrnn_code(structure, path)]
+    lines += _variable_list("not RNN weights", inspection.not_rnn, inspection.shapes)
+    lines += _variable_list("unexplained", inspection.unexplained, inspection.shapes)
+    if inspection.structures:
+        lines += ["", _NOT_STORED]
+    return "\n".join(lines)
+
+
+def _title(structure):
+    depth = structure.units[0][2].input_depth
+    if structure.kind == "rnn":
+        call = "a direct cell call" if not structure.scope else "dynamic_rnn, static_rnn or raw_rnn"
+        return f"scope {structure.scope!r}: {call}, input depth {depth}"
+    if structure.kind == "bidirectional":
+        return f"scope {structure.scope!r}: bidirectional_dynamic_rnn or static_bidirectional_rnn, input depth {depth}"
+    call = "stack_bidirectional_dynamic_rnn" if structure.dynamic else "stack_bidirectional_rnn"
+    return f"scope {structure.scope!r}: {call}, {len(structure.units) // 2} layers, input depth {depth}"
+
+
+def _unit_lines(unit, head):
+    if not isinstance(unit, Stack):
+        return [head + describe(unit)]
+    note = f" ({unit.note})" if unit.note else ""
+    lines = [f"{head}MultiRNNCell of {len(unit.cells)} layers{note}"]
+    return lines + [f"        cell_{i}: {describe(cell)}" for i, cell in enumerate(unit.cells)]
+
+
+def describe(cell):
+    """`GRUCell(2), input depth 3`, and the cell's note."""
+    note = f" ({cell.note})" if cell.note else ""
+    return f"{cell_code(cell, qualified=False)}, input depth {cell.input_depth}{note}"
+
+
+def summary(unit):
+    """One line for a cell or a MultiRNNCell."""
+    if isinstance(unit, Stack):
+        return f"MultiRNNCell of {len(unit.cells)} layers, input depth {unit.input_depth}"
+    return describe(unit)
+
+
+def tfrnn_code(structure, path):
+    """Runnable code that builds the structure's cells and loads them from `path`."""
+    lines = ["import tfrnn", *_imports(unit for _, _, unit in structure.units), f"PATH = {str(path)!r}"]
+    if structure.kind == "rnn":
+        return lines + _single_code(*structure.units[0])
+    if structure.kind == "bidirectional":
+        return lines + _bidirectional_code(structure)
+    return lines + _stack_code(structure)
+
+
+def _single_code(scope, role, unit):
+    lines = [f"cell = {cell_code(unit)}", f"tfrnn.load_tf1_checkpoint(PATH, cell, scope={scope!r})"]
+    if not scope:
+        return lines + ["# output, state = cell(inputs, cell.zero_state(batch_size, 'float32'))  # one step"]
+    return lines + [f"# outputs, state = tfrnn.dynamic_rnn(cell, inputs, dtype='float32')  "
+                    f"# inputs [batch, time, {unit.input_depth}]"]
+
+
+def _bidirectional_code(structure):
+    (fw_scope, _, fw), (bw_scope, _, bw) = structure.units
+    return [
+        f"cell_fw = {cell_code(fw)}", f"cell_bw = {cell_code(bw)}",
+        f"tfrnn.load_tf1_checkpoint(PATH, cell_fw, scope={fw_scope!r})",
+        f"tfrnn.load_tf1_checkpoint(PATH, cell_bw, scope={bw_scope!r})",
+        "# (outputs_fw, outputs_bw), (state_fw, state_bw) = tfrnn.bidirectional_dynamic_rnn("
+        "cell_fw, cell_bw, inputs, dtype='float32')",
+    ]
+
+
+def _stack_code(structure):
+    fws, bws = structure.units[0::2], structure.units[1::2]
+    lines = [
+        f"cells_fw = [{', '.join(cell_code(unit) for _, _, unit in fws)}]",
+        f"cells_bw = [{', '.join(cell_code(unit) for _, _, unit in bws)}]",
+    ]
+    for layer, ((fw_scope, _, _), (bw_scope, _, _)) in enumerate(zip(fws, bws)):
+        lines += [
+            f"tfrnn.load_tf1_checkpoint(PATH, cells_fw[{layer}], scope={fw_scope!r})",
+            f"tfrnn.load_tf1_checkpoint(PATH, cells_bw[{layer}], scope={bw_scope!r})",
+        ]
+    if structure.dynamic:
+        return lines + ["# outputs, states_fw, states_bw = tfrnn.stack_bidirectional_dynamic_rnn("
+                        "cells_fw, cells_bw, inputs, dtype='float32')"]
+    return lines + ["# outputs, states_fw, states_bw = tfrnn.stack_bidirectional_rnn("
+                    "cells_fw, cells_bw, tf.unstack(inputs, axis=1), dtype='float32')"]
+
+
+def _variable_list(title, reasons, shapes):
+    if not reasons:
+        return []
+    lines = ["", f"{title} ({len(reasons)}):"]
+    return lines + [f"    {name} {shapes[name]}" + (f"  {reasons[name]}" if reasons[name] else "")
+                    for name in sorted(reasons)]
+
+
+# ------------------------------------------------------------------- tfrnn code
+
+
+class _Code(str):
+    """Code already written (a wrapped cell's constructor): printed as it is, not quoted."""
+
+    def __repr__(self):
+        return str(self)
+
+
+def cell_code(unit, qualified=True):
+    """The constructor call that builds a found cell or stack: `tfrnn.LSTMCell(4, num_proj=2)`."""
+    if isinstance(unit, Stack):
+        cells = ", ".join(cell_code(cell, qualified) for cell in unit.cells)
+        name = f", name={unit.name!r}" if unit.name != default_name(MultiRNNCell) else ""
+        return f"{_class_name(MultiRNNCell, qualified)}([{cells}]{name})"
+    given = dict(unit.options)
+    if unit.inner:  # the wrapped cell is the constructor's first argument
+        given = {next(iter(parameters(unit.cls))): _Code(cell_code(unit.inner, qualified)), **given}
+    args = _arguments(unit.cls, given)
+    args += [f"name={unit.name!r}"] if unit.name != default_name(unit.cls) else []
+    return f"{_class_name(unit.cls, qualified)}({', '.join(args)})"
+
+
+def _arguments(cls, given):
+    """`given` as the call writes it: the first argument and the required ones by position,
+    while they come in the constructor's order; the rest by keyword, and only if not the default."""
+    args, positional = [], True
+    for index, (name, parameter) in enumerate(parameters(cls).items()):
+        if name == "name" or name not in given:
+            positional = False
+            continue
+        required = parameter.default is parameter.empty
+        if positional and (index == 0 or required) and parameter.kind is parameter.POSITIONAL_OR_KEYWORD:
+            args.append(repr(given[name]))
+            continue
+        positional = False
+        if required or not _equal(given[name], parameter.default):
+            args.append(f"{name}={given[name]!r}")
+    return args
+
+
+def _equal(value, default):
+    if isinstance(value, _Code):
+        return False
+    try:
+        return bool(value == default)
+    except Exception:  # noqa: BLE001 - an argument that does not compare is not the default
+        return False
+
+
+def _class_name(cls, qualified):
+    """`tfrnn.X` for tfrnn's own classes; other classes by their name, imported by `_imports`."""
+    return f"tfrnn.{cls.__name__}" if qualified and _is_public(cls) else cls.__name__
+
+
+def _is_public(cls):
+    return getattr(tfrnn, cls.__name__, None) is cls
+
+
+def _imports(units):
+    """`from <module> import <Class>` for each class of `units` that `tfrnn` does not export."""
+    classes = {cls for unit in units for cls in _classes(unit)}
+    return sorted(f"from {cls.__module__} import {cls.__qualname__}" for cls in classes if not _is_public(cls))
+
+
+def _classes(unit):
+    if isinstance(unit, Stack):
+        return [MultiRNNCell] + [cls for cell in unit.cells for cls in _classes(cell)]
+    return [unit.cls] + (_classes(unit.inner) if unit.inner else [])
+
+
+# ------------------------------------------------------------------- convert
+
+
+def keras_code(keras_cell):
+    """`keras.layers.X(units, ...)`: the arguments that differ from X's defaults, those the
+    conversion set first and the activation (what the TF1 code passed) last."""
+    if isinstance(keras_cell, keras.layers.StackedRNNCells):
+        return f"keras.layers.StackedRNNCells([{', '.join(keras_code(cell) for cell in keras_cell.cells)}])"
+    config = keras_cell.get_config()
+    defaults = type(keras_cell)(config["units"]).get_config()
+    changed = [key for key in config if key not in ("name", "units") and config[key] != defaults.get(key)]
+    changed.sort(key=lambda key: key == "activation")
+    args = [str(config["units"])] + [f"{key}={config[key]!r}" for key in changed]
+    return f"keras.layers.{type(keras_cell).__name__}({', '.join(args)})"
+
+
+def conversion_report(conversion):
+    """What `convert` read, what each TF1 variable became, and the code that loads the file."""
+    unit = conversion.unit
+    lines = [f"converted scope {conversion.scope!r} of {conversion.checkpoint} ({summary(unit)}) "
+             f"to {conversion.to} cells:"]
+    specs, sources, targets = [unit], [conversion.cell], [conversion.saved]
+    if isinstance(unit, Stack):
+        specs, sources, targets = unit.cells, conversion.cell.cells, conversion.saved.cells
+    for spec, source, target in zip(specs, sources, targets):
+        lines += _conversion_lines(spec, source, target, conversion.to)
+    lines += [f"wrote {conversion.out}; load it with:"]
+    return "\n".join(lines + [f"    {line}" for line in _loading_code(conversion)])
+
+
+def _conversion_lines(spec, source, target, to):
+    leaves = ", ".join(f"{name[len(spec.path) + 1:]} {shape}" for name, shape in spec.variables.items())
+    lines = [f"  {spec.path}/{{{leaves}}}"]
+    if to == "tfrnn":
+        return lines + [f"    -> {cell_code(spec)}: the same arrays (TF1's layout)"]
+    weights = ", ".join(f"{weight.name} {list(weight.shape)}" for weight in target.weights)
+    how = _KERAS_LAYOUTS[type(target).__name__].format(forget_bias=getattr(source, "forget_bias", None))
+    return lines + [f"    -> {keras_code(target)}: {weights} ({how})"]
+
+
+def _loading_code(conversion):
+    unit, out = conversion.unit, str(conversion.out)
+    imports = ["import keras"]
+    if conversion.to == "tfrnn":
+        imports += ["import tfrnn", *_imports([unit])]
+    if conversion.suffix == ".keras":
+        return imports + [f"model = keras.models.load_model({out!r})", "cell = model.layers[-1].cell"]
+    cell = keras_code(conversion.saved) if conversion.to == "keras" else cell_code(unit)
+    return imports + [
+        f"cell = {cell}",
+        f"model = keras.Sequential([keras.Input((None, {unit.input_depth})), "
+        "keras.layers.RNN(cell, return_sequences=True)])",
+        f"model.load_weights({out!r})",
+    ]
