@@ -30,11 +30,11 @@ import tensorflow as tf
 import tfrnn
 
 
-def show(label, value):
+def show(label: str, value: object) -> None:
     print(f"  {label:<44} {value}")
 
 
-def basic_rnn_cell():
+def basic_rnn_cell() -> None:
     print("1. BasicRNNCell: one step, (output, next_state) = call(input, state)")
     cell = tfrnn.BasicRNNCell(num_units=128)
     show("cell.state_size", cell.state_size)
@@ -45,7 +45,7 @@ def basic_rnn_cell():
     show("output is the new state (pitfall 1)", bool(np.array_equal(output, h1)))
 
 
-def basic_lstm_cell():
+def basic_lstm_cell() -> None:
     print("2. BasicLSTMCell: the state is LSTMStateTuple(c, h)")
     lstm_cell = tfrnn.BasicLSTMCell(num_units=128)
     inputs = np.random.rand(32, 100).astype(np.float32)
@@ -56,7 +56,7 @@ def basic_lstm_cell():
     show("output is h1.h, not the whole state", bool(np.array_equal(output, h1.h)))
 
 
-def many_steps():
+def many_steps() -> None:
     print("3. Many steps at once: (batch_size, time_steps, input_size) -> outputs, state")
     cell = tfrnn.BasicLSTMCell(num_units=128)
     inputs = np.random.rand(32, 10, 100).astype(np.float32)
@@ -70,10 +70,10 @@ def many_steps():
     show(f"row {row} (length {lengths[row]}): outputs past it are 0", bool(np.all(outputs[row, lengths[row]:] == 0)))
 
 
-def multi_rnn_cell():
+def multi_rnn_cell() -> None:
     print("4. MultiRNNCell: three stacked layers")
 
-    def get_a_cell():
+    def get_a_cell() -> tfrnn.BasicRNNCell:
         return tfrnn.BasicRNNCell(num_units=128)
 
     cell = tfrnn.MultiRNNCell([get_a_cell() for _ in range(3)])
@@ -86,7 +86,7 @@ def multi_rnn_cell():
         show("  " + name, tuple(variable.shape))
 
 
-def repeated_cell_pitfall():
+def repeated_cell_pitfall() -> None:
     print("5. Pitfall 2: MultiRNNCell([one_cell] * 3)")
     one_cell = tfrnn.BasicRNNCell(num_units=128)
     try:
@@ -96,7 +96,7 @@ def repeated_cell_pitfall():
         print("   fix: MultiRNNCell([get_a_cell() for _ in range(3)])")
 
 
-def main():
+def main() -> None:
     keras.utils.set_random_seed(0)  # seeds NumPy's global generator too
     for step in (basic_rnn_cell, basic_lstm_cell, many_steps, multi_rnn_cell, repeated_cell_pitfall):
         step()

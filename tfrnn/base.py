@@ -10,11 +10,15 @@ from which `build`, the TF1 names, checkpoint loading, `tfrnn-checkpoint
 inspect` and the Keras converters all derive.
 """
 
+from __future__ import annotations
+
 import collections
 import dataclasses
 import functools
 import inspect
 import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Union
 
 import keras
 import numpy as np
@@ -31,11 +35,26 @@ try:
 except ImportError:  # pragma: no cover - depends on the Keras version
     _KerasDropoutCell = object
 
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs  # typing.TypeIs from Python 3.13 on
+
+# The names tfrnn's annotations use. TensorFlow and Keras ship no type
+# information, so to a type checker their values are `Any`; these say what a
+# value is.
+Tensor = Any  # a tf.Tensor, Keras tensor or variable, or NumPy array
+Nested = Any  # a Tensor, or a (named) tuple or list of Nested: a state, an output
+DType = Any  # "float32", np.float32, tf.float32, or a keras.DTypePolicy (or its name)
+Cell = Any  # an RNN cell: a tfrnn.RNNCell, a Keras RNN cell, anything `check_cell` accepts
+StateSize = Union[int, Sequence["StateSize"]]  # an int, or a (named) tuple of StateSize
+Shape = Sequence[Union[int, None]]  # a static shape: a tuple, list or tf.TensorShape
+Activation = Union[str, Callable[[Tensor], Tensor], None]  # a Keras activation name or function
+Initializer = Union[str, Callable[..., Tensor], None]  # a Keras initializer name or instance
+
 _FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
 
 # The classes whose weights `tfrnn-checkpoint inspect` can recognise: every
 # subclass that defines `tf1_options`, in the order defined (core cells first).
-TF1_CLASSES: list = []
+TF1_CLASSES: list[type[RNNCell]] = []
 
 
 class LSTMStateTuple(collections.namedtuple("LSTMStateTuple", ("c", "h"))):
@@ -63,7 +82,7 @@ class LSTMStateTuple(collections.namedtuple("LSTMStateTuple", ("c", "h"))):
     __slots__ = ()
 
     @property
-    def dtype(self):
+    def dtype(self) -> DType:
         """The dtype shared by `c` and `h`; `TypeError` if they differ."""
         c, h = self
         if c.dtype != h.dtype:
@@ -125,11 +144,11 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
     floating_point_inputs = True
     # The native Keras 3 cell that computes the same function, for `to_keras`:
     # read from the class's own body only (a subclass may compute otherwise).
-    keras_equivalent: "str | None" = None
+    keras_equivalent: str | None = None
     _writes_call = False
     _step_takes_training = False
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         # A subclass that writes `call` itself (TF1's way) is checked by `__call__`
         # at every step; one that writes `step` is checked once, by `call`.
@@ -138,7 +157,9 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
         if "tf1_options" in cls.__dict__:
             TF1_CLASSES.append(cls)
 
-    def __init__(self, trainable=True, name=None, dtype=None, **kwargs):
+    def __init__(
+        self, trainable: bool = True, name: str | None = None, dtype: DType | None = None, **kwargs: Any,
+    ) -> None:
         _check_floating(dtype, f"{type(self).__name__}(dtype=...)")
         # TF1 names a cell's scope after its class, never uniquified: that name is
         # what TF1 checkpoints hold, so it is the Keras name too.
@@ -146,16 +167,16 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
         super().__init__(trainable=trainable, name=name, dtype=dtype, **kwargs)
 
     @property
-    def state_size(self):
+    def state_size(self) -> StateSize:
         """Size(s) of the state: an int, or a nested tuple of ints."""
         raise NotImplementedError(f"{type(self).__name__} must define state_size.")
 
     @property
-    def output_size(self):
+    def output_size(self) -> int:
         """Size of the output: an int."""
         raise NotImplementedError(f"{type(self).__name__} must define output_size.")
 
-    def tf1_layout(self, input_depth: int) -> "list[Weight | Child] | None":
+    def tf1_layout(self, input_depth: int) -> Sequence[Weight | Child] | None:
         """The cell's weights and inner cells, in TF1's order, for inputs of `input_depth`.
 
         This one description is what `build` creates, what `tf1_variable_names`
@@ -167,7 +188,7 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
         return None
 
     @classmethod
-    def tf1_options(cls, shapes: dict, inner=None) -> "dict | None":
+    def tf1_options(cls, shapes: Mapping[str, Sequence[int]], inner: Cell | None = None) -> dict[str, Any] | None:
         """The constructor arguments a TF1 checkpoint's shapes imply, or None.
 
         The inverse of `tf1_layout`, only as far as sizes and flags go:
@@ -184,7 +205,7 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
     # Whether the constructor's first argument is the cell it wraps.
     wraps_a_cell = False
 
-    def build(self, input_shape):
+    def build(self, input_shape: Shape) -> None:
         """Creates the weights and builds the inner cells that `tf1_layout` describes."""
         depth = self._set_input_depth(input_shape)
         for item in self.tf1_layout(depth) or ():
@@ -194,13 +215,13 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
             else:
                 self._add_tf1_weight(item)
 
-    def _add_tf1_weight(self, weight):
+    def _add_tf1_weight(self, weight: Weight) -> None:
         *holders, leaf = weight.path
         owner = functools.reduce(_holder_of, holders, self)
         variable = owner.add_weight(shape=weight.shape, initializer=weight.initializer, name=leaf)
         setattr(owner, leaf, variable)
 
-    def __call__(self, inputs, state, *args, **kwargs):
+    def __call__(self, inputs: Tensor, state: Nested, *args: Any, **kwargs: Any) -> tuple[Tensor, Nested]:
         state = self._unwrap_state(state)
         # Before Keras builds the layer: a bad input must not create weights. Once
         # built, `call` checks (unless the subclass wrote `call` itself).
@@ -208,7 +229,7 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
             self._check_step(inputs, state)
         return super().__call__(inputs, state, *args, **kwargs)
 
-    def call(self, inputs, state, training=None):
+    def call(self, inputs: Tensor, state: Nested, training: bool | None = None) -> tuple[Tensor, Nested]:
         """One time step: checks the inputs and state, builds on first use, runs `step`.
 
         Both `cell(inputs, state)` and `cell.call(inputs, state)` work, also on
@@ -217,18 +238,18 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
         state = self._unwrap_state(state)
         self.prepare_step(inputs, state)
         if self._step_takes_training:
-            return self.step(inputs, state, training=training)
+            return self.step(inputs, state, training=training)  # type: ignore[call-arg]  # this step takes training
         return self.step(inputs, state)
 
-    def _unwrap_state(self, state):
+    def _unwrap_state(self, state: Nested) -> Nested:
         # keras.layers.RNN wraps a single-tensor state in a list; TF1's cells expect the tensor.
         return state if isinstance(self.state_size, (list, tuple)) else single_state(state)
 
-    def step(self, inputs, state):
+    def step(self, inputs: Tensor, state: Nested) -> tuple[Tensor, Nested]:
         """The cell's math for one checked step: `(output, new_state)`; subclasses define it."""
         raise NotImplementedError(f"{type(self).__name__} must define step (or call).")
 
-    def prepare_step(self, inputs, state):
+    def prepare_step(self, inputs: Tensor, state: Nested) -> None:
         """Checks one step's inputs and state, then builds the cell on first use.
 
         `call` does it before every step; a fused loop does it once, before
@@ -238,10 +259,10 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
         if not self.built:
             self.build(tuple(inputs.shape))
 
-    def _check_step(self, inputs, state):
+    def _check_step(self, inputs: Tensor, state: Nested) -> None:
         check_step(self, inputs, state)
 
-    def zero_state(self, batch_size, dtype):
+    def zero_state(self, batch_size: int | Tensor, dtype: DType) -> Nested:
         """All-zero state: a tensor `[batch_size, s]` for each int `s` in `state_size`.
 
         Args:
@@ -256,7 +277,7 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
         new_sequence(self)  # a zero state starts a sequence
         return state
 
-    def reset_dropout_mask(self):
+    def reset_dropout_mask(self) -> None:
         """Starts a new sequence: variational dropout masks inside are drawn anew.
 
         Only `DropoutWrapper(variational_recurrent=True)` keeps masks across
@@ -270,22 +291,24 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
         for child in self._children():
             new_sequence(child)
 
-    def _children(self):
+    def _children(self) -> list[Cell]:
         depth = built_input_depth(self)
         return [item.cell for item in self.tf1_layout(depth or 0) or () if isinstance(item, Child)]
 
-    def reset_recurrent_dropout_mask(self):
+    def reset_recurrent_dropout_mask(self) -> None:
         """Part of Keras' dropout-cell protocol; `reset_dropout_mask` does all the work."""
 
-    def get_dropout_mask(self, step_input):
+    def get_dropout_mask(self, step_input: Tensor) -> None:
         """Part of Keras' dropout-cell protocol: tfrnn caches no mask, so None."""
         return None
 
-    def get_recurrent_dropout_mask(self, step_input):
+    def get_recurrent_dropout_mask(self, step_input: Tensor) -> None:
         """Part of Keras' dropout-cell protocol: tfrnn caches no mask, so None."""
         return None
 
-    def get_initial_state(self, batch_size=None, dtype=None, inputs=None):
+    def get_initial_state(
+        self, batch_size: int | Tensor | None = None, dtype: DType | None = None, inputs: Tensor | None = None,
+    ) -> Nested:
         """Zero state, as `keras.layers.RNN` and TF's loops ask for it.
 
         Args:
@@ -306,7 +329,7 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
             )
         return self.zero_state(batch_size, dtype or self.compute_dtype)
 
-    def get_build_config(self):
+    def get_build_config(self) -> dict[str, Any]:
         # Cells built by `keras.layers.RNN` or by a direct `.call` skip the hook
         # that records Keras' build config; the input depth is enough to rebuild.
         depth = built_input_depth(self)
@@ -314,7 +337,7 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
             return super().get_build_config()
         return {"input_shape": (None, depth)}
 
-    def _set_input_depth(self, input_shape):
+    def _set_input_depth(self, input_shape: Shape) -> int:
         """Record the depth this cell is built for, so a later mismatch is caught.
 
         Kept apart from Keras' `input_spec`, whose check would run before
@@ -339,15 +362,16 @@ class Weight:
     """
 
     name: str
-    shape: tuple
-    initializer: object = "glorot_uniform"
-    attribute: "str | None" = None
+    shape: tuple[int, ...]
+    initializer: Initializer = "glorot_uniform"
+    attribute: str | None = None
 
     @property
-    def path(self) -> "list[str]":
+    def path(self) -> list[str]:
+        """`attribute` (or `name`) split at `/`: the sublayers, then the variable."""
         return (self.attribute or self.name).split("/")
 
-    def variable(self, cell):
+    def variable(self, cell: Cell) -> Tensor:
         """The cell's variable for this weight."""
         return functools.reduce(_item, self.path, cell)
 
@@ -365,7 +389,7 @@ class Child:
     """
 
     scope: str
-    cell: object
+    cell: Cell
     input_depth: int
 
 
@@ -373,12 +397,12 @@ class WeightGroup(keras.layers.Layer):
     """A sublayer that only holds weights its cell creates: TF1's `<scope>/kernel`
     below a cell (Keras 3 forbids `/` in a weight's name)."""
 
-    def __init__(self, name, dtype=None):
+    def __init__(self, name: str, dtype: DType | None = None) -> None:
         super().__init__(name=name, dtype=dtype)
         self.built = True
 
 
-def _holder_of(owner, name):
+def _holder_of(owner: Any, name: str) -> Any:
     """The sublayer (or dict entry) `name` of `owner`, made on first use."""
     holder = _item(owner, name, None)
     if holder is None:
@@ -387,13 +411,13 @@ def _holder_of(owner, name):
     return holder
 
 
-def _item(owner, name, *default):
+def _item(owner: Any, name: str, *default: Any) -> Any:
     if isinstance(owner, dict):
         return owner.get(name, *default) if default else owner[name]
     return getattr(owner, name, *default)
 
 
-def default_name(cls):
+def default_name(cls: type[RNNCell]) -> str:
     """TF1's default scope name of a cell class: `BasicLSTMCell` -> `basic_lstm_cell`.
 
     A class whose TF1 default differs from its snake_case name says so in its
@@ -406,7 +430,7 @@ def default_name(cls):
     return words.lower()
 
 
-def new_sequence(cell):
+def new_sequence(cell: Cell) -> None:
     """Starts a new sequence for `cell`: its dropout masks are drawn anew.
 
     The one entry point for "a sequence starts here": `zero_state`, every
@@ -425,7 +449,7 @@ def new_sequence(cell):
             reset()
 
 
-def check_cell(cell):
+def check_cell(cell: Cell) -> None:
     """TF1's `assert_like_rnncell`, with TF1's message: a `TypeError` naming what is missing."""
     problems = []
     if not hasattr(cell, "output_size"):
@@ -440,19 +464,19 @@ def check_cell(cell):
         raise TypeError(f"The argument 'cell' ({cell!r}) is not an RNNCell: {', '.join(problems)}.")
 
 
-def single_state(state):
+def single_state(state: Nested) -> Nested:
     """The one tensor of a single-tensor state; `keras.layers.RNN` wraps it in a list."""
     if isinstance(state, (list, tuple)) and len(state) == 1:
         return state[0]
     return state
 
 
-def built_input_depth(cell):
+def built_input_depth(cell: Cell) -> int | None:
     """The input depth a cell was built for, or None if unknown (unbuilt, user cell)."""
     return getattr(cell, "_built_input_depth", None)
 
 
-def check_step(cell, inputs, state):
+def check_step(cell: Cell, inputs: Tensor, state: Nested) -> None:
     """Raise a `ValueError` naming the problem if one step's inputs or state are wrong.
 
     Only static shapes and dtypes are read, so this costs nothing at run time in
@@ -479,7 +503,7 @@ def check_step(cell, inputs, state):
     check_state(cell, state, shape[0])
 
 
-def check_state(cell, state, batch_size):
+def check_state(cell: Cell, state: Nested, batch_size: int | None) -> None:
     """Raise a `ValueError` if `state` does not match `cell.state_size` and the batch size."""
     sizes = keras.tree.flatten(cell.state_size)
     problem = _state_structure_problem(state, cell.state_size)
@@ -497,7 +521,7 @@ def check_state(cell, state, batch_size):
         )
 
 
-def _state_structure_problem(state, size):
+def _state_structure_problem(state: Nested, size: StateSize) -> str | None:
     if not _is_sequence(size):
         if _is_sequence(state) and len(state) == 1:  # keras.layers.RNN's [h]
             state = state[0]
@@ -513,13 +537,13 @@ def _state_structure_problem(state, size):
     return None
 
 
-def _flat_state(state, size):
+def _flat_state(state: Nested, size: StateSize) -> list[Tensor]:
     if not _is_sequence(size):
         return [single_state(state)]
     return [leaf for part, s in zip(state, size) for leaf in _flat_state(part, s)]
 
 
-def _state_leaf_problem(tensor, size, batch_size):
+def _state_leaf_problem(tensor: Tensor, size: int, batch_size: int | None) -> str | None:
     shape = _shape_of(tensor)
     if len(shape) != 2:
         return f"a part of shape {shape} where [batch_size, {size}] was expected"
@@ -530,7 +554,7 @@ def _state_leaf_problem(tensor, size, batch_size):
     return None
 
 
-def _concat_hint(cell, state):
+def _concat_hint(cell: Cell, state: Nested) -> str:
     sizes = keras.tree.flatten(cell.state_size)
     shape = None if _is_sequence(state) else _shape_of(state)
     if shape and len(shape) == 2 and len(sizes) > 1 and shape[1] == sum(sizes):
@@ -542,7 +566,7 @@ def _concat_hint(cell, state):
     return ""
 
 
-def _static_depth(cell, shape):
+def _static_depth(cell: Cell, shape: Shape) -> int:
     depth = tuple(shape)[-1] if len(shape) else None
     if depth is None:
         raise ValueError(
@@ -553,7 +577,7 @@ def _static_depth(cell, shape):
     return int(depth)
 
 
-def _check_floating(dtype, what):
+def _check_floating(dtype: DType | None, what: str) -> None:
     if dtype is None:
         return
     if isinstance(dtype, (str, dict, keras.DTypePolicy)):  # a Keras policy, its name or config
@@ -567,7 +591,9 @@ def _check_floating(dtype, what):
         )
 
 
-def _batch_and_dtype_of(inputs, batch_size, dtype):
+def _batch_and_dtype_of(
+    inputs: Tensor, batch_size: int | Tensor | None, dtype: DType | None,
+) -> tuple[int | Tensor, str]:
     inferred_batch = _shape_of(inputs)[0]
     if inferred_batch is None:
         inferred_batch = ops.shape(inputs)[0]
@@ -586,25 +612,25 @@ def _batch_and_dtype_of(inputs, batch_size, dtype):
     return (inferred_batch if batch_size is None else batch_size), inferred_dtype
 
 
-def _is_static(value):
+def _is_static(value: object) -> bool:
     return isinstance(value, (int, np.integer))
 
 
-def _is_sequence(value):
+def _is_sequence(value: object) -> TypeIs[list[Any] | tuple[Any, ...]]:
     return isinstance(value, (list, tuple))
 
 
-def _shape_of(x):
+def _shape_of(x: Tensor) -> tuple[int | None, ...]:
     shape = getattr(x, "shape", None)
     return tuple(np.shape(x) if shape is None else shape)
 
 
-def _dtype_of(x):
+def _dtype_of(x: Tensor) -> str:
     dtype = getattr(x, "dtype", None)
     return keras.backend.standardize_dtype(np.asarray(x).dtype if dtype is None else dtype)
 
 
-def _describe(state):
+def _describe(state: Nested) -> str:
     if _is_sequence(state):
         inner = ", ".join(_describe(part) for part in state)
         return f"{type(state).__name__}({inner})"

@@ -8,19 +8,25 @@ zeros (TF1 semantics). Without `sequence_length` the whole time axis is
 reversed, so right-padding then reaches the backward cell first, as in TF1.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import tensorflow as tf
 
-from tfrnn.base import check_cell
+from tfrnn.base import Cell, DType, Nested, Tensor, check_cell
 from tfrnn.loop_kit import check_initial_state, check_sequence_inputs, no_autograph, reads_floats
 from tfrnn.rnn import prepare_dynamic, prepare_static, run_dynamic, run_static
 
 
 @no_autograph
 def bidirectional_dynamic_rnn(
-    cell_fw, cell_bw, inputs, sequence_length=None, initial_state_fw=None,
-    initial_state_bw=None, dtype=None, parallel_iterations=None, swap_memory=False,
-    time_major=False, scope=None, training=None,
-):
+    cell_fw: Cell, cell_bw: Cell, inputs: Nested, sequence_length: Tensor | Sequence[int] | None = None,
+    initial_state_fw: Nested | None = None, initial_state_bw: Nested | None = None, dtype: DType | None = None,
+    parallel_iterations: int | None = None, swap_memory: bool = False, time_major: bool = False,
+    scope: str | None = None, training: bool | None = None,
+) -> tuple[tuple[Nested, Nested], tuple[Nested, Nested]]:
     """Runs a forward and a backward cell over a sequence; outputs past `sequence_length` are zeros (TF1).
 
     Both directions follow `dynamic_rnn`: outputs past `sequence_length` are
@@ -67,7 +73,7 @@ def bidirectional_dynamic_rnn(
     reverse = _reverser(sequence_length, time_axis, batch_axis)
     reversed_inputs = tf.nest.map_structure(reverse, inputs)
     loop_bw = prepare_dynamic(cell_bw, reversed_inputs, sequence_length, initial_state_bw, dtype, time_major)
-    options = dict(
+    options: dict[str, Any] = dict(
         training=training, parallel_iterations=parallel_iterations, swap_memory=swap_memory, time_major=time_major
     )
     output_fw, state_fw = run_dynamic(cell_fw, loop_fw, **options)
@@ -77,9 +83,10 @@ def bidirectional_dynamic_rnn(
 
 @no_autograph
 def static_bidirectional_rnn(
-    cell_fw, cell_bw, inputs, initial_state_fw=None, initial_state_bw=None,
-    dtype=None, sequence_length=None, scope=None, training=None,
-):
+    cell_fw: Cell, cell_bw: Cell, inputs: Sequence[Nested], initial_state_fw: Nested | None = None,
+    initial_state_bw: Nested | None = None, dtype: DType | None = None,
+    sequence_length: Tensor | Sequence[int] | None = None, scope: str | None = None, training: bool | None = None,
+) -> tuple[list[Nested], Nested, Nested]:
     """`static_rnn` in both directions, outputs concatenated; outputs past `sequence_length` are zeros (TF1).
 
     TF1 padding semantics, as in `bidirectional_dynamic_rnn`: outputs past
@@ -134,10 +141,12 @@ def static_bidirectional_rnn(
 
 @no_autograph
 def stack_bidirectional_dynamic_rnn(
-    cells_fw, cells_bw, inputs, initial_states_fw=None, initial_states_bw=None,
-    dtype=None, sequence_length=None, parallel_iterations=None, time_major=False,
-    scope=None, swap_memory=False, training=None,
-):
+    cells_fw: Sequence[Cell], cells_bw: Sequence[Cell], inputs: Nested,
+    initial_states_fw: Sequence[Nested] | None = None, initial_states_bw: Sequence[Nested] | None = None,
+    dtype: DType | None = None, sequence_length: Tensor | Sequence[int] | None = None,
+    parallel_iterations: int | None = None, time_major: bool = False, scope: str | None = None,
+    swap_memory: bool = False, training: bool | None = None,
+) -> tuple[Tensor, tuple[Nested, ...], tuple[Nested, ...]]:
     """Stacked bidirectional layers (`tf.contrib.rnn`); outputs past `sequence_length` are zeros (TF1).
 
     Layer `i` is `bidirectional_dynamic_rnn(cells_fw[i], cells_bw[i], ...)`; its
@@ -195,9 +204,11 @@ def stack_bidirectional_dynamic_rnn(
 
 @no_autograph
 def stack_bidirectional_rnn(
-    cells_fw, cells_bw, inputs, initial_states_fw=None, initial_states_bw=None,
-    dtype=None, sequence_length=None, scope=None, training=None,
-):
+    cells_fw: Sequence[Cell], cells_bw: Sequence[Cell], inputs: Sequence[Nested],
+    initial_states_fw: Sequence[Nested] | None = None, initial_states_bw: Sequence[Nested] | None = None,
+    dtype: DType | None = None, sequence_length: Tensor | Sequence[int] | None = None, scope: str | None = None,
+    training: bool | None = None,
+) -> tuple[Sequence[Nested], tuple[Nested, ...], tuple[Nested, ...]]:
     """`stack_bidirectional_dynamic_rnn` over a list of steps; outputs past `sequence_length` are zeros (TF1).
 
     TF1 padding semantics hold in every layer: outputs past `sequence_length`
@@ -244,28 +255,33 @@ def stack_bidirectional_rnn(
     return inputs, tuple(states_fw), tuple(states_bw)
 
 
-def _reverser(sequence_length, time_axis, batch_axis):
+def _reverser(
+    sequence_length: Tensor | Sequence[int] | None, time_axis: int, batch_axis: int,
+) -> Callable[[Tensor], Tensor]:
     """Reverses each row within its length (TF1: `reverse_sequence`), or the whole time axis."""
     if sequence_length is None:
         return lambda x: tf.reverse(x, axis=[time_axis])
     lengths = tf.cast(sequence_length, tf.int64)
 
-    def reverse(x):
+    def reverse(x: Tensor) -> Tensor:
         return tf.reverse_sequence(x, seq_lengths=lengths, seq_axis=time_axis, batch_axis=batch_axis)
 
     return reverse
 
 
-def _stack(steps):
+def _stack(steps: Sequence[Nested]) -> Nested:
     return tf.nest.map_structure(lambda *xs: tf.stack(xs), *steps)
 
 
-def _unstack_like(stacked, steps):
+def _unstack_like(stacked: Nested, steps: Sequence[Nested]) -> list[Nested]:
     flat = [tf.unstack(x, num=len(steps)) for x in tf.nest.flatten(stacked)]
     return [tf.nest.pack_sequence_as(steps[0], [leaf[t] for leaf in flat]) for t in range(len(steps))]
 
 
-def _check_stack(cells_fw, cells_bw, initial_states_fw, initial_states_bw):
+def _check_stack(
+    cells_fw: Sequence[Cell], cells_bw: Sequence[Cell], initial_states_fw: Sequence[Nested] | None,
+    initial_states_bw: Sequence[Nested] | None,
+) -> list[list[Nested]]:
     """TF1's checks, with its messages; returns per-layer initial states (None if absent)."""
     for name, cells in (("cells_fw", cells_fw), ("cells_bw", cells_bw)):
         if not cells or not isinstance(cells, (list, tuple)):
@@ -283,7 +299,10 @@ def _check_stack(cells_fw, cells_bw, initial_states_fw, initial_states_bw):
     return states
 
 
-def _check_layers(cells_fw, cells_bw, states_fw, states_bw, batch_size, dtype, inputs_dtype):
+def _check_layers(
+    cells_fw: Sequence[Cell], cells_bw: Sequence[Cell], states_fw: Sequence[Nested], states_bw: Sequence[Nested],
+    batch_size: int | Tensor | None, dtype: DType | None, inputs_dtype: DType,
+) -> None:
     """Every layer's cells and initial states, before layer 0 runs: a bad argument for a
     later layer must not leave the layers before it built."""
     for cells, states in ((cells_fw, states_fw), (cells_bw, states_bw)):

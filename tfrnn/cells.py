@@ -5,18 +5,29 @@ loads by renaming. Each cell's math is a module-level function over tensors,
 shared with the sequence loops; `call` fetches the weights and delegates.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
 import keras
 from keras import ops
 
-from tfrnn.base import LSTMStateTuple, RNNCell, Weight, built_input_depth
+from tfrnn.base import (
+    Activation, Cell, DType, Initializer, LSTMStateTuple, RNNCell, Tensor, Weight, built_input_depth,
+)
 
 
-def basic_rnn_step(gate_inputs, activation):
+def basic_rnn_step(gate_inputs: Tensor, activation: Callable[[Tensor], Tensor]) -> Tensor:
     """`h' = act([x, h] @ kernel + bias)`, given the affine part `gate_inputs`."""
     return activation(gate_inputs)
 
 
-def lstm_step(gate_inputs, c, forget_bias, activation, peepholes=None, cell_clip=None, clip_passes_gradient=False):
+def lstm_step(
+    gate_inputs: Tensor | Sequence[Tensor], c: Tensor, forget_bias: float, activation: Callable[[Tensor], Tensor],
+    peepholes: tuple[Tensor, Tensor, Tensor] | None = None, cell_clip: float | None = None,
+    clip_passes_gradient: bool = False,
+) -> tuple[Tensor, Tensor]:
     """One LSTM step from the pre-activations `[x, h] @ kernel + bias`.
 
     Args:
@@ -51,7 +62,7 @@ def lstm_step(gate_inputs, c, forget_bias, activation, peepholes=None, cell_clip
     return new_c, new_h
 
 
-def project(h, kernel, proj_clip=None):
+def project(h: Tensor, kernel: Tensor, proj_clip: float | None = None) -> Tensor:
     """LSTMCell's output projection `m = h @ kernel`, clipped to `±proj_clip` if given."""
     m = ops.matmul(h, kernel)
     if proj_clip is not None:
@@ -59,7 +70,11 @@ def project(h, kernel, proj_clip=None):
     return m
 
 
-def gru_gates(x_gates, x_candidate, h, gates_recurrent, candidate_recurrent, activation):
+def gru_gates(
+    x_gates: Tensor | tuple[Tensor, Tensor], x_candidate: Tensor, h: Tensor,
+    gates_recurrent: Tensor | tuple[Tensor, Tensor], candidate_recurrent: Tensor | tuple[Tensor, ...],
+    activation: Callable[[Tensor], Tensor],
+) -> tuple[Tensor, Tensor, Tensor]:
     """The gates and candidate of one GRU step, given the input halves of both affine maps.
 
     The fast loops pass their weights pre-split into column blocks (tuples),
@@ -89,19 +104,22 @@ def gru_gates(x_gates, x_candidate, h, gates_recurrent, candidate_recurrent, act
     return r, u, c
 
 
-def matmul_blocks(x, kernel):
+def matmul_blocks(x: Tensor, kernel: Tensor | tuple[Tensor, ...]) -> Tensor:
     """`x @ kernel`, for a kernel given whole or as a tuple of column blocks."""
     if isinstance(kernel, tuple):
         return ops.concatenate([ops.matmul(x, block) for block in kernel], axis=-1)
     return ops.matmul(x, kernel)
 
 
-def gru_update(h, u, c):
+def gru_update(h: Tensor, u: Tensor, c: Tensor) -> Tensor:
     """`h' = u * h + (1 - u) * c`: the new state (which is also the output)."""
     return u * h + (1.0 - u) * c
 
 
-def gru_cell_step(inputs, h, gates_kernel, gates_bias, candidate_kernel, candidate_bias, activation):
+def gru_cell_step(
+    inputs: Tensor, h: Tensor, gates_kernel: Tensor, gates_bias: Tensor, candidate_kernel: Tensor,
+    candidate_bias: Tensor, activation: Callable[[Tensor], Tensor],
+) -> tuple[Tensor, Tensor]:
     """One whole GRU step from TF1's four weights: `(output, new_state)`, both `h'`."""
     depth = inputs.shape[-1]
     x_gates = linear(inputs, gates_kernel[:depth], gates_bias)
@@ -111,19 +129,21 @@ def gru_cell_step(inputs, h, gates_kernel, gates_bias, candidate_kernel, candida
     return new_h, new_h
 
 
-def linear(x, kernel, bias=None, activation=None):
+def linear(
+    x: Tensor, kernel: Tensor, bias: Tensor | None = None, activation: Callable[[Tensor], Tensor] | None = None,
+) -> Tensor:
     """TF1's `_Linear`: `activation(x @ kernel + bias)`; no bias or activation when None."""
     y = ops.matmul(x, kernel)
     y = y if bias is None else y + bias
     return y if activation is None else activation(y)
 
 
-def serialize_activation(activation):
+def serialize_activation(activation: Callable[[Tensor], Tensor] | None) -> str | dict[str, Any] | None:
     """An activation for `get_config`: its Keras name or registered object, None for none."""
     return None if activation is None else keras.activations.serialize(activation)
 
 
-def gate_inputs(inputs, h, kernel, bias):
+def gate_inputs(inputs: Tensor, h: Tensor, kernel: Tensor, bias: Tensor) -> Tensor:
     """`[inputs, h] @ kernel + bias`: TF1's fused kernel stacks input rows over state rows."""
     return linear(ops.concatenate([inputs, h], axis=-1), kernel, bias)
 
@@ -173,28 +193,31 @@ class BasicRNNCell(RNNCell):
 
     keras_equivalent = "SimpleRNNCell"
 
-    def __init__(self, num_units, activation=None, reuse=None, name=None, dtype=None, **kwargs):
+    def __init__(
+        self, num_units: int, activation: Activation = None, reuse: bool | None = None, name: str | None = None,
+        dtype: DType | None = None, **kwargs: Any,
+    ) -> None:
         super().__init__(name=name, dtype=dtype, **kwargs)
         self.num_units = num_units
         self.activation = keras.activations.get(activation or "tanh")
 
     @property
-    def state_size(self):
+    def state_size(self) -> int:
         return self.num_units
 
     @property
-    def output_size(self):
+    def output_size(self) -> int:
         return self.num_units
 
     @classmethod
-    def tf1_options(cls, shapes, inner=None):
+    def tf1_options(cls, shapes: Mapping[str, Sequence[int]], inner: Cell | None = None) -> dict[str, Any]:
         return {"num_units": _units(shapes, "bias", 1)}
 
-    def tf1_layout(self, input_depth):
+    def tf1_layout(self, input_depth: int) -> list[Weight]:
         units = self.num_units
         return [Weight("kernel", (input_depth + units, units)), Weight("bias", (units,), "zeros")]
 
-    def step(self, inputs, state):
+    def step(self, inputs: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
         h = basic_rnn_step(gate_inputs(inputs, state, self.kernel, self.bias), self.activation)
         return h, h
 
@@ -248,9 +271,9 @@ class BasicLSTMCell(RNNCell):
     keras_equivalent = "LSTMCell"
 
     def __init__(
-        self, num_units, forget_bias=1.0, state_is_tuple=True, activation=None,
-        reuse=None, name=None, dtype=None, **kwargs,
-    ):
+        self, num_units: int, forget_bias: float = 1.0, state_is_tuple: bool = True, activation: Activation = None,
+        reuse: bool | None = None, name: str | None = None, dtype: DType | None = None, **kwargs: Any,
+    ) -> None:
         _require_tuple_state(state_is_tuple, type(self).__name__)
         super().__init__(name=name, dtype=dtype, **kwargs)
         self.num_units = num_units
@@ -258,22 +281,22 @@ class BasicLSTMCell(RNNCell):
         self.activation = keras.activations.get(activation or "tanh")
 
     @property
-    def state_size(self):
+    def state_size(self) -> LSTMStateTuple:
         return LSTMStateTuple(self.num_units, self.num_units)
 
     @property
-    def output_size(self):
+    def output_size(self) -> int:
         return self.num_units
 
     @classmethod
-    def tf1_options(cls, shapes, inner=None):
+    def tf1_options(cls, shapes: Mapping[str, Sequence[int]], inner: Cell | None = None) -> dict[str, Any]:
         return {"num_units": _units(shapes, "bias", 4)}
 
-    def tf1_layout(self, input_depth):
+    def tf1_layout(self, input_depth: int) -> list[Weight]:
         units = self.num_units
         return [Weight("kernel", (input_depth + units, 4 * units)), Weight("bias", (4 * units,), "zeros")]
 
-    def step(self, inputs, state):
+    def step(self, inputs: Tensor, state: Sequence[Tensor]) -> tuple[Tensor, LSTMStateTuple]:
         c, h = state
         z = gate_inputs(inputs, h, self.kernel, self.bias)  # [B, 4H]
         new_c, new_h = lstm_step(z, c, self.forget_bias, self.activation)
@@ -344,11 +367,12 @@ class LSTMCell(RNNCell):
     clip_passes_gradient = False  # `clip_by_value`: no gradient where the clip binds
 
     def __init__(
-        self, num_units, use_peepholes=False, cell_clip=None, initializer=None,
-        num_proj=None, proj_clip=None, num_unit_shards=None, num_proj_shards=None,
-        forget_bias=1.0, state_is_tuple=True, activation=None, reuse=None,
-        name=None, dtype=None, **kwargs,
-    ):
+        self, num_units: int, use_peepholes: bool = False, cell_clip: float | None = None,
+        initializer: Initializer = None, num_proj: int | None = None, proj_clip: float | None = None,
+        num_unit_shards: int | None = None, num_proj_shards: int | None = None, forget_bias: float = 1.0,
+        state_is_tuple: bool = True, activation: Activation = None, reuse: bool | None = None,
+        name: str | None = None, dtype: DType | None = None, **kwargs: Any,
+    ) -> None:
         _require_tuple_state(state_is_tuple, type(self).__name__)
         _require_unsharded(num_unit_shards=num_unit_shards, num_proj_shards=num_proj_shards)
         super().__init__(name=name, dtype=dtype, **kwargs)
@@ -362,21 +386,21 @@ class LSTMCell(RNNCell):
         self.activation = keras.activations.get(activation or "tanh")
 
     @property
-    def state_size(self):
+    def state_size(self) -> LSTMStateTuple:
         return LSTMStateTuple(self.num_units, self.output_size)
 
     @property
-    def output_size(self):
+    def output_size(self) -> int:
         return self.num_proj or self.num_units
 
     @classmethod
-    def tf1_options(cls, shapes, inner=None):
-        options = {"num_units": _units(shapes, "bias", 4), "use_peepholes": "w_f_diag" in shapes}
+    def tf1_options(cls, shapes: Mapping[str, Sequence[int]], inner: Cell | None = None) -> dict[str, Any]:
+        options: dict[str, Any] = {"num_units": _units(shapes, "bias", 4), "use_peepholes": "w_f_diag" in shapes}
         if "projection/kernel" in shapes:
             options["num_proj"] = shapes["projection/kernel"][-1]
         return options
 
-    def tf1_layout(self, input_depth):
+    def tf1_layout(self, input_depth: int) -> list[Weight]:
         units, init = self.num_units, self.initializer
         layout = [
             Weight("kernel", (input_depth + self.output_size, 4 * units), init),
@@ -388,7 +412,7 @@ class LSTMCell(RNNCell):
             layout.append(Weight("projection/kernel", (units, self.num_proj), init))
         return layout
 
-    def step(self, inputs, state):
+    def step(self, inputs: Tensor, state: Sequence[Tensor]) -> tuple[Tensor, LSTMStateTuple]:
         c, m = state
         peepholes = (self.w_i_diag, self.w_f_diag, self.w_o_diag) if self.use_peepholes else None
         z = gate_inputs(inputs, m, self.kernel, self.bias)  # [B, 4H]
@@ -448,9 +472,10 @@ class GRUCell(RNNCell):
     keras_equivalent = "GRUCell"
 
     def __init__(
-        self, num_units, activation=None, reuse=None, kernel_initializer=None,
-        bias_initializer=None, name=None, dtype=None, **kwargs,
-    ):
+        self, num_units: int, activation: Activation = None, reuse: bool | None = None,
+        kernel_initializer: Initializer = None, bias_initializer: Initializer = None, name: str | None = None,
+        dtype: DType | None = None, **kwargs: Any,
+    ) -> None:
         super().__init__(name=name, dtype=dtype, **kwargs)
         self.num_units = num_units
         self.activation = keras.activations.get(activation or "tanh")
@@ -458,18 +483,18 @@ class GRUCell(RNNCell):
         self.bias_initializer = keras.initializers.get(bias_initializer) if bias_initializer else None
 
     @property
-    def state_size(self):
+    def state_size(self) -> int:
         return self.num_units
 
     @property
-    def output_size(self):
+    def output_size(self) -> int:
         return self.num_units
 
     @classmethod
-    def tf1_options(cls, shapes, inner=None):
+    def tf1_options(cls, shapes: Mapping[str, Sequence[int]], inner: Cell | None = None) -> dict[str, Any]:
         return {"num_units": _units(shapes, "candidate/bias", 1)}
 
-    def tf1_layout(self, input_depth):
+    def tf1_layout(self, input_depth: int) -> list[Weight]:
         rows, units = input_depth + self.num_units, self.num_units
         kernel, bias = self.kernel_initializer, self.bias_initializer
         return [
@@ -479,21 +504,25 @@ class GRUCell(RNNCell):
             Weight("candidate/bias", (units,), bias or "zeros"),
         ]
 
-    def step(self, inputs, state):
+    def step(self, inputs: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
         return gru_cell_step(inputs, state, *self.gru_weights(), self.activation)
 
-    def gru_weights(self):
+    def gru_weights(self) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """`(gates kernel, gates bias, candidate kernel, candidate bias)`: the layout's four, in order."""
-        return tuple(weight.variable(self) for weight in self.tf1_layout(built_input_depth(self)))
+        # The variables are found by name; the depth only sizes them.
+        gates_kernel, gates_bias, candidate_kernel, candidate_bias = (
+            weight.variable(self) for weight in self.tf1_layout(built_input_depth(self) or 0)
+        )
+        return gates_kernel, gates_bias, candidate_kernel, candidate_bias
 
 
-def _units(shapes, name, blocks):
+def _units(shapes: Mapping[str, Sequence[int]], name: str, blocks: int) -> int:
     """`num_units` from a weight's last dimension of `blocks * num_units` (0 when absent)."""
     shape = shapes.get(name)
     return shape[-1] // blocks if shape else 0
 
 
-def _require_tuple_state(state_is_tuple, cls_name):
+def _require_tuple_state(state_is_tuple: bool, cls_name: str) -> None:
     if not state_is_tuple:
         raise ValueError(
             f"{cls_name}(state_is_tuple=False) is not supported: tfrnn states are "
@@ -504,7 +533,7 @@ def _require_tuple_state(state_is_tuple, cls_name):
         )
 
 
-def _require_unsharded(**shards):
+def _require_unsharded(**shards: int | None) -> None:
     for arg, value in shards.items():
         if value not in (None, 1):
             raise ValueError(

@@ -8,12 +8,16 @@ weights and the wrapped cell's sit under `output_projection_wrapper/` (and
 `rnn/output_projection_wrapper/lstm_cell/kernel`.
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import keras
 from keras import ops
 
-from tfrnn.base import Child, Weight
+from tfrnn.base import Activation, Cell, Child, Initializer, Nested, Tensor, Weight
 from tfrnn.cells import linear, serialize_activation
 from tfrnn.wrappers import CellWrapper
 
@@ -56,7 +60,9 @@ class OutputProjectionWrapper(CellWrapper):
     ((2, 5), LSTMStateTuple(c=4, h=4), (4, 5))
     """
 
-    def __init__(self, cell, output_size, activation=None, reuse=None, **kwargs):
+    def __init__(
+        self, cell: Cell, output_size: int, activation: Activation = None, reuse: bool | None = None, **kwargs: Any,
+    ) -> None:
         if output_size < 1:
             raise ValueError(
                 f"Parameter output_size must be > 0: {output_size}. It is the depth of "
@@ -67,14 +73,14 @@ class OutputProjectionWrapper(CellWrapper):
         self.activation = keras.activations.get(activation) if activation else None
 
     @property
-    def output_size(self):
+    def output_size(self) -> int:
         return self.projection_size
 
     @classmethod
-    def tf1_options(cls, shapes, inner=None):
+    def tf1_options(cls, shapes: Mapping[str, Sequence[int]], inner: Cell | None = None) -> dict[str, Any] | None:
         return {"output_size": shapes["bias"][-1]} if "bias" in shapes else None
 
-    def tf1_layout(self, input_depth):
+    def tf1_layout(self, input_depth: int) -> list[Weight | Child]:
         # TF1 creates the projection after the wrapped cell ran: its names come after.
         return [
             Child(self.name, self.cell, input_depth),
@@ -82,11 +88,11 @@ class OutputProjectionWrapper(CellWrapper):
             Weight("bias", (self.projection_size,), "zeros"),
         ]
 
-    def step(self, inputs, state):
+    def step(self, inputs: Tensor, state: Nested) -> tuple[Tensor, Nested]:
         output, new_state = self.cell(inputs, state)
         return linear(output, self.kernel, self.bias, self.activation), new_state
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(output_size=self.projection_size, activation=serialize_activation(self.activation))
         return config
@@ -131,7 +137,10 @@ class InputProjectionWrapper(CellWrapper):
     ((6, 4), (7, 6), (2, 3))
     """
 
-    def __init__(self, cell, num_proj, activation=None, input_size=None, reuse=None, **kwargs):
+    def __init__(
+        self, cell: Cell, num_proj: int, activation: Activation = None, input_size: object = None,
+        reuse: bool | None = None, **kwargs: Any,
+    ) -> None:
         if num_proj < 1:
             raise ValueError(f"Parameter num_proj must be > 0: {num_proj}. It is the depth the inputs are projected to.")
         super().__init__(cell, **kwargs)
@@ -139,20 +148,20 @@ class InputProjectionWrapper(CellWrapper):
         self.activation = keras.activations.get(activation) if activation else None
 
     @classmethod
-    def tf1_options(cls, shapes, inner=None):
+    def tf1_options(cls, shapes: Mapping[str, Sequence[int]], inner: Cell | None = None) -> dict[str, Any] | None:
         return {"num_proj": shapes["bias"][-1]} if "bias" in shapes else None
 
-    def tf1_layout(self, input_depth):
+    def tf1_layout(self, input_depth: int) -> list[Weight | Child]:
         return [
             Weight("kernel", (input_depth, self.num_proj)),
             Weight("bias", (self.num_proj,), "zeros"),
             Child(self.name, self.cell, self.num_proj),
         ]
 
-    def step(self, inputs, state):
+    def step(self, inputs: Tensor, state: Nested) -> tuple[Tensor, Nested]:
         return self.cell(linear(inputs, self.kernel, self.bias, self.activation), state)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(num_proj=self.num_proj, activation=serialize_activation(self.activation))
         return config
@@ -202,7 +211,10 @@ class EmbeddingWrapper(CellWrapper):
 
     floating_point_inputs = False  # ids; checked by `_ids` instead
 
-    def __init__(self, cell, embedding_classes, embedding_size, initializer=None, reuse=None, **kwargs):
+    def __init__(
+        self, cell: Cell, embedding_classes: int, embedding_size: int, initializer: Initializer = None,
+        reuse: bool | None = None, **kwargs: Any,
+    ) -> None:
         if embedding_classes <= 0 or embedding_size <= 0:
             raise ValueError(
                 f"Both embedding_classes and embedding_size must be > 0: {embedding_classes}, "
@@ -213,31 +225,31 @@ class EmbeddingWrapper(CellWrapper):
         sqrt3 = math.sqrt(3)  # U(-sqrt(3), sqrt(3)) has variance 1
         self.initializer = keras.initializers.get(initializer or keras.initializers.RandomUniform(-sqrt3, sqrt3))
 
-    def __call__(self, inputs, state, *args, **kwargs):
+    def __call__(self, inputs: Tensor, state: Nested, *args: Any, **kwargs: Any) -> tuple[Tensor, Nested]:
         return super().__call__(self._ids(inputs), state, *args, **kwargs)
 
     @classmethod
-    def tf1_options(cls, shapes, inner=None):
+    def tf1_options(cls, shapes: Mapping[str, Sequence[int]], inner: Cell | None = None) -> dict[str, Any] | None:
         if "embedding" not in shapes:
             return None
         classes, size = shapes["embedding"]
         return {"embedding_classes": classes, "embedding_size": size}
 
-    def tf1_layout(self, input_depth):
+    def tf1_layout(self, input_depth: int) -> list[Weight | Child]:
         # The inputs are ids: no weight depends on their depth.
         return [
             Weight("embedding", (self.embedding_classes, self.embedding_size), self.initializer),
             Child(self.name, self.cell, self.embedding_size),
         ]
 
-    def call(self, inputs, state, training=None):
+    def call(self, inputs: Tensor, state: Nested, training: bool | None = None) -> tuple[Tensor, Nested]:
         return super().call(self._ids(inputs), state, training=training)
 
-    def step(self, ids, state):
+    def step(self, ids: Tensor, state: Nested) -> tuple[Tensor, Nested]:
         embedded = ops.take(self.embedding, ops.reshape(ids, (-1,)), axis=0)  # [B, E]
         return self.cell(embedded, state)
 
-    def _ids(self, inputs):
+    def _ids(self, inputs: Tensor) -> Tensor:
         """`[B, 1]` integer ids from `[B, 1]` or `[B]`; a `ValueError` for anything else."""
         ids = inputs if hasattr(inputs, "shape") and hasattr(inputs, "dtype") else ops.convert_to_tensor(inputs)
         dtype = keras.backend.standardize_dtype(ids.dtype)
@@ -249,7 +261,7 @@ class EmbeddingWrapper(CellWrapper):
             )
         return ops.reshape(ids, (-1, 1)) if len(ids.shape) == 1 else ids
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(
             embedding_classes=self.embedding_classes, embedding_size=self.embedding_size,

@@ -2,13 +2,24 @@
 with TF1's variational (one mask per sequence) option.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from tfrnn.base import LSTMStateTuple
+from tfrnn.base import Cell, DType, LSTMStateTuple, Nested, Tensor
 from tfrnn.wrappers import CellWrapper
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self from Python 3.11 on
+
+# `dropout_state_filter_visitor(part)`: a bool, or for a tuple a tuple of them (see `state_dropout_flags`).
+StateFilter = Callable[[Nested], Any]
 
 # Salts that make the input, state and output masks of one wrapper independent.
 _SALTS = {"input": 1, "state": 2, "output": 3}
@@ -99,10 +110,11 @@ class DropoutWrapper(CellWrapper):
     """
 
     def __init__(
-        self, cell, input_keep_prob=1.0, output_keep_prob=1.0, state_keep_prob=1.0,
-        variational_recurrent=False, input_size=None, dtype=None, seed=None,
-        dropout_state_filter_visitor=None, **kwargs,
-    ):
+        self, cell: Cell, input_keep_prob: float | Tensor = 1.0, output_keep_prob: float | Tensor = 1.0,
+        state_keep_prob: float | Tensor = 1.0, variational_recurrent: bool = False, input_size: object = None,
+        dtype: DType | None = None, seed: int | None = None, dropout_state_filter_visitor: StateFilter | None = None,
+        **kwargs: Any,
+    ) -> None:
         if dropout_state_filter_visitor is not None and not callable(dropout_state_filter_visitor):
             raise TypeError(
                 "dropout_state_filter_visitor must be callable. Received: "
@@ -130,7 +142,7 @@ class DropoutWrapper(CellWrapper):
             self.seed_state = tf.Module()
             self.seed_state.variable = self.seed_generator.state
 
-    def step(self, inputs, state, training=None):
+    def step(self, inputs: Tensor, state: Nested, training: bool | None = None) -> tuple[Tensor, Nested]:
         if not training or self.seed_generator is None:
             return self.cell(inputs, state)
         seed = self._sequence_seed() if self.variational_recurrent else None
@@ -142,7 +154,9 @@ class DropoutWrapper(CellWrapper):
             new_state = self._dropout(new_state, self.state_keep_prob, "state", seed, flags)
         return self._dropout(output, self.output_keep_prob, "output", seed), new_state
 
-    def _dropout(self, values, keep_prob, kind, seed, flags=None):
+    def _dropout(
+        self, values: Nested, keep_prob: float, kind: str, seed: Tensor | None, flags: list[bool] | None = None,
+    ) -> Nested:
         """Drop the leaves of `values` (those whose flag is True) with keep probability `keep_prob`."""
         if keep_prob >= 1.0:
             return values
@@ -154,7 +168,7 @@ class DropoutWrapper(CellWrapper):
         ]
         return keras.tree.pack_sequence_as(values, dropped)
 
-    def _drop(self, value, keep_prob, kind, index, seed):
+    def _drop(self, value: Tensor, keep_prob: float, kind: str, index: int, seed: Tensor | None) -> Tensor:
         if seed is None:  # a new mask for this step
             return keras.random.dropout(value, rate=1.0 - keep_prob, seed=self.seed_generator)
         component_seed = tf.random.experimental.stateless_fold_in(
@@ -162,7 +176,7 @@ class DropoutWrapper(CellWrapper):
         )
         return variational_dropout(value, keep_prob, component_seed)
 
-    def reset_dropout_mask(self):
+    def reset_dropout_mask(self) -> None:
         """Starts a new sequence: the next steps share new variational masks.
 
         tfrnn's loops call it before their first step, `zero_state` /
@@ -192,7 +206,7 @@ class DropoutWrapper(CellWrapper):
             self.seed_generator.next()
         super().reset_dropout_mask()
 
-    def _sequence_seed(self):
+    def _sequence_seed(self) -> Tensor:
         """The seed of this sequence's variational masks: the generator's current state.
 
         Read, not advanced: every step of a sequence reads the same value, and
@@ -200,10 +214,11 @@ class DropoutWrapper(CellWrapper):
         on the layer, so steps traced inside any loop (`tf.function`, XLA)
         see the value of their own run.
         """
+        assert self.seed_generator is not None  # `step` asks only when masks are drawn
         # int32 seeds, as XLA's stateless random ops need (as Keras does).
         return tf.cast(tf.math.floormod(self.seed_generator.state.value, tf.int32.max - 1), tf.int32)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         visitor = self.dropout_state_filter_visitor
         custom = visitor is not default_dropout_state_filter_visitor
@@ -215,7 +230,7 @@ class DropoutWrapper(CellWrapper):
         return config
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Self:
         config = dict(config)
         visitor = config.pop("dropout_state_filter_visitor", None)
         if visitor is not None:
@@ -223,7 +238,7 @@ class DropoutWrapper(CellWrapper):
         return super().from_config(config, custom_objects)
 
 
-def variational_dropout(value, keep_prob, seed):
+def variational_dropout(value: Tensor, keep_prob: float, seed: Tensor) -> Tensor:
     """TF1's variational dropout of `value` `[B, depth]`: `value / p * floor(p + u)`.
 
     `u ~ U[0, 1)` has shape `[1, depth]` (one mask for all batch rows, as in
@@ -235,7 +250,7 @@ def variational_dropout(value, keep_prob, seed):
     return value / keep_prob * ops.floor(keep_prob + noise)
 
 
-def default_dropout_state_filter_visitor(substate):
+def default_dropout_state_filter_visitor(substate: Nested) -> bool | LSTMStateTuple:
     """TF1's default state filter: drop all but an `LSTMStateTuple`'s `c`; never a TensorArray."""
     if isinstance(substate, LSTMStateTuple):
         return LSTMStateTuple(c=False, h=True)
@@ -244,7 +259,7 @@ def default_dropout_state_filter_visitor(substate):
     return True
 
 
-def state_dropout_flags(visitor, state):
+def state_dropout_flags(visitor: StateFilter, state: Nested) -> list[bool]:
     """One bool per leaf of `state`: whether state dropout applies (TF1's traversal rules).
 
     `visitor(part)` returns a bool for a whole part (True on a tuple means: ask
@@ -259,14 +274,14 @@ def state_dropout_flags(visitor, state):
             f"dropout_state_filter_visitor returned {decision!r} for a state with "
             f"{len(state)} parts; return one bool, or one bool per part."
         )
-    flags = []
+    flags: list[bool] = []
     for part, traverse in zip(state, decisions):
         traversed = _filter_bool(traverse, part)
         flags += state_dropout_flags(visitor, part) if traversed else [False] * len(keras.tree.flatten(part))
     return flags
 
 
-def _filter_bool(decision, part):
+def _filter_bool(decision: object, part: Nested) -> bool:
     if not isinstance(decision, (bool, np.bool_)):
         raise TypeError(
             f"dropout_state_filter_visitor must return a bool for a state tensor "
@@ -275,7 +290,7 @@ def _filter_bool(decision, part):
     return bool(decision)
 
 
-def _keep_probability(value, arg):
+def _keep_probability(value: float | Tensor, arg: str) -> float:
     """TF1's check of a keep probability: a number in [0, 1], stored as a Python float."""
     try:
         number = float(np.asarray(value))

@@ -25,15 +25,26 @@ the generic loop in `rnn.py`. What each choice below buys, measured, is in
 `benchmarks/README.md`.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Union
+
 import keras
 import tensorflow as tf
 
-from tfrnn.base import LSTMStateTuple, single_state
+from tfrnn.base import Cell, LSTMStateTuple, Nested, Tensor, single_state
 from tfrnn.cells import BasicLSTMCell, GRUCell, LSTMCell, gru_gates, gru_update, linear, lstm_step
 from tfrnn.loop_kit import copy_through, scan, scan_backward
 
+# A fused loop: `loop(cell, inputs [T, B, D], state, finished [T, B, 1] or None, training)
+# -> (outputs [T, B, H], final state)`.
+FastLoop = Callable[[Cell, Tensor, Nested, Union[Tensor, None], Union[bool, None]], tuple[Tensor, Nested]]
+# `step_gates(t, h) -> (r, u, c)` of a GRU step.
+GateFn = Callable[[Tensor, Tensor], tuple[Tensor, Tensor, Tensor]]
 
-def loop_for(cell, inputs):
+
+def loop_for(cell: Cell, inputs: Nested) -> Callable[..., tuple[Tensor, Nested]] | None:
     """The fused loop registered for `cell`, or None when the generic loop must run.
 
     The caller has checked the loop's arguments and built the cell. Inputs
@@ -58,30 +69,30 @@ def loop_for(cell, inputs):
     return run
 
 
-_FAST_LOOPS = []  # (eligible(cell) -> bool, loop), in the order registered
+_FAST_LOOPS: list[tuple[Callable[[Cell], bool], FastLoop]] = []  # (eligible, loop), in the order registered
 
 
-def fast_loop(eligible):
+def fast_loop(eligible: Callable[[Cell], bool]) -> Callable[[FastLoop], FastLoop]:
     """Registers a fused loop for the cells `eligible(cell)` accepts.
 
     The rule sits next to the loop it guards. Only exact classes qualify (a
     subclass may change the step), with the math the loop hard-codes.
     """
-    def register(loop):
+    def register(loop: FastLoop) -> FastLoop:
         _FAST_LOOPS.append((eligible, loop))
         return loop
 
     return register
 
 
-def _plain_lstm(cell):
+def _plain_lstm(cell: Cell) -> bool:
     """BasicLSTMCell, or LSTMCell without peepholes, clipping or projection; tanh."""
     if type(cell) not in (BasicLSTMCell, LSTMCell) or cell.activation is not keras.activations.tanh:
         return False
     return type(cell) is BasicLSTMCell or not (cell.use_peepholes or cell.cell_clip is not None or cell.num_proj)
 
 
-def _plain_gru(cell):
+def _plain_gru(cell: Cell) -> bool:
     return type(cell) is GRUCell and cell.activation is keras.activations.tanh
 
 
@@ -90,7 +101,9 @@ PER_GATE_MIN_SIZE = 1024
 
 
 @fast_loop(_plain_lstm)
-def _lstm_loop(cell, inputs, state, finished, training):
+def _lstm_loop(
+    cell: BasicLSTMCell | LSTMCell, inputs: Tensor, state: Nested, finished: Tensor | None, training: bool | None,
+) -> tuple[Tensor, LSTMStateTuple]:
     c, h = state
     kernel, bias = (tf.cast(w, inputs.dtype) for w in (cell.kernel, cell.bias))
     bias = bias + _forget_block(bias, cell.forget_bias)  # once, not once per step
@@ -100,7 +113,7 @@ def _lstm_loop(cell, inputs, state, finished, training):
     return outputs, LSTMStateTuple(new_c, new_h)
 
 
-def _per_gate(batch, units):
+def _per_gate(batch: int | None, units: float) -> bool:
     """Whether each step runs one GEMM per gate instead of one for all gates.
 
     For an LSTM: four independent `[B, D+H] x [D+H, H]` products run side by side on TF's
@@ -118,7 +131,7 @@ def _per_gate(batch, units):
 GRU_SPLIT_MIN_UNITS = 256
 
 
-def _gru_split(batch, units):
+def _gru_split(batch: int | None, units: int) -> bool:
     """Whether a GRU step runs r, u and the candidate's halves as separate products.
 
     The GRU's products are narrower than the LSTM's (r, u and half the
@@ -128,20 +141,25 @@ def _gru_split(batch, units):
     return units >= GRU_SPLIT_MIN_UNITS or _per_gate(batch, units / 4)  # batch * units >= 4 * PER_GATE_MIN_SIZE
 
 
-def _gate_blocks(kernel, bias, gates):
+def _gate_blocks(kernel: Tensor, bias: Tensor, gates: int) -> list[tuple[Tensor, Tensor]]:
     """`[(kernel block, bias block)]`: the whole GEMM (`gates=1`) or one per gate."""
     return list(zip(tf.split(kernel, gates, axis=1), tf.split(bias, gates)))
 
 
 @fast_loop(_plain_gru)
-def _gru_loop(cell, inputs, state, finished, training):
-    weights = [tf.cast(w, inputs.dtype) for w in cell.gru_weights()]
-    split = _gru_split(inputs.shape[1], weights[2].shape[-1])
+def _gru_loop(
+    cell: GRUCell, inputs: Tensor, state: Nested, finished: Tensor | None, training: bool | None,
+) -> tuple[Tensor, Tensor]:
+    weights = (tf.cast(w, inputs.dtype) for w in cell.gru_weights())
+    gates_kernel, gates_bias, candidate_kernel, candidate_bias = weights
+    split = _gru_split(inputs.shape[1], candidate_kernel.shape[-1])
     save = training is not False and _could_record()
-    return _gru_sequence(inputs, single_state(state), *weights, finished, split, save)
+    return _gru_sequence(
+        inputs, single_state(state), gates_kernel, gates_bias, candidate_kernel, candidate_bias, finished, split, save
+    )
 
 
-def _could_record():
+def _could_record() -> bool:
     """Whether a gradient tape is active, so the forward should save its gates.
 
     Without one (inference, `predict`) the forward writes only the states; if
@@ -158,7 +176,7 @@ def _could_record():
     return record.could_possibly_record()
 
 
-def _finished(lengths, inputs):
+def _finished(lengths: Tensor | None, inputs: Tensor) -> Tensor | None:
     """`[T, B, 1]` bool: True where a step is past its row's length; None without lengths."""
     if lengths is None:
         return None
@@ -166,17 +184,20 @@ def _finished(lengths, inputs):
     return (steps >= lengths[None, :])[:, :, None]
 
 
-def _carry(finished, new, old):
+def _carry(finished: Tensor | None, new: Tensor, old: Tensor) -> Tensor:
     """TF1's copy-through of one step (`finished` is that step's `[B, 1]`, or None)."""
     return new if finished is None else copy_through(finished, old, new)
 
 
-def _zero_finished(finished, values):
+def _zero_finished(finished: Tensor | None, values: Tensor) -> Tensor:
     """`values` with finished steps or rows set to exactly zero (selected, not multiplied)."""
     return values if finished is None else copy_through(finished, tf.zeros([], values.dtype), values)
 
 
-def _lstm_forward(inputs, c0, h0, kernel, bias, finished, save, gates):
+def _lstm_forward(
+    inputs: Tensor, c0: Tensor, h0: Tensor, kernel: Tensor, bias: Tensor, finished: Tensor | None, save: bool,
+    gates: int,
+) -> tuple[list[Tensor], tuple[Tensor, Tensor]]:
     """The forward loop. Writes h and the incoming c of every step, and z when `save`.
 
     Each step computes `[x_t, h] @ kernel` as TF1 did (in `gates` column
@@ -205,7 +226,10 @@ def _lstm_forward(inputs, c0, h0, kernel, bias, finished, save, gates):
     return written, (c, xh[:, depth:])
 
 
-def _lstm_sequence(inputs, c0, h0, kernel, bias, finished, gates, save):
+def _lstm_sequence(
+    inputs: Tensor, c0: Tensor, h0: Tensor, kernel: Tensor, bias: Tensor, finished: Tensor | None, gates: int,
+    save: bool,
+) -> tuple[Tensor, Tensor, Tensor]:
     """LSTM over `[T, B, D]` inputs; returns `(outputs [T, B, H], c_T, h_T)`.
 
     `bias` includes forget_bias. With `save`, the forward writes the
@@ -231,7 +255,7 @@ def _lstm_sequence(inputs, c0, h0, kernel, bias, finished, gates, save):
     return sequence(inputs, c0, h0, kernel, bias)
 
 
-def _forget_block(bias, forget_bias):
+def _forget_block(bias: Tensor, forget_bias: float) -> Tensor:
     """`[0, 0, forget_bias, 0]` per gate block, shaped like `bias` `[4H]`."""
     units = tf.shape(bias)[0] // 4
     forget = tf.fill([units], tf.constant(forget_bias, bias.dtype))  # not tf.cast: it rounds via float32
@@ -239,7 +263,10 @@ def _forget_block(bias, forget_bias):
     return tf.concat([zeros, zeros, forget, zeros], 0)
 
 
-def _lstm_backward(zs, c_prev, c_last, w_h, finished, d_outputs, d_c, d_h, gates):
+def _lstm_backward(
+    zs: Sequence[Tensor], c_prev: Tensor, c_last: Tensor, w_h: Tensor, finished: Tensor | None, d_outputs: Tensor,
+    d_c: Tensor, d_h: Tensor, gates: int,
+) -> tuple[Tensor, tuple[Tensor, Tensor]]:
     """The sequential part of the LSTM gradient: `dZ` per step and `(dc_0, dh_0)`.
 
     `zs` are the pre-activations of all steps (forget_bias included), as four
@@ -270,7 +297,10 @@ def _lstm_backward(zs, c_prev, c_last, w_h, finished, d_outputs, d_c, d_h, gates
     return dzs, (dc0, dh0)
 
 
-def _gru_sequence(inputs, h0, gates_kernel, gates_bias, candidate_kernel, candidate_bias, finished, split, save):
+def _gru_sequence(
+    inputs: Tensor, h0: Tensor, gates_kernel: Tensor, gates_bias: Tensor, candidate_kernel: Tensor,
+    candidate_bias: Tensor, finished: Tensor | None, split: bool, save: bool,
+) -> tuple[Tensor, Tensor]:
     """GRU over `[T, B, D]` inputs; returns `(outputs [T, B, H], h_T)`.
 
     With `split` (see `_gru_split`) each step runs r, u and the two column
@@ -316,7 +346,10 @@ def _gru_sequence(inputs, h0, gates_kernel, gates_bias, candidate_kernel, candid
     return sequence(inputs, h0, gates_kernel, gates_bias, candidate_kernel, candidate_bias)
 
 
-def _gru_hoisted_gates(inputs, gates_kernel, gates_bias, candidate_kernel, candidate_bias, joint):
+def _gru_hoisted_gates(
+    inputs: Tensor, gates_kernel: Tensor, gates_bias: Tensor, candidate_kernel: Tensor, candidate_bias: Tensor,
+    joint: bool,
+) -> GateFn:
     """`step_gates(t, h) -> (r, u, c)` with `x @ W_x` done for all steps before the loop.
 
     With `joint`, gates and candidate share one `[T*B, D] x [D, 3H]` product,
@@ -336,7 +369,9 @@ def _gru_hoisted_gates(inputs, gates_kernel, gates_bias, candidate_kernel, candi
     return lambda t, h: gru_gates(x_gates[t], x_candidate[t], h, *recurrent, tf.tanh)
 
 
-def _gru_split_gates(inputs, gates_kernel, gates_bias, candidate_kernel, candidate_bias):
+def _gru_split_gates(
+    inputs: Tensor, gates_kernel: Tensor, gates_bias: Tensor, candidate_kernel: Tensor, candidate_bias: Tensor,
+) -> GateFn:
     """`step_gates(t, h) -> (r, u, c)` with r, u and the candidate's halves as separate products."""
     depth = inputs.shape[-1]
     (w_r, w_u), (b_r, b_u) = tf.split(gates_kernel, 2, axis=1), tf.split(gates_bias, 2)
@@ -344,7 +379,7 @@ def _gru_split_gates(inputs, gates_kernel, gates_bias, candidate_kernel, candida
     (w_xr, w_hr), (w_xu, w_hu) = (w_r[:depth], w_r[depth:]), (w_u[:depth], w_u[depth:])
     w_xc, w_hc_halves = candidate_kernel[:depth], tuple(_halves(candidate_kernel[depth:]))
 
-    def step_gates(t, h):
+    def step_gates(t: Tensor, h: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         x = inputs[t]
         x_gates = (linear(x, w_xr, b_r), linear(x, w_xu, b_u))
         return gru_gates(x_gates, linear(x, w_xc, candidate_bias), h, (w_hr, w_hu), w_hc_halves, tf.tanh)
@@ -352,23 +387,30 @@ def _gru_split_gates(inputs, gates_kernel, gates_bias, candidate_kernel, candida
     return step_gates
 
 
-def _halves(kernel):
+def _halves(kernel: Tensor) -> list[Tensor]:
     """`kernel [A, N]` as two column blocks (the first one column wider when N is odd)."""
     units = kernel.shape[-1]
     return tf.split(kernel, [units - units // 2, units // 2], axis=1)
 
 
-def _gru_recompute(inputs, h_prev, gates_kernel, gates_bias, candidate_kernel, candidate_bias):
+def _gru_recompute(
+    inputs: Tensor, h_prev: Tensor, gates_kernel: Tensor, gates_bias: Tensor, candidate_kernel: Tensor,
+    candidate_bias: Tensor,
+) -> list[Tensor]:
     """r, u and c of every step from the states, `[T, B, H]` each: all steps as one batch."""
     depth = inputs.shape[-1]
     x_gates = _project(inputs, gates_kernel[:depth], gates_bias)
     x_candidate = _project(inputs, candidate_kernel[:depth], candidate_bias)
-    rows = [tf.reshape(v, [-1, v.shape[-1]]) for v in (x_gates, x_candidate, h_prev)]  # [T * B, ...]
-    gates = gru_gates(*rows, gates_kernel[depth:], candidate_kernel[depth:], tf.tanh)
+    # All steps as one batch: [T * B, ...].
+    x_gate_rows, x_candidate_rows, h_rows = (tf.reshape(v, [-1, v.shape[-1]]) for v in (x_gates, x_candidate, h_prev))
+    gates = gru_gates(x_gate_rows, x_candidate_rows, h_rows, gates_kernel[depth:], candidate_kernel[depth:], tf.tanh)
     return [tf.reshape(v, tf.shape(h_prev)) for v in gates]
 
 
-def _gru_backward(r, u, c, h_prev, gates_recurrent, candidate_recurrent, split, finished, d_outputs, d_h):
+def _gru_backward(
+    r: Tensor, u: Tensor, c: Tensor, h_prev: Tensor, gates_recurrent: Tensor, candidate_recurrent: Tensor,
+    split: bool, finished: Tensor | None, d_outputs: Tensor, d_h: Tensor,
+) -> tuple[Tensor, Tensor, Tensor]:
     """The sequential part of the GRU gradient: `dZ` of gates and candidate, and `dh_0`.
 
     With `split`, the step's products run apart, as in the forward.
@@ -396,7 +438,7 @@ def _gru_backward(r, u, c, h_prev, gates_recurrent, candidate_recurrent, split, 
     return dz_gates, dz_candidate, dh0
 
 
-def _sigmoid_grad(y, dy):
+def _sigmoid_grad(y: Tensor, dy: Tensor) -> Tensor:
     """`dy * y * (1 - y)`, the gradient through `y = sigmoid(z)`, as one op.
 
     The backward steps are short chains of small elementwise ops, each costing
@@ -406,25 +448,25 @@ def _sigmoid_grad(y, dy):
     return tf.raw_ops.SigmoidGrad(y=y, dy=dy)
 
 
-def _tanh_grad(y, dy):
+def _tanh_grad(y: Tensor, dy: Tensor) -> Tensor:
     """`dy * (1 - y * y)`, the gradient through `y = tanh(z)`, as one op (see `_sigmoid_grad`)."""
     return tf.raw_ops.TanhGrad(y=y, dy=dy)
 
 
-def _project(inputs, kernel, bias):
+def _project(inputs: Tensor, kernel: Tensor, bias: Tensor) -> Tensor:
     """`linear` for all steps at once, `[T, B, D] -> [T, B, N]`: one GEMM instead of T."""
     flat = linear(tf.reshape(inputs, [-1, inputs.shape[-1]]), kernel, bias)
     return tf.reshape(flat, tf.concat([tf.shape(inputs)[:2], [kernel.shape[-1]]], 0))
 
 
-def _affine_grads(inputs, kernel, dz):
+def _affine_grads(inputs: Tensor, kernel: Tensor, dz: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """Gradients of `_project` given `dz [T, B, N]`: for inputs, kernel and bias."""
     flat_dz = tf.reshape(dz, [-1, dz.shape[-1]])
     d_inputs = tf.reshape(tf.matmul(flat_dz, kernel, transpose_b=True), tf.shape(inputs))
     return d_inputs, _outer(inputs, dz), tf.reduce_sum(flat_dz, 0)
 
 
-def _outer(activations, dz):
+def _outer(activations: Tensor, dz: Tensor) -> Tensor:
     """`A_all^T @ dZ_all` summed over every step and row: a weight gradient `[A, N]`."""
     flat_a = tf.reshape(activations, [-1, activations.shape[-1]])
     return tf.matmul(flat_a, tf.reshape(dz, [-1, dz.shape[-1]]), transpose_a=True)

@@ -9,40 +9,58 @@ value), TensorArray accumulation (`scan`, `scan_backward`) and the start of
 a new sequence for a cell's dropout masks (`one_sequence`).
 """
 
+from __future__ import annotations
+
 import contextlib
 import os
 import sys
 import warnings
+from collections.abc import Callable, Iterator, Sequence
+from types import FrameType
+from typing import Any, TypeVar
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from tfrnn.base import check_state, new_sequence
+from tfrnn.base import Cell, DType, Nested, Tensor, check_state, new_sequence
 
-# The loops build their graphs with explicit tf.while_loop; letting AutoGraph
-# convert them (it does when a user's tf.function calls them) costs ~1.3 s of
-# tracing and changes nothing.
-no_autograph = tf.autograph.experimental.do_not_convert
+# One step of a loop: `step_fn(inputs, state) -> (output, new_state)`, a cell or a wrapper of one.
+StepFn = Callable[[Nested, Nested], tuple[Nested, Nested]]
+
+_Function = TypeVar("_Function", bound=Callable[..., Any])
+
+
+def no_autograph(function: _Function) -> _Function:
+    """`function`, marked for AutoGraph to leave alone (`tf.autograph.experimental.do_not_convert`).
+
+    The loops build their graphs with explicit tf.while_loop; letting AutoGraph
+    convert them (it does when a user's tf.function calls them) costs ~1.3 s of
+    tracing and changes nothing. Written as a function so that the loops keep
+    their signatures for type checkers (TensorFlow's decorator is untyped).
+    """
+    return tf.autograph.experimental.do_not_convert(function)
+
 
 # Frames in these folders are not the user's (`warn_at_caller`): tfrnn's and TensorFlow's.
 _LIBRARY_DIRS = tuple(os.path.dirname(path) + os.sep for path in (__file__, tf.__file__))
 
 
-def warn_at_caller(message):
+def warn_at_caller(message: str) -> None:
     """A `UserWarning` pointing at the user's line: the first frame outside tfrnn and TensorFlow.
 
     A fixed `stacklevel` cannot: the loops are called directly, through the
     bidirectional ones, and through TensorFlow's `do_not_convert` wrapper.
     """
-    frame, level = sys._getframe(0), 1
+    frame: FrameType | None = sys._getframe(0)
+    level = 1
     while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY_DIRS):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, stacklevel=level)
 
 
 @contextlib.contextmanager
-def one_sequence(cell):
+def one_sequence(cell: Cell) -> Iterator[None]:
     """The loop inside runs one sequence: the cell's dropout masks are new.
 
     Reset again after the loop so that no mask a Keras cell cached during
@@ -53,14 +71,16 @@ def one_sequence(cell):
     new_sequence(cell)
 
 
-def cell_step_fn(cell, training):
+def cell_step_fn(cell: Cell, training: bool | None) -> StepFn:
     """`(x, state) -> cell(x, state)`, with `training` for a Keras-layer cell when given."""
     if training is None or not isinstance(cell, keras.layers.Layer):
         return cell
     return lambda x, state: cell(x, state, training=training)
 
 
-def rnn_step(step_fn, x_t, state, t, lengths):
+def rnn_step(
+    step_fn: StepFn, x_t: Nested, state: Nested, t: int | Tensor, lengths: Tensor | None,
+) -> tuple[Nested, Nested]:
     """One step with TF1's copy-through: rows with `t >= length` emit zeros, keep state."""
     output, new_state = step_fn(x_t, state)
     if lengths is None:
@@ -75,7 +95,7 @@ def rnn_step(step_fn, x_t, state, t, lengths):
     return output, new_state
 
 
-def copy_through(finished, old, new):
+def copy_through(finished: Tensor, old: Tensor, new: Tensor) -> Tensor:
     """TF1's copy-through: `old` in finished rows, `new` in the others.
 
     `finished` is a bool tensor over the leading axes (`[batch]`, or
@@ -92,7 +112,10 @@ def copy_through(finished, old, new):
     return tf.where(finished, old, new)
 
 
-def scan(step, time_steps, state, num_written):
+def scan(
+    step: Callable[..., tuple[Sequence[Tensor], Sequence[Tensor]]], time_steps: int | Tensor,
+    state: Sequence[Tensor], num_written: int,
+) -> tuple[list[Tensor], Sequence[Tensor]]:
     """Runs `step(t, *state) -> (written, new_state)` for t = 0 .. time_steps - 1.
 
     Returns `(stacked written values, final state)`: `num_written` tensors
@@ -111,7 +134,9 @@ def scan(step, time_steps, state, num_written):
     return [a.stack() for a in arrays], state
 
 
-def scan_backward(step, time_steps, carry):
+def scan_backward(
+    step: Callable[..., tuple[Tensor, Sequence[Tensor]]], time_steps: int | Tensor, carry: Sequence[Tensor],
+) -> tuple[Tensor, Sequence[Tensor]]:
     """Runs `step(t, *carry) -> (written, new_carry)` from the last step to the first.
 
     Returns `(written stacked [time, ...], final carry)`.
@@ -126,26 +151,29 @@ def scan_backward(step, time_steps, carry):
     return written.stack(), carry
 
 
-def like(state, new_state):
+def like(state: Nested, new_state: Nested) -> Nested:
     """`new_state` in `state`'s containers: cells may return a tuple for a list."""
     return tf.nest.pack_sequence_as(state, tf.nest.flatten(new_state))
 
 
-def leaf_shape(batch_size, size):
+def leaf_shape(batch_size: int | Tensor, size: int | Sequence[int]) -> Tensor:
+    """`[batch_size, *size]` as a shape tensor: the shape of one batched leaf of a size structure."""
     return tf.concat([[batch_size], tf.TensorShape(size).as_list()], 0)
 
 
-def transpose_batch_time(x):
+def transpose_batch_time(x: Tensor) -> Tensor:
     """Swaps the first two axes (TF1's `_transpose_batch_time`); rank >= 3 was checked."""
     return tf.transpose(x, [1, 0] + list(range(2, x.shape.rank)))
 
 
-def reads_floats(cell):
+def reads_floats(cell: Cell) -> bool:
     """False for cells that read integer ids (EmbeddingWrapper); they check their own inputs."""
     return getattr(cell, "floating_point_inputs", True)
 
 
-def check_sequence_inputs(flat_inputs, time_major, floating_point=True):
+def check_sequence_inputs(
+    flat_inputs: Sequence[Tensor], time_major: bool, floating_point: bool = True,
+) -> tuple[int | Tensor, int | Tensor]:
     """Validates the loop inputs; returns `(time_steps, batch_size)`, static where known."""
     for x in flat_inputs:
         if x.shape.rank is None or x.shape.rank < 3:
@@ -176,11 +204,13 @@ def check_sequence_inputs(flat_inputs, time_major, floating_point=True):
     return _dim(first, time_axis), _dim(first, batch_axis)
 
 
-def _dim(x, axis):
+def _dim(x: Tensor, axis: int) -> int | Tensor:
     return x.shape[axis] if x.shape[axis] is not None else tf.shape(x)[axis]
 
 
-def check_sequence_length(sequence_length, batch_size, time_steps):
+def check_sequence_length(
+    sequence_length: Tensor | Sequence[int] | None, batch_size: int | Tensor, time_steps: int | Tensor,
+) -> Tensor | None:
     """Validates `sequence_length` as a `[batch]` int vector in `[0, time]`; returns int32."""
     if sequence_length is None:
         return None
@@ -201,7 +231,7 @@ def check_sequence_length(sequence_length, batch_size, time_steps):
     return _with_length_assertions(lengths, batch_size, time_steps)
 
 
-def _check_length_values(values, time_steps):
+def _check_length_values(values: np.ndarray, time_steps: int) -> None:
     negative = np.flatnonzero(values < 0).tolist()
     too_long = np.flatnonzero(values > time_steps).tolist()
     if negative or too_long:
@@ -213,7 +243,7 @@ def _check_length_values(values, time_steps):
         )
 
 
-def _with_length_assertions(lengths, batch_size, time_steps):
+def _with_length_assertions(lengths: Tensor, batch_size: int | Tensor, time_steps: int | Tensor) -> Tensor:
     """Checks symbolic lengths when the loop runs, naming the rows as the eager check does.
 
     XLA drops these assertions (`jit_compile=True` runs unchecked).
@@ -237,11 +267,13 @@ def _with_length_assertions(lengths, batch_size, time_steps):
         return tf.identity(lengths)
 
 
-def _is_concrete(tensor):
+def _is_concrete(tensor: Tensor) -> bool:
     return hasattr(tensor, "numpy") and tf.executing_eagerly()
 
 
-def initial_state_for(cell, initial_state, batch_size, dtype, inputs_dtype):
+def initial_state_for(
+    cell: Cell, initial_state: Nested | None, batch_size: int | Tensor, dtype: DType | None, inputs_dtype: DType,
+) -> Nested:
     """The given initial state (checked), or the cell's zero state of `dtype`."""
     state = check_initial_state(cell, initial_state, batch_size, dtype, inputs_dtype)
     if state is not None:
@@ -253,7 +285,10 @@ def initial_state_for(cell, initial_state, batch_size, dtype, inputs_dtype):
     return tf.nest.map_structure(lambda s: tf.cast(s, dtype), state)
 
 
-def check_initial_state(cell, initial_state, batch_size, dtype, inputs_dtype):
+def check_initial_state(
+    cell: Cell, initial_state: Nested | None, batch_size: int | Tensor | None, dtype: DType | None,
+    inputs_dtype: DType,
+) -> Nested | None:
     """Checks a given initial state against the cell (returns it as tensors), or that `dtype` is there."""
     if initial_state is None:
         if dtype is None:

@@ -10,12 +10,17 @@ cell runs the generic `tf.while_loop` below, which the fast path is tested
 against.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Union
+
 import tensorflow as tf
 
 from tfrnn import fused
-from tfrnn.base import check_cell
+from tfrnn.base import Cell, DType, Nested, Tensor, check_cell
 from tfrnn.loop_kit import (
-    cell_step_fn, check_sequence_inputs, check_sequence_length, copy_through, initial_state_for,
+    StepFn, cell_step_fn, check_sequence_inputs, check_sequence_length, copy_through, initial_state_for,
     leaf_shape, like, no_autograph, one_sequence, reads_floats, rnn_step, transpose_batch_time,
     warn_at_caller,
 )
@@ -24,12 +29,19 @@ from tfrnn.loop_kit import (
 # graph (and its compile time) grows large enough that dynamic_rnn is the tool.
 STATIC_RNN_WARN_STEPS = 500
 
+# What `prepare_dynamic` checked, for `run_dynamic`: `(inputs_tm, time_steps, lengths, state)`.
+PreparedLoop = tuple[Nested, Union[int, Tensor], Union[Tensor, None], Nested]
+# `loop_fn(time, cell_output, cell_state, loop_state) ->
+#  (finished, next_input, next_cell_state, emit_output, next_loop_state)`, see `raw_rnn`.
+LoopFn = Callable[[Tensor, Nested, Nested, Nested], tuple[Tensor, Nested, Nested, Nested, Nested]]
+
 
 @no_autograph
 def dynamic_rnn(
-    cell, inputs, sequence_length=None, initial_state=None, dtype=None,
-    parallel_iterations=None, swap_memory=False, time_major=False, scope=None, training=None,
-):
+    cell: Cell, inputs: Nested, sequence_length: Tensor | Sequence[int] | None = None,
+    initial_state: Nested | None = None, dtype: DType | None = None, parallel_iterations: int | None = None,
+    swap_memory: bool = False, time_major: bool = False, scope: str | None = None, training: bool | None = None,
+) -> tuple[Nested, Nested]:
     """Runs `cell` over a sequence; outputs past `sequence_length` are zeros (TF1).
 
     TF1 padding semantics: for row `b`, outputs at steps `t >= sequence_length[b]`
@@ -100,7 +112,10 @@ def dynamic_rnn(
     return run_dynamic(cell, loop, training, parallel_iterations, swap_memory, time_major)
 
 
-def prepare_dynamic(cell, inputs, sequence_length, initial_state, dtype, time_major):
+def prepare_dynamic(
+    cell: Cell, inputs: Nested, sequence_length: Tensor | Sequence[int] | None, initial_state: Nested | None,
+    dtype: DType | None, time_major: bool,
+) -> PreparedLoop:
     """`dynamic_rnn`'s checks, in TF1's order, and its inputs made time-major.
 
     Nothing is built or run: the bidirectional loops check both directions
@@ -117,7 +132,10 @@ def prepare_dynamic(cell, inputs, sequence_length, initial_state, dtype, time_ma
     return tf.nest.pack_sequence_as(inputs, flat_inputs), time_steps, lengths, state
 
 
-def run_dynamic(cell, loop, training=None, parallel_iterations=None, swap_memory=False, time_major=False):
+def run_dynamic(
+    cell: Cell, loop: PreparedLoop, training: bool | None = None, parallel_iterations: int | None = None,
+    swap_memory: bool = False, time_major: bool = False,
+) -> tuple[Nested, Nested]:
     """Runs a loop `prepare_dynamic` checked: the fused path for cells it knows, else the generic one."""
     inputs_tm, time_steps, lengths, state = loop
     fast_loop = fused.loop_for(cell, inputs_tm)
@@ -136,7 +154,7 @@ def run_dynamic(cell, loop, training=None, parallel_iterations=None, swap_memory
     return outputs, final_state
 
 
-def _no_steps(step_fn, inputs, state):
+def _no_steps(step_fn: StepFn, inputs: Nested, state: Nested) -> tuple[Nested, Nested]:
     """Zero time steps, as TF1 ran them: `[0, B, out]` outputs and the initial state.
 
     TF1's loop body still built the cell, so its variables exist: here one step
@@ -149,7 +167,10 @@ def _no_steps(step_fn, inputs, state):
     return tf.nest.map_structure(lambda o: o[None][:0], output), state
 
 
-def _dynamic_loop(step_fn, inputs, state, lengths, time_steps, loop_options):
+def _dynamic_loop(
+    step_fn: StepFn, inputs: Nested, state: Nested, lengths: Tensor | None, time_steps: int | Tensor,
+    loop_options: dict[str, Any],
+) -> tuple[Nested, Nested]:
     """The generic loop: step 0 outside (it may build the cell), then `tf.while_loop`.
 
     Steps past the longest sequence are skipped, as TF1's graph mode did; their
@@ -186,7 +207,10 @@ def _dynamic_loop(step_fn, inputs, state, lengths, time_steps, loop_options):
 
 
 @no_autograph
-def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=None, scope=None, training=None):
+def static_rnn(
+    cell: Cell, inputs: Sequence[Nested], initial_state: Nested | None = None, dtype: DType | None = None,
+    sequence_length: Tensor | Sequence[int] | None = None, scope: str | None = None, training: bool | None = None,
+) -> tuple[list[Nested], Nested]:
     """Runs `cell` over a Python list of steps, unrolled; outputs past `sequence_length` are zeros (TF1).
 
     Past a row's length the state is copied through, so the final state is the
@@ -224,7 +248,10 @@ def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=Non
     return run_static(cell, inputs, lengths, state, training)
 
 
-def prepare_static(cell, inputs, initial_state, dtype, sequence_length):
+def prepare_static(
+    cell: Cell, inputs: Sequence[Nested], initial_state: Nested | None, dtype: DType | None,
+    sequence_length: Tensor | Sequence[int] | None,
+) -> tuple[Tensor | None, Nested]:
     """`static_rnn`'s checks, building and running nothing: returns `(lengths, state)`."""
     check_cell(cell)
     if not isinstance(inputs, (list, tuple)):
@@ -247,7 +274,9 @@ def prepare_static(cell, inputs, initial_state, dtype, sequence_length):
     return lengths, initial_state_for(cell, initial_state, batch_size, dtype, stacked[0].dtype)
 
 
-def run_static(cell, inputs, lengths, state, training=None):
+def run_static(
+    cell: Cell, inputs: Sequence[Nested], lengths: Tensor | None, state: Nested, training: bool | None = None,
+) -> tuple[list[Nested], Nested]:
     """The unrolled loop over the steps `prepare_static` checked."""
     step_fn = cell_step_fn(cell, training)
     outputs = []
@@ -259,7 +288,10 @@ def run_static(cell, inputs, lengths, state, training=None):
 
 
 @no_autograph
-def raw_rnn(cell, loop_fn, parallel_iterations=None, swap_memory=False, scope=None, training=None):
+def raw_rnn(
+    cell: Cell, loop_fn: LoopFn, parallel_iterations: int | None = None, swap_memory: bool = False,
+    scope: str | None = None, training: bool | None = None,
+) -> tuple[Nested, Nested, Nested | None]:
     """TF1's fully user-controlled loop: `loop_fn` picks every step's input; finished rows emit zeros.
 
     `loop_fn(time, cell_output, cell_state, loop_state)` returns

@@ -6,12 +6,22 @@ as a sublayer (so its `.weights` include the wrapped cell's, which TF1's did
 not) and adds no level to TF1 variable names.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from tfrnn.base import Child, RNNCell, built_input_depth, check_cell
+from tfrnn.base import (
+    Cell, Child, DType, Nested, RNNCell, StateSize, Tensor, Weight, built_input_depth, check_cell,
+)
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self from Python 3.11 on
 
 
 @keras.saving.register_keras_serializable(package="tfrnn")
@@ -62,7 +72,7 @@ class MultiRNNCell(RNNCell):
 
     keras_equivalent = "StackedRNNCells"
 
-    def __init__(self, cells, state_is_tuple=True, **kwargs):
+    def __init__(self, cells: list[Cell] | tuple[Cell, ...], state_is_tuple: bool = True, **kwargs: Any) -> None:
         _check_cells(cells)
         if not state_is_tuple:
             raise ValueError(
@@ -74,40 +84,40 @@ class MultiRNNCell(RNNCell):
         self.cells = list(cells)
 
     @property
-    def state_size(self):
+    def state_size(self) -> tuple[StateSize, ...]:
         return tuple(cell.state_size for cell in self.cells)
 
     @property
-    def output_size(self):
+    def output_size(self) -> int:
         return self.cells[-1].output_size
 
-    def tf1_layout(self, input_depth):
+    def tf1_layout(self, input_depth: int) -> list[Child]:
         layout = []
         for position, cell in enumerate(self.cells):
             layout.append(Child(f"{self.name}/cell_{position}", cell, input_depth))
             input_depth = cell.output_size
         return layout
 
-    def step(self, inputs, state):
+    def step(self, inputs: Tensor, state: Sequence[Nested]) -> tuple[Tensor, tuple[Nested, ...]]:
         new_states = []
         for cell, cell_state in zip(self.cells, state):
             inputs, new_state = cell(inputs, cell_state)
             new_states.append(new_state)
         return inputs, tuple(new_states)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config["cells"] = [keras.saving.serialize_keras_object(cell) for cell in self.cells]
         return config
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Self:
         config = dict(config)
         cells = [keras.saving.deserialize_keras_object(c, custom_objects) for c in config.pop("cells")]
         return cls(cells, **config)
 
 
-def _check_cells(cells):
+def _check_cells(cells: object) -> None:
     if not isinstance(cells, (list, tuple)):
         raise TypeError(
             f"cells must be a list or tuple, but received: {cells!r}. Write "
@@ -136,15 +146,15 @@ def _check_cells(cells):
         _check_stacked_depth(cells[position - 1], cell, position)
 
 
-def _repeated_positions(cells):
+def _repeated_positions(cells: Sequence[Cell]) -> list[list[int]]:
     """Groups of positions holding one object, e.g. `[[0, 1, 2]]` for `[cell] * 3`."""
-    groups = {}
+    groups: dict[int, list[int]] = {}
     for position, cell in enumerate(cells):
         groups.setdefault(id(cell), []).append(position)
     return [positions for positions in groups.values() if len(positions) > 1]
 
 
-def _check_stacked_depth(below, cell, position):
+def _check_stacked_depth(below: Cell, cell: Cell, position: int) -> None:
     depth = built_input_depth(cell)
     if depth is not None and depth != below.output_size:
         raise ValueError(
@@ -166,29 +176,29 @@ class CellWrapper(RNNCell):
 
     wraps_a_cell = True
 
-    def __init__(self, cell, **kwargs):
+    def __init__(self, cell: Cell, **kwargs: Any) -> None:
         check_cell(cell)
         super().__init__(**kwargs)
         self.cell = cell
 
     @property
-    def state_size(self):
+    def state_size(self) -> StateSize:
         return self.cell.state_size
 
     @property
-    def output_size(self):
+    def output_size(self) -> int:
         return self.cell.output_size
 
-    def tf1_layout(self, input_depth):
+    def tf1_layout(self, input_depth: int) -> list[Weight | Child]:
         return [Child("", self.cell, input_depth)]
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config["cell"] = keras.saving.serialize_keras_object(self.cell)
         return config
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Self:
         config = dict(config)
         cell = keras.saving.deserialize_keras_object(config.pop("cell"), custom_objects)
         return cls(cell, **config)
@@ -231,19 +241,21 @@ class ResidualWrapper(CellWrapper):
     (True, True)
     """
 
-    def __init__(self, cell, residual_fn=None, **kwargs):
+    def __init__(
+        self, cell: Cell, residual_fn: Callable[[Nested, Nested], Nested] | None = None, **kwargs: Any,
+    ) -> None:
         if residual_fn is not None and not callable(residual_fn):
             raise TypeError(f"residual_fn must be callable or None, but received {residual_fn!r}.")
         super().__init__(cell, **kwargs)
         self.residual_fn = residual_fn
 
-    def step(self, inputs, state):
+    def step(self, inputs: Tensor, state: Nested) -> tuple[Tensor, Nested]:
         output, new_state = self.cell(inputs, state)
         if self.residual_fn is not None:
             return self.residual_fn(inputs, output), new_state
         return ops.add(inputs, output), new_state
 
-    def _check_step(self, inputs, state):
+    def _check_step(self, inputs: Tensor, state: Nested) -> None:
         shape = tuple(getattr(inputs, "shape", np.shape(inputs)))
         if self.residual_fn is None and shape and shape[-1] not in (None, self.cell.output_size):
             raise ValueError(
@@ -254,13 +266,13 @@ class ResidualWrapper(CellWrapper):
             )
         super()._check_step(inputs, state)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config["residual_fn"] = keras.saving.serialize_keras_object(self.residual_fn)
         return config
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Self:
         config = dict(config)
         config["residual_fn"] = keras.saving.deserialize_keras_object(config.get("residual_fn"), custom_objects)
         return super().from_config(config, custom_objects)
@@ -298,7 +310,7 @@ class DeviceWrapper(CellWrapper):
     (True, 2)
     """
 
-    def __init__(self, cell, device, **kwargs):
+    def __init__(self, cell: Cell, device: str | tf.DeviceSpec, **kwargs: Any) -> None:
         if isinstance(device, tf.DeviceSpec):
             device = device.to_string()
         if not isinstance(device, str):
@@ -310,18 +322,18 @@ class DeviceWrapper(CellWrapper):
         super().__init__(cell, **kwargs)
         self.device = device
 
-    def zero_state(self, batch_size, dtype):
+    def zero_state(self, batch_size: int | Tensor, dtype: DType) -> Nested:
         with tf.device(self.device):
             return super().zero_state(batch_size, dtype)
 
-    def call(self, inputs, state, training=None):
+    def call(self, inputs: Tensor, state: Nested, training: bool | None = None) -> tuple[Tensor, Nested]:
         with tf.device(self.device):  # weights are created here too
             return super().call(inputs, state, training=training)
 
-    def step(self, inputs, state):
+    def step(self, inputs: Tensor, state: Nested) -> tuple[Tensor, Nested]:
         return self.cell(inputs, state)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config["device"] = self.device
         return config

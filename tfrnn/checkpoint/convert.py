@@ -15,19 +15,28 @@ Everything here works on NumPy copies of the weights; neither cell shares a
 variable with the other afterwards.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar, Union
+
 import keras
 import numpy as np
 
 from tfrnn.base import RNNCell, Weight, built_input_depth
-from tfrnn.cells import BasicRNNCell, GRUCell, LSTMCell
+from tfrnn.cells import BasicLSTMCell, BasicRNNCell, GRUCell, LSTMCell
 from tfrnn.wrappers import MultiRNNCell
 
 # TF1's LSTM blocks (i, j, f, o) read in this order give Keras' (i, f, c, o); the
 # permutation swaps the two middle blocks, so it is its own inverse.
 _LSTM_GATE_ORDER = (0, 2, 1, 3)
 
+# The cells converted one by one (a MultiRNNCell converts its cells): their layouts are weights only.
+_Convertible = Union[BasicRNNCell, BasicLSTMCell, LSTMCell, GRUCell]
+_Cell = TypeVar("_Cell", bound=_Convertible)
 
-def to_keras(cell):
+
+def to_keras(cell: RNNCell) -> keras.layers.Layer:
     """Returns the native Keras 3 cell that computes what a tfrnn cell computes.
 
     The Keras cell is built and holds converted copies of the tfrnn cell's
@@ -75,7 +84,7 @@ def to_keras(cell):
     return _to_keras(cell, where=_describe(cell))
 
 
-def from_keras(keras_cell, forget_bias=1.0):
+def from_keras(keras_cell: keras.layers.Layer, forget_bias: float = 1.0) -> RNNCell:
     """Returns the tfrnn cell that computes what a native Keras 3 cell computes.
 
     The reverse of `to_keras`: `SimpleRNNCell` gives `BasicRNNCell`, `LSTMCell`
@@ -122,10 +131,11 @@ def from_keras(keras_cell, forget_bias=1.0):
 # ----------------------------------------------------------------- tfrnn -> Keras
 
 
-def _to_keras(cell, where):
+def _to_keras(cell: RNNCell, where: str) -> keras.layers.Layer:
     # Only a class that names its Keras equivalent itself converts: a subclass
     # may compute something else.
-    convert = _TO_KERAS.get(type(cell).__dict__.get("keras_equivalent"))
+    equivalent = type(cell).__dict__.get("keras_equivalent")
+    convert = _TO_KERAS.get(equivalent) if equivalent else None
     if convert is None:
         raise TypeError(
             f"to_keras received {where}, of type {type(cell).__name__}. It converts "
@@ -142,9 +152,10 @@ def _to_keras(cell, where):
     return convert(cell, depth, where)
 
 
-def _convertible_classes():
+def _convertible_classes() -> list[str]:
     """The names of the classes that name a Keras equivalent in their own body."""
-    found, pending = [], [RNNCell]
+    found: list[str] = []
+    pending: list[type[RNNCell]] = [RNNCell]
     while pending:
         cls = pending.pop(0)
         pending += cls.__subclasses__()
@@ -153,13 +164,13 @@ def _convertible_classes():
     return found
 
 
-def _basic_rnn_to_keras(cell, depth, where):
+def _basic_rnn_to_keras(cell: BasicRNNCell, depth: int, where: str) -> keras.layers.Layer:
     kernel, bias = _values(cell, depth)
     keras_cell = keras.layers.SimpleRNNCell(cell.num_units, activation=cell.activation, dtype=cell.dtype_policy)
     return _built_keras(keras_cell, depth, [kernel[:depth], kernel[depth:], bias])
 
 
-def _lstm_to_keras(cell, depth, where):
+def _lstm_to_keras(cell: BasicLSTMCell | LSTMCell, depth: int, where: str) -> keras.layers.Layer:
     _require_plain_lstm(cell, where)
     units = cell.num_units
     kernel, bias = _values(cell, depth)[:2]
@@ -171,11 +182,11 @@ def _lstm_to_keras(cell, depth, where):
     return _built_keras(keras_cell, depth, weights)
 
 
-def _gru_to_keras(cell, depth, where):
+def _gru_to_keras(cell: GRUCell, depth: int, where: str) -> keras.layers.Layer:
     units = cell.num_units
     gates_kernel, gates_bias, candidate_kernel, candidate_bias = _values(cell, depth)
 
-    def keras_blocks(gates, candidate):  # (r, u) + c  ->  z (= u), r, h
+    def keras_blocks(gates: np.ndarray, candidate: np.ndarray) -> np.ndarray:  # (r, u) + c  ->  z (= u), r, h
         return np.concatenate([gates[..., units:], gates[..., :units], candidate], axis=-1)
 
     kernel = keras_blocks(gates_kernel, candidate_kernel)  # [D + H, 3H]
@@ -187,7 +198,7 @@ def _gru_to_keras(cell, depth, where):
     return _built_keras(keras_cell, depth, weights)
 
 
-def _multi_to_keras(cell, depth, where):
+def _multi_to_keras(cell: MultiRNNCell, depth: int, where: str) -> keras.layers.Layer:
     keras_cells = [
         _to_keras(child, f"{where} cells[{position}] ({_describe(child)})")
         for position, child in enumerate(cell.cells)
@@ -197,7 +208,7 @@ def _multi_to_keras(cell, depth, where):
     return stacked
 
 
-def _require_plain_lstm(cell, where):
+def _require_plain_lstm(cell: RNNCell, where: str) -> None:
     extras = [
         text for text, used in (
             ("use_peepholes=True", getattr(cell, "use_peepholes", False)),
@@ -214,28 +225,28 @@ def _require_plain_lstm(cell, where):
         )
 
 
-def _built_keras(keras_cell, depth, weights):
+def _built_keras(keras_cell: keras.layers.Layer, depth: int, weights: list[np.ndarray]) -> keras.layers.Layer:
     keras_cell.build((None, depth))
     keras_cell.set_weights(weights)
     return keras_cell
 
 
-def _values(cell, depth):
+def _values(cell: _Convertible, depth: int) -> list[np.ndarray]:
     """NumPy copies of a cell's own weights, in the order of its `tf1_layout`."""
     return [np.array(keras.ops.convert_to_numpy(w.variable(cell))) for w in _own_weights(cell, depth)]
 
 
-def _own_weights(cell, depth):
+def _own_weights(cell: _Convertible, depth: int) -> list[Weight]:
     return [item for item in cell.tf1_layout(depth) if isinstance(item, Weight)]
 
 
-def _reorder_lstm(array):
+def _reorder_lstm(array: np.ndarray) -> np.ndarray:
     """TF1's i, j, f, o blocks as Keras' i, f, c, o, and back (the swap is symmetric)."""
     blocks = np.split(array, 4, axis=-1)
     return np.concatenate([blocks[k] for k in _LSTM_GATE_ORDER], axis=-1)
 
 
-_TO_KERAS = {
+_TO_KERAS: dict[str, Callable[[Any, int, str], keras.layers.Layer]] = {
     "SimpleRNNCell": _basic_rnn_to_keras,
     "LSTMCell": _lstm_to_keras,
     "GRUCell": _gru_to_keras,
@@ -246,7 +257,7 @@ _TO_KERAS = {
 # ----------------------------------------------------------------- Keras -> tfrnn
 
 
-def _from_keras(keras_cell, forget_bias, where):
+def _from_keras(keras_cell: keras.layers.Layer, forget_bias: float, where: str) -> RNNCell:
     convert = _FROM_KERAS.get(type(keras_cell))
     if convert is None:
         raise TypeError(_unknown_keras_message(keras_cell, where))
@@ -261,13 +272,13 @@ def _from_keras(keras_cell, forget_bias, where):
     return convert(keras_cell, forget_bias, where)
 
 
-def _simple_rnn_from_keras(keras_cell, forget_bias, where):
+def _simple_rnn_from_keras(keras_cell: keras.layers.Layer, forget_bias: float, where: str) -> BasicRNNCell:
     kernel, bias = _keras_kernel_and_bias(keras_cell)
     cell = BasicRNNCell(keras_cell.units, activation=keras_cell.activation, dtype=keras_cell.dtype_policy)
     return _built_tfrnn(cell, keras_cell, [kernel, bias])
 
 
-def _lstm_from_keras(keras_cell, forget_bias, where):
+def _lstm_from_keras(keras_cell: keras.layers.Layer, forget_bias: float, where: str) -> LSTMCell:
     units = keras_cell.units
     kernel, bias = _keras_kernel_and_bias(keras_cell)
     bias[units:2 * units] -= forget_bias  # Keras' f block; TF1 adds forget_bias back
@@ -277,7 +288,7 @@ def _lstm_from_keras(keras_cell, forget_bias, where):
     return _built_tfrnn(cell, keras_cell, [_reorder_lstm(kernel), _reorder_lstm(bias)])
 
 
-def _gru_from_keras(keras_cell, forget_bias, where):
+def _gru_from_keras(keras_cell: keras.layers.Layer, forget_bias: float, where: str) -> GRUCell:
     if keras_cell.reset_after:
         raise ValueError(
             f"from_keras cannot convert {where}: reset_after=True (Keras 3's default) "
@@ -289,7 +300,7 @@ def _gru_from_keras(keras_cell, forget_bias, where):
     units = keras_cell.units
     kernel, bias = _keras_kernel_and_bias(keras_cell)
 
-    def tf1_blocks(array):  # z (= u), r, h  ->  gates (r, u), candidate
+    def tf1_blocks(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # z (= u), r, h  ->  gates (r, u), candidate
         z, r, h = array[..., :units], array[..., units:2 * units], array[..., 2 * units:]
         return np.concatenate([r, z], axis=-1), h
 
@@ -298,7 +309,7 @@ def _gru_from_keras(keras_cell, forget_bias, where):
     return _built_tfrnn(cell, keras_cell, [gates_kernel, gates_bias, candidate_kernel, candidate_bias])
 
 
-def _stacked_from_keras(keras_cell, forget_bias, where):
+def _stacked_from_keras(keras_cell: keras.layers.Layer, forget_bias: float, where: str) -> MultiRNNCell:
     cells = [
         _from_keras(child, forget_bias, f"{where} cells[{position}] ({_describe(child)})")
         for position, child in enumerate(keras_cell.cells)
@@ -308,7 +319,7 @@ def _stacked_from_keras(keras_cell, forget_bias, where):
     return stack
 
 
-def _require_tf1_semantics(keras_cell, where):
+def _require_tf1_semantics(keras_cell: keras.layers.Layer, where: str) -> None:
     recurrent = getattr(keras_cell, "recurrent_activation", None)
     if recurrent is not None and getattr(recurrent, "__name__", None) != "sigmoid":
         raise ValueError(
@@ -326,14 +337,14 @@ def _require_tf1_semantics(keras_cell, where):
         )
 
 
-def _keras_kernel_and_bias(keras_cell):
+def _keras_kernel_and_bias(keras_cell: keras.layers.Layer) -> tuple[np.ndarray, np.ndarray]:
     """TF1's fused `[D + H, n * H]` kernel (Keras' two stacked) and the bias (zeros if none)."""
     kernel = np.concatenate([np.array(keras_cell.kernel), np.array(keras_cell.recurrent_kernel)], axis=0)
     bias = np.zeros(kernel.shape[-1], kernel.dtype) if keras_cell.bias is None else np.array(keras_cell.bias)
     return kernel, bias
 
 
-def _built_tfrnn(cell, keras_cell, values):
+def _built_tfrnn(cell: _Cell, keras_cell: keras.layers.Layer, values: list[np.ndarray]) -> _Cell:
     """`cell` built for the Keras cell's input depth, its weights set to `values` (layout order)."""
     depth = keras_cell.kernel.shape[0]
     cell.build((None, depth))
@@ -342,7 +353,7 @@ def _built_tfrnn(cell, keras_cell, values):
     return cell
 
 
-def _unknown_keras_message(keras_cell, where):
+def _unknown_keras_message(keras_cell: keras.layers.Layer, where: str) -> str:
     if isinstance(keras_cell, keras.layers.RNN):
         return (
             f"from_keras received the layer {where}; it converts cells. Pass the "
@@ -355,12 +366,12 @@ def _unknown_keras_message(keras_cell, where):
     )
 
 
-def _describe(layer):
+def _describe(layer: object) -> str:
     name = getattr(layer, "name", None)
     return f"{name!r}" if name else repr(layer)
 
 
-_FROM_KERAS = {
+_FROM_KERAS: dict[type, Callable[[Any, float, str], RNNCell]] = {
     keras.layers.SimpleRNNCell: _simple_rnn_from_keras,
     keras.layers.LSTMCell: _lstm_from_keras,
     keras.layers.GRUCell: _gru_from_keras,

@@ -4,17 +4,23 @@ Every expected name and shape is checked before anything is assigned, so a bad
 checkpoint changes nothing and one error lists every problem.
 """
 
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import numpy as np
 import tensorflow as tf
 
-from tfrnn.base import built_input_depth
-from tfrnn.checkpoint.names import tf1_entries
+from tfrnn.base import Cell, Tensor, built_input_depth
+from tfrnn.checkpoint.names import Entry, tf1_entries
 
 _MAX_LISTED = 20  # names shown per category in an error
 _PRE_1_2_NAMES = {"kernel": "weights", "bias": "biases"}
 
 
-def load_tf1_checkpoint(ckpt_path, cell, scope="rnn"):
+def load_tf1_checkpoint(ckpt_path: str | os.PathLike[str], cell: Cell, scope: str = "rnn") -> dict[str, Tensor]:
     """Loads a TF1 `tf.train.Saver` checkpoint into a cell, by TF1 variable names.
 
     An unbuilt cell is first built for the input depth the checkpoint implies.
@@ -68,12 +74,12 @@ def load_tf1_checkpoint(ckpt_path, cell, scope="rnn"):
     return variables
 
 
-def _prefix(scope):
+def _prefix(scope: str | None) -> str:
     scope = (scope or "").strip("/")
     return scope + "/" if scope else ""
 
 
-def _open_checkpoint(ckpt_path):
+def _open_checkpoint(ckpt_path: str | os.PathLike[str]) -> Any:  # a tf.train.CheckpointReader
     try:
         return tf.train.load_checkpoint(str(ckpt_path))
     except (ValueError, tf.errors.OpError) as error:
@@ -85,7 +91,7 @@ def _open_checkpoint(ckpt_path):
         ) from None
 
 
-def _infer_input_depth(cell, available, scope):
+def _infer_input_depth(cell: Cell, available: Mapping[str, Sequence[int]], scope: str) -> int | None:
     """The input depth an unbuilt cell must have to match the checkpoint, or None.
 
     The first weight whose shape depends on the input depth (the first
@@ -102,7 +108,9 @@ def _infer_input_depth(cell, available, scope):
     return 1
 
 
-def _mismatch_report(entries, available, prefix, depth):
+def _mismatch_report(
+    entries: list[Entry], available: Mapping[str, Sequence[int]], prefix: str, depth: int | None,
+) -> str:
     expected = {entry.name: entry.shape for entry in entries}
     # The scope the cell's weights share: its name, or for a wrapper that adds
     # no scope (DropoutWrapper, ...) the wrapped cell's.
@@ -127,12 +135,12 @@ def _mismatch_report(entries, available, prefix, depth):
     return "\n".join(lines)
 
 
-def _is_slot_of(name, expected):
+def _is_slot_of(name: str, expected: Mapping[str, object]) -> bool:
     # TF1 optimizers save slots as `<weight>/Adam`, `<weight>/Momentum`, ...
     return any(name.startswith(weight + "/") for weight in expected)
 
 
-def _listing(title, items):
+def _listing(title: str, items: list[str]) -> list[str]:
     if not items:
         return []
     shown = [f"    {item}" for item in items[:_MAX_LISTED]]
@@ -140,7 +148,9 @@ def _listing(title, items):
     return [f"  {title} ({len(items)}):"] + shown + more
 
 
-def _hints(missing, expected, available, prefix):
+def _hints(
+    missing: list[str], expected: Mapping[str, object], available: Mapping[str, object], prefix: str,
+) -> list[str]:
     """Point at the usual causes: another scope, pre-TF-1.2 names, another cell."""
     hints = []
     old_names = [n for n in missing if _pre_1_2_name(n) in available]
@@ -155,12 +165,12 @@ def _hints(missing, expected, available, prefix):
     return hints
 
 
-def _pre_1_2_name(name):
+def _pre_1_2_name(name: str) -> str:
     head, _, last = name.rpartition("/")
     return f"{head}/{_PRE_1_2_NAMES.get(last, last)}"
 
 
-def _scope_hints(first_name, available):
+def _scope_hints(first_name: str, available: Mapping[str, object]) -> list[str]:
     """Suggest the scope under which the checkpoint holds this cell's first kernel."""
     scopes = sorted({n[: -len(first_name)].rstrip("/") for n in available if n == first_name or n.endswith("/" + first_name)})
     if scopes:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from typing import Any
 
-from tfrnn.base import Child, Weight, built_input_depth
+from tfrnn.base import Cell, Child, Tensor, Weight, built_input_depth
 
 
 @dataclasses.dataclass(frozen=True)
@@ -20,16 +19,16 @@ class Entry:
     """One TF1 variable of a cell structure: its full name, shape and where it lives."""
 
     name: str
-    shape: tuple
-    cell: Any
+    shape: tuple[int, ...]
+    cell: Cell
     weight: Weight
 
-    def variable(self):
+    def variable(self) -> Tensor:
         """The Keras variable (the cell must be built)."""
         return self.weight.variable(self.cell)
 
 
-def tf1_entries(cell: Any, input_depth: int, scope: str = "") -> Iterator[Entry]:
+def tf1_entries(cell: Cell, input_depth: int, scope: str = "") -> Iterator[Entry]:
     """Yields every TF1 variable of `cell` built for `input_depth`, in TF1's order.
 
     Args:
@@ -56,7 +55,7 @@ def tf1_entries(cell: Any, input_depth: int, scope: str = "") -> Iterator[Entry]
             yield Entry(join_scope(scope, cell.name, item.name), tuple(item.shape), cell, item)
 
 
-def tf1_variable_names(cell: Any, scope: str = "rnn") -> dict:
+def tf1_variable_names(cell: Cell, scope: str = "rnn") -> dict[str, Tensor]:
     """Maps each weight of a built cell to the name TF1 gives it in a checkpoint.
 
     The names are those of `tf.compat.v1.train.Saver`: the scope of the loop
