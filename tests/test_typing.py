@@ -9,15 +9,6 @@ import sys
 ROOT = pathlib.Path(__file__).parent.parent
 PACKAGE = ROOT / "tfrnn"
 
-# Being annotated: remove each file once it is (and its module from the override in
-# pyproject.toml's [tool.mypy]).
-NOT_YET_ANNOTATED = {
-    "tfrnn/contrib_cells.py",
-    "tfrnn/checkpoint/tool.py",
-    "tfrnn/checkpoint/discovery.py",
-    "tfrnn/checkpoint/report.py",
-}
-
 
 def test_mypy_finds_no_errors(tmp_path):
     result = subprocess.run(
@@ -63,15 +54,9 @@ def test_every_public_function_is_annotated():
     offenders = []
     for path in sorted(PACKAGE.rglob("*.py")):
         relative = path.relative_to(ROOT).as_posix()
-        if relative in NOT_YET_ANNOTATED:
-            continue
         tree = ast.parse(path.read_text(), filename=relative)
         for name, node, is_method in public_functions(tree.body):
             missing = missing_annotations(node, is_method)
             if missing:
                 offenders.append(f"{relative}:{node.lineno} {name}: {', '.join(missing)}")
     assert not offenders, "Public functions without annotations:\n" + "\n".join(offenders)
-
-
-def test_not_yet_annotated_names_existing_files():
-    assert all((ROOT / name).is_file() for name in NOT_YET_ANNOTATED), NOT_YET_ANNOTATED

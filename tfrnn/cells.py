@@ -491,7 +491,7 @@ class GRUCell(RNNCell):
         return self.num_units
 
     @classmethod
-    def tf1_options(cls, shapes: Mapping[str, Sequence[int]], inner: Cell | None = None) -> dict[str, Any]:
+    def tf1_options(cls, shapes: Mapping[str, Sequence[int]], inner: Cell | None = None) -> dict[str, Any] | None:
         return {"num_units": _units(shapes, "candidate/bias", 1)}
 
     def tf1_layout(self, input_depth: int) -> list[Weight]:

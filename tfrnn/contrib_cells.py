@@ -5,10 +5,15 @@ Like the core cells, each class describes its weights once (`tf1_layout`) and
 writes one step; TF1 names, loading and inspection derive from that.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
 import keras
 from keras import ops
 
-from tfrnn.base import LSTMStateTuple, RNNCell, Weight, WeightGroup
+from tfrnn.base import Activation, Cell, DType, LSTMStateTuple, RNNCell, Tensor, Weight, WeightGroup
 from tfrnn.cells import GRUCell, LSTMCell, linear, serialize_activation
 
 # tf.contrib.layers.layer_norm's variance epsilon (1e-3 in float16).
@@ -17,14 +22,18 @@ _NORM_SCOPES = ("input", "transform", "forget", "output", "state")
 
 
 
-def layer_norm(x, gamma, beta, epsilon=LAYER_NORM_EPSILON):
+def layer_norm(x: Tensor, gamma: Tensor, beta: Tensor, epsilon: float = LAYER_NORM_EPSILON) -> Tensor:
     """`tf.contrib.layers.layer_norm` over the last axis (population variance)."""
     mean = ops.mean(x, axis=-1, keepdims=True)
     variance = ops.mean(ops.square(x - mean), axis=-1, keepdims=True)
     return (x - mean) * ops.rsqrt(variance + epsilon) * gamma + beta
 
 
-def layer_norm_lstm_step(gate_inputs, c, forget_bias, activation, norms=None, epsilon=LAYER_NORM_EPSILON, dropout=None):
+def layer_norm_lstm_step(
+    gate_inputs: Tensor, c: Tensor, forget_bias: float, activation: Callable[[Tensor], Tensor],
+    norms: Mapping[str, tuple[Tensor, Tensor]] | None = None, epsilon: float = LAYER_NORM_EPSILON,
+    dropout: Callable[[Tensor], Tensor] | None = None,
+) -> tuple[Tensor, Tensor]:
     """One step of `LayerNormBasicLSTMCell` from `gate_inputs = [x, h] @ kernel (+ bias)`.
 
     Args:
@@ -42,13 +51,15 @@ def layer_norm_lstm_step(gate_inputs, c, forget_bias, activation, norms=None, ep
     """
     i, j, f, o = ops.split(gate_inputs, 4, axis=-1)
     if norms:
-        i, j, f, o = (layer_norm(g, *norms[scope], epsilon) for g, scope in zip((i, j, f, o), _NORM_SCOPES))
+        gate_norms = (norms[scope] for scope in _NORM_SCOPES)  # (gamma, beta) of i, j, f, o (zip stops there)
+        i, j, f, o = (layer_norm(g, gamma, beta, epsilon) for g, (gamma, beta) in zip((i, j, f, o), gate_norms))
     g = activation(j)
     if dropout is not None:
         g = dropout(g)
     new_c = c * ops.sigmoid(f + forget_bias) + ops.sigmoid(i) * g
     if norms:
-        new_c = layer_norm(new_c, *norms["state"], epsilon)
+        state_gamma, state_beta = norms["state"]
+        new_c = layer_norm(new_c, state_gamma, state_beta, epsilon)
     return new_c, activation(new_c) * ops.sigmoid(o)
 
 
@@ -116,10 +127,11 @@ class LayerNormBasicLSTMCell(RNNCell):
     """
 
     def __init__(
-        self, num_units, forget_bias=1.0, input_size=None, activation=None, layer_norm=True,
-        norm_gain=1.0, norm_shift=0.0, dropout_keep_prob=1.0, dropout_prob_seed=None,
-        reuse=None, name=None, dtype=None, **kwargs,
-    ):
+        self, num_units: int, forget_bias: float = 1.0, input_size: int | None = None, activation: Activation = None,
+        layer_norm: bool = True, norm_gain: float = 1.0, norm_shift: float = 0.0, dropout_keep_prob: float = 1.0,
+        dropout_prob_seed: int | None = None, reuse: bool | None = None, name: str | None = None,
+        dtype: DType | None = None, **kwargs: Any,
+    ) -> None:
         if not 0.0 <= float(dropout_keep_prob) <= 1.0:
             raise ValueError(
                 f"Parameter dropout_keep_prob must be between 0 and 1. Received "
@@ -140,19 +152,19 @@ class LayerNormBasicLSTMCell(RNNCell):
             self.norms = {scope: WeightGroup(scope, dtype=self.dtype_policy) for scope in _NORM_SCOPES}
 
     @property
-    def state_size(self):
+    def state_size(self) -> LSTMStateTuple:
         return LSTMStateTuple(self.num_units, self.num_units)
 
     @property
-    def output_size(self):
+    def output_size(self) -> int:
         return self.num_units
 
     @classmethod
-    def tf1_options(cls, shapes, inner=None):
+    def tf1_options(cls, shapes: Mapping[str, Sequence[int]], inner: Cell | None = None) -> dict[str, Any]:
         kernel = shapes.get("kernel")
         return {"num_units": kernel[-1] // 4 if kernel else 0, "layer_norm": "input/gamma" in shapes}
 
-    def tf1_layout(self, input_depth):
+    def tf1_layout(self, input_depth: int) -> list[Weight]:
         units = self.num_units
         layout = [Weight("kernel", (input_depth + units, 4 * units))]
         if not self.layer_norm:
@@ -164,10 +176,12 @@ class LayerNormBasicLSTMCell(RNNCell):
             layout.append(Weight(f"{scope}/beta", (units,), shift, attribute=f"norms/{scope}/beta"))
         return layout
 
-    def step(self, inputs, state, training=None):
+    def step(
+        self, inputs: Tensor, state: Sequence[Tensor], training: bool | None = None,
+    ) -> tuple[Tensor, LSTMStateTuple]:
         c, h = state
         gate_inputs = linear(ops.concatenate([inputs, h], axis=-1), self.kernel)  # [B, 4H]
-        norms = None
+        norms: dict[str, tuple[Tensor, Tensor]] | None = None
         if self.layer_norm:
             # In the compute dtype, so that mixed precision never mixes float16 with float32.
             norms = {
@@ -182,14 +196,14 @@ class LayerNormBasicLSTMCell(RNNCell):
         )
         return new_h, LSTMStateTuple(new_c, new_h)
 
-    def _dropout(self, training):
+    def _dropout(self, training: bool | None) -> Callable[[Tensor], Tensor] | None:
         """The candidate's dropout for this step, or None (not training, or keep 1.0)."""
         if not training or self.seed_generator is None:
             return None
         rate = 1.0 - self.dropout_keep_prob
         return lambda g: keras.random.dropout(g, rate=rate, seed=self.seed_generator)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(
             num_units=self.num_units, forget_bias=self.forget_bias,
@@ -250,20 +264,27 @@ class GRUBlockCell(GRUCell):
 
     keras_equivalent = "GRUCell"
 
-    def __init__(self, num_units=None, cell_size=None, reuse=None, name="gru_cell", **kwargs):
+    def __init__(
+        self, num_units: int | None = None, cell_size: int | None = None, reuse: bool | None = None,
+        name: str = "gru_cell", **kwargs: Any,
+    ) -> None:
         if (num_units is None) == (cell_size is None):
             raise ValueError(
                 f"Exactly one of num_units or cell_size must be provided; received "
                 f"num_units={num_units!r}, cell_size={cell_size!r}. cell_size is TF1's "
                 "deprecated name: write GRUBlockCell(num_units)."
             )
-        super().__init__(num_units if cell_size is None else cell_size, name=name, **kwargs)
+        units = num_units if cell_size is None else cell_size
+        assert units is not None  # exactly one was given
+        super().__init__(units, name=name, **kwargs)
 
     @classmethod
-    def tf1_options(cls, shapes, inner=None):
+    def tf1_options(
+        cls, shapes: Mapping[str, Sequence[int]], inner: Cell | None = None,
+    ) -> dict[str, Any] | None:
         return {"num_units": shapes["b_c"][-1]} if "b_c" in shapes else None
 
-    def tf1_layout(self, input_depth):
+    def tf1_layout(self, input_depth: int) -> list[Weight]:
         rows, units = input_depth + self.num_units, self.num_units
         return [
             Weight("w_ru", (rows, 2 * units)),
@@ -327,9 +348,9 @@ class LSTMBlockCell(LSTMCell):
     clip_passes_gradient = True
 
     def __init__(
-        self, num_units, forget_bias=1.0, cell_clip=None, use_peephole=False, dtype=None, reuse=None,
-        name="lstm_cell", **kwargs,
-    ):
+        self, num_units: int, forget_bias: float = 1.0, cell_clip: float | None = None, use_peephole: bool = False,
+        dtype: DType | None = None, reuse: bool | None = None, name: str = "lstm_cell", **kwargs: Any,
+    ) -> None:
         clip = cell_clip if cell_clip is not None and cell_clip > 0 else None  # TF1: <= 0 is off
         super().__init__(
             num_units, use_peepholes=use_peephole, cell_clip=clip, forget_bias=forget_bias,
@@ -338,11 +359,11 @@ class LSTMBlockCell(LSTMCell):
         self.use_peephole = bool(use_peephole)
 
     @classmethod
-    def tf1_options(cls, shapes, inner=None):
+    def tf1_options(cls, shapes: Mapping[str, Sequence[int]], inner: Cell | None = None) -> dict[str, Any]:
         bias = shapes.get("bias")
         return {"num_units": bias[-1] // 4 if bias else 0, "use_peephole": "w_i_diag" in shapes}
 
-    def tf1_layout(self, input_depth):
+    def tf1_layout(self, input_depth: int) -> list[Weight]:
         units = self.num_units
         layout = [Weight("kernel", (input_depth + units, 4 * units)), Weight("bias", (4 * units,), "zeros")]
         if self.use_peepholes:  # TF1 creates them in this order: i, f, o

@@ -108,7 +108,8 @@ def copy_through(finished: Tensor, old: Tensor, new: Tensor) -> Tensor:
     if isinstance(new, tf.TensorArray) or new.shape.rank == 0:
         return new
     missing = new.shape.rank - finished.shape.rank
-    finished = finished[(Ellipsis,) + (tf.newaxis,) * missing]
+    if missing > 0:  # no op at all when the ranks agree (the fused loops' [B, 1] per step)
+        finished = finished[(Ellipsis,) + (tf.newaxis,) * missing]
     return tf.where(finished, old, new)
 
 

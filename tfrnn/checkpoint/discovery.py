@@ -15,12 +15,16 @@ give one. Loop structure (`MultiRNNCell` layers, bidirectional pairs, stacked
 bidirectional layers) is read from the scopes around the cells.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import inspect
 import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Union
 
-from tfrnn.base import default_name
-from tfrnn.checkpoint.load import _infer_input_depth  # the one rule for a checkpoint's input depth
+from tfrnn.base import RNNCell, default_name
+from tfrnn.checkpoint.load import infer_input_depth  # the one rule for a checkpoint's input depth
 from tfrnn.checkpoint.names import tf1_entries
 from tfrnn.wrappers import MultiRNNCell
 
@@ -38,6 +42,7 @@ PRE_1_2_REASON = (
 )
 # Reasons rank from the most specific; a variable gets the best one of its scopes.
 _RENAMED, _KERAS, _NEAR_MISS, _DENSE = range(4)
+_Diagnosis = tuple[int, str]  # (rank, reason) for the variables under a scope
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,30 +61,29 @@ class Cell:
         note: a caveat, e.g. that the class was guessed from a custom name.
     """
 
-    cls: type
-    options: dict
+    cls: type[RNNCell]
+    options: dict[str, Any]
     path: str
     input_depth: int
     output_size: int
-    variables: dict
-    inner: "Cell | None" = None
+    variables: dict[str, list[int]]
+    inner: Cell | None = None
     note: str = ""
 
     @property
-    def name(self):
+    def name(self) -> str:
         return self.path.rpartition("/")[2]
 
     @property
-    def scope(self):
+    def scope(self) -> str:
         """The scope around the cell: what `load_tf1_checkpoint` takes as `scope`."""
         return self.path.rpartition("/")[0]
 
-    def build(self):
+    def build(self) -> RNNCell:
         """A new, unbuilt cell: the class called with the options, the wrapped cell first."""
-        inner = [self.inner.build()] if self.inner else []
-        return self.cls(*inner, **self.options, name=self.name)
+        return _construct(self.cls, self.inner.build() if self.inner else None, self.options, self.name)
 
-    def with_options(self, given):
+    def with_options(self, given: Mapping[str, Any]) -> Cell:
         """This cell with `given` arguments passed to each cell whose constructor takes them.
 
         Wrappers pass them on and keep their own (a projection's `activation`
@@ -96,18 +100,29 @@ class Stack:
     """A TF1 `MultiRNNCell`: its name and layers, `cell_0` first."""
 
     name: str
-    cells: list
+    cells: list[Cell]
     note: str = ""
 
-    input_depth = property(lambda self: self.cells[0].input_depth)
-    output_size = property(lambda self: self.cells[-1].output_size)
-    variables = property(lambda self: {n: s for cell in self.cells for n, s in cell.variables.items()})
+    @property
+    def input_depth(self) -> int:
+        return self.cells[0].input_depth
 
-    def build(self):
+    @property
+    def output_size(self) -> int:
+        return self.cells[-1].output_size
+
+    @property
+    def variables(self) -> dict[str, list[int]]:
+        return {n: s for cell in self.cells for n, s in cell.variables.items()}
+
+    def build(self) -> MultiRNNCell:
         return MultiRNNCell([cell.build() for cell in self.cells], name=self.name)
 
-    def with_options(self, given):
+    def with_options(self, given: Mapping[str, Any]) -> Stack:
         return dataclasses.replace(self, cells=[cell.with_options(given) for cell in self.cells])
+
+
+Unit = Union[Cell, Stack]  # what a TF1 loop ran: one cell, or a MultiRNNCell
 
 
 @dataclasses.dataclass
@@ -116,7 +131,7 @@ class Structure:
 
     kind: str  # "rnn", "bidirectional" or "stack_bidirectional"
     scope: str
-    units: list
+    units: list[tuple[str, str, Unit]]
     dynamic: bool = True  # stack_bidirectional: a `bidirectional_rnn` level below cell_i
 
 
@@ -124,35 +139,35 @@ class Structure:
 class Inspection:
     """Every variable of a checkpoint, placed."""
 
-    structures: list
-    not_rnn: dict  # name -> why it is not an RNN weight
-    unexplained: dict  # name -> why it was not placed (may be "")
-    shapes: dict
+    structures: list[Structure]
+    not_rnn: dict[str, str]  # name -> why it is not an RNN weight
+    unexplained: dict[str, str]  # name -> why it was not placed (may be "")
+    shapes: Mapping[str, Sequence[int]]  # name -> shape, as given
 
 
 @dataclasses.dataclass(frozen=True)
 class _Trial:
     """What one class, built from the shapes under a scope, would name there."""
 
-    cls: type
-    options: dict
+    cls: type[RNNCell]
+    options: dict[str, Any]
     output_size: int
-    depth: "int | None"
-    expected: dict  # TF1 name -> shape
-    inner: "Cell | None"
+    depth: int | None
+    expected: dict[str, list[int]]  # TF1 name -> shape
+    inner: Cell | None
 
-    def fits(self, actual):
+    def fits(self, actual: Mapping[str, Sequence[int]]) -> bool:
         return self.depth is not None and self.expected == actual
 
 
-def parameters(cls):
+def parameters(cls: type[RNNCell]) -> dict[str, inspect.Parameter]:
     """The constructor's named parameters (`self`, `*args` and `**kwargs` left out)."""
     named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     signature = inspect.signature(cls.__init__).parameters.values()
     return {p.name: p for p in list(signature)[1:] if p.kind in named}
 
 
-def inspect_shapes(shapes):
+def inspect_shapes(shapes: Mapping[str, Sequence[int]]) -> Inspection:
     """Every variable placed: in an RNN structure, as not an RNN weight, or unexplained.
 
     Args:
@@ -169,9 +184,9 @@ def inspect_shapes(shapes):
     return Inspection(structures, not_rnn, unexplained, shapes)
 
 
-def not_rnn_weights(shapes):
+def not_rnn_weights(shapes: Mapping[str, object]) -> dict[str, str]:
     """Optimizer slots (`<variable>/Adam`, moving averages) and counters, with the reason."""
-    found = {}
+    found: dict[str, str] = {}
     for name in shapes:
         parts = name.split("/")
         owners = ["/".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)]
@@ -182,14 +197,16 @@ def not_rnn_weights(shapes):
     return found
 
 
-def find_cells(shapes):
+def find_cells(shapes: Mapping[str, Sequence[int]]) -> tuple[list[Cell], dict[str, str]]:
     """`(cells, unexplained)`: the outermost cells, and why every other variable is left.
 
     Each scope, deepest first, is offered the variables below it that no cell
     has claimed yet, and the cells found just below it (for wrappers).
     """
     classes, shapes = _registry(), {name: list(shape) for name, shape in shapes.items()}
-    found, claimed, diagnoses = {}, set(), {}
+    found: dict[str, Cell] = {}
+    claimed: set[str] = set()
+    diagnoses: dict[str, _Diagnosis] = {}
     for path in _scopes_deepest_first(shapes):
         own = {n: s for n, s in shapes.items() if n.startswith(path + "/") and n not in claimed}
         if not own:
@@ -197,7 +214,8 @@ def find_cells(shapes):
         below = [cell for cell in found.values() if cell.scope == path]
         outcome = _recognise(path, own, below, classes, shapes)
         if isinstance(outcome, Cell):
-            found.pop(outcome.inner.path if outcome.inner else None, None)
+            if outcome.inner:
+                found.pop(outcome.inner.path, None)
             found[path] = outcome
             claimed.update(outcome.variables)
         elif outcome:
@@ -206,7 +224,7 @@ def find_cells(shapes):
     return sorted(found.values(), key=lambda cell: cell.path), unexplained
 
 
-def _registry():
+def _registry() -> list[type[RNNCell]]:
     # Imported when needed, not at import time: `tfrnn` imports `tfrnn.checkpoint`, and
     # TF1_CLASSES is complete only once every module of tfrnn (and the user's) has loaded.
     import tfrnn  # noqa: F401
@@ -215,12 +233,15 @@ def _registry():
     return list(TF1_CLASSES)
 
 
-def _scopes_deepest_first(shapes):
+def _scopes_deepest_first(shapes: Iterable[str]) -> list[str]:
     scopes = {name.rsplit("/", depth)[0] for name in shapes for depth in range(1, name.count("/") + 1)}
     return sorted(scopes, key=lambda scope: (-scope.count("/"), scope))
 
 
-def _recognise(path, own, below, classes, shapes):
+def _recognise(
+    path: str, own: Mapping[str, Sequence[int]], below: list[Cell], classes: list[type[RNNCell]],
+    shapes: Mapping[str, Sequence[int]],
+) -> Cell | _Diagnosis | None:
     """The cell at `path` (a `Cell`), else `(rank, reason)` for its variables, else None."""
     trials = [trial for cls in classes for inner in _inner_choices(cls, below)
               if (trial := _trial(cls, path, own, inner, shapes))]
@@ -231,15 +252,18 @@ def _recognise(path, own, below, classes, shapes):
     return _diagnose(path, own, below, classes, shapes) or choice or _near_miss(path, own, trials, classes)
 
 
-def _inner_choices(cls, below):
+def _inner_choices(cls: type[RNNCell], below: list[Cell]) -> Sequence[Cell | None]:
     return below if cls.wraps_a_cell else [None]
 
 
-def _with_inner(own, inner):
+def _with_inner(own: Mapping[str, Sequence[int]], inner: Cell | None) -> Mapping[str, Sequence[int]]:
     return {**own, **inner.variables} if inner else own
 
 
-def _trial(cls, path, own, inner, shapes):
+def _trial(
+    cls: type[RNNCell], path: str, own: Mapping[str, Sequence[int]], inner: Cell | None,
+    shapes: Mapping[str, Sequence[int]],
+) -> _Trial | None:
     """What `cls` named after `path`'s last part, sized by its `tf1_options`, would name there."""
     scope, _, name = path.rpartition("/")
     relative = {n: tuple(shape) for n, shape in _relative(own, path).items()}
@@ -248,15 +272,21 @@ def _trial(cls, path, own, inner, shapes):
         options = cls.tf1_options(relative, inner_cell)
         if options is None:
             return None
-        cell = cls(*([inner_cell] if inner else []), **options, name=name)
-        depth = _infer_input_depth(cell, shapes, scope)
+        cell = _construct(cls, inner_cell, options, name)
+        depth = infer_input_depth(cell, shapes, scope)
         expected = {e.name: list(e.shape) for e in tf1_entries(cell, depth or 0, scope)}
     except Exception:  # noqa: BLE001 - options guessed from shapes it was not written for: no fit
         return None
     return _Trial(cls, options, cell.output_size, depth, expected, inner)
 
 
-def _choose(path, fits, default_names):
+def _construct(cls: type[RNNCell], inner: RNNCell | None, options: Mapping[str, Any], name: str) -> RNNCell:
+    """`cls(inner, **options, name=name)`, without `inner` when None."""
+    constructor: Callable[..., RNNCell] = cls  # each class's own arguments, which RNNCell's do not describe
+    return constructor(*([inner] if inner is not None else []), **options, name=name)
+
+
+def _choose(path: str, fits: list[_Trial], default_names: set[str]) -> Cell | _Diagnosis | None:
     """The fit TF1's naming makes likeliest, as a `Cell`; else a reason, or None.
 
     TF1 names a cell after its class (`basic_lstm_cell`, uniquified
@@ -279,26 +309,30 @@ def _choose(path, fits, default_names):
     return _cell(path, best, f"guessed from the name {name!r}; the shapes also fit {other[0]}" if other else "")
 
 
-def _cell(path, trial, note=""):
+def _cell(path: str, trial: _Trial, note: str = "") -> Cell:
+    assert trial.depth is not None  # only fits are made cells, and a fit has a depth
     return Cell(trial.cls, trial.options, path, trial.depth, trial.output_size, trial.expected, trial.inner, note)
 
 
-def _base_name(name):
+def _base_name(name: str) -> str:
     """TF1 uniquifies default scopes within a scope: `basic_lstm_cell_1`."""
     return re.sub(r"_\d+$", "", name)
 
 
-def _shared_words(cls, name):
+def _shared_words(cls: type[RNNCell], name: str) -> int:
     return sum(word in name.lower() for word in default_name(cls).split("_"))
 
 
-def _own_names(trial, path):
+def _own_names(trial: _Trial, path: str) -> str:
     """The names a fit gives its own weights (not its wrapped cell's), in TF1's order."""
     inner = trial.inner.variables if trial.inner else {}
     return " and ".join(name[len(path) + 1:] for name in trial.expected if name not in inner)
 
 
-def _diagnose(path, own, below, classes, shapes):
+def _diagnose(
+    path: str, own: Mapping[str, Sequence[int]], below: list[Cell], classes: list[type[RNNCell]],
+    shapes: Mapping[str, Sequence[int]],
+) -> _Diagnosis | None:
     """Why no cell is at `path` when the names say more than the shapes: old names, Keras names."""
     name = path.rpartition("/")[2]
     if any(n.rpartition("/")[2] in _PRE_1_2_NAMES for n in own):
@@ -311,12 +345,14 @@ def _diagnose(path, own, below, classes, shapes):
     return None
 
 
-def _renamed(name):
+def _renamed(name: str) -> str:
     head, _, last = name.rpartition("/")
     return f"{head}/{_PRE_1_2_NAMES.get(last, last)}"
 
 
-def _near_miss(path, own, trials, classes):
+def _near_miss(
+    path: str, own: Mapping[str, Sequence[int]], trials: list[_Trial], classes: list[type[RNNCell]],
+) -> _Diagnosis | None:
     """For a scope with a class's default name: how its variables differ from that class's."""
     name = path.rpartition("/")[2]
     if _base_name(name) not in {default_name(cls) for cls in classes}:
@@ -336,11 +372,11 @@ def _near_miss(path, own, trials, classes):
     return _NEAR_MISS, f"not a TF1 cell under {name!r}: it has {sorted(have)}; {cls} has {sorted(want)}"
 
 
-def _relative(variables, path):
+def _relative(variables: Mapping[str, Sequence[int]], path: str) -> dict[str, Sequence[int]]:
     return {name[len(path) + 1:]: shape for name, shape in variables.items()}
 
 
-def _reason(name, diagnoses):
+def _reason(name: str, diagnoses: Mapping[str, _Diagnosis]) -> str:
     """The most specific reason any scope of `name` gave (the deepest among equals)."""
     scopes = [name.rsplit("/", depth)[0] for depth in range(1, name.count("/") + 1)]
     found = [diagnoses[scope] for scope in scopes if scope in diagnoses]
@@ -352,9 +388,10 @@ def _reason(name, diagnoses):
 # ------------------------------------------------------------------- loop structure
 
 
-def _group_layers(cells, unexplained):
+def _group_layers(cells: list[Cell], unexplained: dict[str, str]) -> list[tuple[str, Unit]]:
     """`[(load scope, Cell or Stack)]`: `.../multi_rnn_cell/cell_{i}/<cell>` become one Stack."""
-    units, layers = [], {}
+    units: list[tuple[str, Unit]] = []
+    layers: dict[tuple[str, str], dict[int, Cell]] = {}  # (scope, MultiRNNCell name) -> index -> cell
     for cell in cells:
         match = _MULTI_LAYER.fullmatch(cell.scope)
         if match:
@@ -371,22 +408,23 @@ def _group_layers(cells, unexplained):
     return units
 
 
-def _stack(name, cells):
+def _stack(name: str, cells: list[Cell]) -> Stack:
     chain = [i for i in range(1, len(cells)) if cells[i].input_depth != cells[i - 1].output_size]
     note = f"input depth of cell_{chain[0]} differs from the output of the layer below" if chain else ""
     return Stack(name, cells, note)
 
 
-def _group_directions(units):
+def _group_directions(units: list[tuple[str, Unit]]) -> list[Structure]:
     """Pair `<parent>/fw` with `<parent>/bw`; pairs under `<S>/cell_{i}` are stacked layers."""
-    pairs, singles = {}, []
+    pairs: dict[str, dict[str, list[tuple[str, Unit]]]] = {}  # parent -> "fw"/"bw" -> (scope, unit)s
+    singles: list[Structure] = []
     for scope, unit in units:
         match = _DIRECTION.fullmatch(scope)
         if match:
             pairs.setdefault(match["parent"] or "", {}).setdefault(match["direction"], []).append((scope, unit))
         else:
             singles.append(Structure("rnn", scope, [(scope, "", unit)]))
-    bidirectional = []
+    bidirectional: list[Structure] = []
     for parent, directions in pairs.items():
         if sorted(directions) == ["bw", "fw"] and all(len(found) == 1 for found in directions.values()):
             (fw_scope, fw), (bw_scope, bw) = directions["fw"][0], directions["bw"][0]
@@ -396,8 +434,9 @@ def _group_directions(units):
     return singles + _group_stacked_layers(bidirectional)
 
 
-def _group_stacked_layers(bidirectional):
-    stacks, plain = {}, []
+def _group_stacked_layers(bidirectional: list[Structure]) -> list[Structure]:
+    stacks: dict[tuple[str, bool], dict[int, Structure]] = {}  # (scope, dynamic) -> index -> layer
+    plain: list[Structure] = []
     for structure in bidirectional:
         match = _STACK_LAYER.fullmatch(structure.scope)
         if match:

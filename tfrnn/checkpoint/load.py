@@ -57,7 +57,7 @@ def load_tf1_checkpoint(ckpt_path: str | os.PathLike[str], cell: Cell, scope: st
     """
     reader = _open_checkpoint(ckpt_path)
     available = reader.get_variable_to_shape_map()
-    depth = built_input_depth(cell) if cell.built else _infer_input_depth(cell, available, scope)
+    depth = built_input_depth(cell) if cell.built else infer_input_depth(cell, available, scope)
     entries = list(tf1_entries(cell, depth or 0, scope))
     report = _mismatch_report(entries, available, _prefix(scope), depth)
     if report:
@@ -91,12 +91,14 @@ def _open_checkpoint(ckpt_path: str | os.PathLike[str]) -> Any:  # a tf.train.Ch
         ) from None
 
 
-def _infer_input_depth(cell: Cell, available: Mapping[str, Sequence[int]], scope: str) -> int | None:
+def infer_input_depth(cell: Cell, available: Mapping[str, Sequence[int]], scope: str) -> int | None:
     """The input depth an unbuilt cell must have to match the checkpoint, or None.
 
     The first weight whose shape depends on the input depth (the first
     kernel: its rows are the input depth plus a constant) gives it. When no
     weight depends on it, the inputs are ids (`EmbeddingWrapper`): depth 1.
+    `load_tf1_checkpoint` builds an unbuilt cell for this depth, and
+    `tfrnn-checkpoint inspect` uses the same rule for the cells it finds.
     """
     at_zero, at_one = (list(tf1_entries(cell, depth, scope)) for depth in (0, 1))
     for zero, one in zip(at_zero, at_one):

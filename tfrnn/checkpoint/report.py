@@ -7,13 +7,18 @@ was not used, a wrapper around its cell's code. The Keras code is written from
 the Keras cell `to_keras` returned, so it is the code of what was saved.
 """
 
+from __future__ import annotations
+
 import dataclasses
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import keras
 
 import tfrnn
-from tfrnn.base import default_name
-from tfrnn.checkpoint.discovery import Stack, parameters
+from tfrnn.base import RNNCell, default_name
+from tfrnn.checkpoint.discovery import Cell, Inspection, Stack, Structure, Unit, parameters
 from tfrnn.wrappers import MultiRNNCell
 
 # How `to_keras` lays out TF1's arrays in each Keras cell it returns
@@ -35,9 +40,9 @@ class Conversion:
 
     checkpoint: str  # the checkpoint prefix
     scope: str  # the scope the cell was loaded from
-    unit: object  # the discovery.Cell or Stack
-    cell: object  # the tfrnn cell built from it and loaded
-    saved: object  # what the file holds: `cell`, or its Keras equivalent
+    unit: Unit  # the discovery.Cell or Stack
+    cell: RNNCell  # the tfrnn cell built from it and loaded
+    saved: keras.layers.Layer  # what the file holds: `cell`, or its Keras equivalent
     to: str  # "keras" or "tfrnn"
     out: str
     suffix: str  # ".keras" or ".weights.h5"
@@ -46,7 +51,7 @@ class Conversion:
 # ------------------------------------------------------------------- inspect
 
 
-def format_inspection(path, inspection):
+def format_inspection(path: str | os.PathLike[str], inspection: Inspection) -> str:
     """The `inspect` report: structures with their tfrnn code, then every other variable."""
     count = len(inspection.structures)
     lines = [f"TF1 checkpoint {path}: {len(inspection.shapes)} variables, {count} RNN structure{'s' * (count != 1)}"]
@@ -62,7 +67,7 @@ def format_inspection(path, inspection):
     return "\n".join(lines)
 
 
-def _title(structure):
+def _title(structure: Structure) -> str:
     depth = structure.units[0][2].input_depth
     if structure.kind == "rnn":
         call = "a direct cell call" if not structure.scope else "dynamic_rnn, static_rnn or raw_rnn"
@@ -73,7 +78,7 @@ def _title(structure):
     return f"scope {structure.scope!r}: {call}, {len(structure.units) // 2} layers, input depth {depth}"
 
 
-def _unit_lines(unit, head):
+def _unit_lines(unit: Unit, head: str) -> list[str]:
     if not isinstance(unit, Stack):
         return [head + describe(unit)]
     note = f" ({unit.note})" if unit.note else ""
@@ -81,20 +86,20 @@ def _unit_lines(unit, head):
     return lines + [f"        cell_{i}: {describe(cell)}" for i, cell in enumerate(unit.cells)]
 
 
-def describe(cell):
+def describe(cell: Cell) -> str:
     """`GRUCell(2), input depth 3`, and the cell's note."""
     note = f" ({cell.note})" if cell.note else ""
     return f"{cell_code(cell, qualified=False)}, input depth {cell.input_depth}{note}"
 
 
-def summary(unit):
+def summary(unit: Unit) -> str:
     """One line for a cell or a MultiRNNCell."""
     if isinstance(unit, Stack):
         return f"MultiRNNCell of {len(unit.cells)} layers, input depth {unit.input_depth}"
     return describe(unit)
 
 
-def tfrnn_code(structure, path):
+def tfrnn_code(structure: Structure, path: str | os.PathLike[str]) -> list[str]:
     """Runnable code that builds the structure's cells and loads them from `path`."""
     lines = ["import tfrnn", *_imports(unit for _, _, unit in structure.units), f"PATH = {str(path)!r}"]
     if structure.kind == "rnn":
@@ -104,7 +109,7 @@ def tfrnn_code(structure, path):
     return lines + _stack_code(structure)
 
 
-def _single_code(scope, role, unit):
+def _single_code(scope: str, role: str, unit: Unit) -> list[str]:
     lines = [f"cell = {cell_code(unit)}", f"tfrnn.load_tf1_checkpoint(PATH, cell, scope={scope!r})"]
     if not scope:
         return lines + ["# output, state = cell(inputs, cell.zero_state(batch_size, 'float32'))  # one step"]
@@ -112,7 +117,7 @@ def _single_code(scope, role, unit):
                     f"# inputs [batch, time, {unit.input_depth}]"]
 
 
-def _bidirectional_code(structure):
+def _bidirectional_code(structure: Structure) -> list[str]:
     (fw_scope, _, fw), (bw_scope, _, bw) = structure.units
     return [
         f"cell_fw = {cell_code(fw)}", f"cell_bw = {cell_code(bw)}",
@@ -123,7 +128,7 @@ def _bidirectional_code(structure):
     ]
 
 
-def _stack_code(structure):
+def _stack_code(structure: Structure) -> list[str]:
     fws, bws = structure.units[0::2], structure.units[1::2]
     lines = [
         f"cells_fw = [{', '.join(cell_code(unit) for _, _, unit in fws)}]",
@@ -141,7 +146,7 @@ def _stack_code(structure):
                     "cells_fw, cells_bw, tf.unstack(inputs, axis=1), dtype='float32')"]
 
 
-def _variable_list(title, reasons, shapes):
+def _variable_list(title: str, reasons: Mapping[str, str], shapes: Mapping[str, Sequence[int]]) -> list[str]:
     if not reasons:
         return []
     lines = ["", f"{title} ({len(reasons)}):"]
@@ -155,11 +160,11 @@ def _variable_list(title, reasons, shapes):
 class _Code(str):
     """Code already written (a wrapped cell's constructor): printed as it is, not quoted."""
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return str(self)
 
 
-def cell_code(unit, qualified=True):
+def cell_code(unit: Unit, qualified: bool = True) -> str:
     """The constructor call that builds a found cell or stack: `tfrnn.LSTMCell(4, num_proj=2)`."""
     if isinstance(unit, Stack):
         cells = ", ".join(cell_code(cell, qualified) for cell in unit.cells)
@@ -173,10 +178,11 @@ def cell_code(unit, qualified=True):
     return f"{_class_name(unit.cls, qualified)}({', '.join(args)})"
 
 
-def _arguments(cls, given):
+def _arguments(cls: type[RNNCell], given: Mapping[str, Any]) -> list[str]:
     """`given` as the call writes it: the first argument and the required ones by position,
     while they come in the constructor's order; the rest by keyword, and only if not the default."""
-    args, positional = [], True
+    args: list[str] = []
+    positional = True
     for index, (name, parameter) in enumerate(parameters(cls).items()):
         if name == "name" or name not in given:
             positional = False
@@ -191,7 +197,7 @@ def _arguments(cls, given):
     return args
 
 
-def _equal(value, default):
+def _equal(value: object, default: object) -> bool:
     if isinstance(value, _Code):
         return False
     try:
@@ -200,22 +206,22 @@ def _equal(value, default):
         return False
 
 
-def _class_name(cls, qualified):
+def _class_name(cls: type[RNNCell], qualified: bool) -> str:
     """`tfrnn.X` for tfrnn's own classes; other classes by their name, imported by `_imports`."""
     return f"tfrnn.{cls.__name__}" if qualified and _is_public(cls) else cls.__name__
 
 
-def _is_public(cls):
+def _is_public(cls: type[RNNCell]) -> bool:
     return getattr(tfrnn, cls.__name__, None) is cls
 
 
-def _imports(units):
+def _imports(units: Iterable[Unit]) -> list[str]:
     """`from <module> import <Class>` for each class of `units` that `tfrnn` does not export."""
     classes = {cls for unit in units for cls in _classes(unit)}
     return sorted(f"from {cls.__module__} import {cls.__qualname__}" for cls in classes if not _is_public(cls))
 
 
-def _classes(unit):
+def _classes(unit: Unit) -> list[type[RNNCell]]:
     if isinstance(unit, Stack):
         return [MultiRNNCell] + [cls for cell in unit.cells for cls in _classes(cell)]
     return [unit.cls] + (_classes(unit.inner) if unit.inner else [])
@@ -224,7 +230,7 @@ def _classes(unit):
 # ------------------------------------------------------------------- convert
 
 
-def keras_code(keras_cell):
+def keras_code(keras_cell: keras.layers.Layer) -> str:
     """`keras.layers.X(units, ...)`: the arguments that differ from X's defaults, those the
     conversion set first and the activation (what the TF1 code passed) last."""
     if isinstance(keras_cell, keras.layers.StackedRNNCells):
@@ -237,21 +243,22 @@ def keras_code(keras_cell):
     return f"keras.layers.{type(keras_cell).__name__}({', '.join(args)})"
 
 
-def conversion_report(conversion):
+def conversion_report(conversion: Conversion) -> str:
     """What `convert` read, what each TF1 variable became, and the code that loads the file."""
     unit = conversion.unit
     lines = [f"converted scope {conversion.scope!r} of {conversion.checkpoint} ({summary(unit)}) "
              f"to {conversion.to} cells:"]
-    specs, sources, targets = [unit], [conversion.cell], [conversion.saved]
     if isinstance(unit, Stack):
         specs, sources, targets = unit.cells, conversion.cell.cells, conversion.saved.cells
+    else:
+        specs, sources, targets = [unit], [conversion.cell], [conversion.saved]
     for spec, source, target in zip(specs, sources, targets):
         lines += _conversion_lines(spec, source, target, conversion.to)
     lines += [f"wrote {conversion.out}; load it with:"]
     return "\n".join(lines + [f"    {line}" for line in _loading_code(conversion)])
 
 
-def _conversion_lines(spec, source, target, to):
+def _conversion_lines(spec: Cell, source: RNNCell, target: keras.layers.Layer, to: str) -> list[str]:
     leaves = ", ".join(f"{name[len(spec.path) + 1:]} {shape}" for name, shape in spec.variables.items())
     lines = [f"  {spec.path}/{{{leaves}}}"]
     if to == "tfrnn":
@@ -261,7 +268,7 @@ def _conversion_lines(spec, source, target, to):
     return lines + [f"    -> {keras_code(target)}: {weights} ({how})"]
 
 
-def _loading_code(conversion):
+def _loading_code(conversion: Conversion) -> list[str]:
     unit, out = conversion.unit, str(conversion.out)
     imports = ["import keras"]
     if conversion.to == "tfrnn":

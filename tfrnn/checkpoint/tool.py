@@ -13,16 +13,21 @@ first) and saves it in Keras 3's formats, for native Keras cells (`to_keras`)
 or for tfrnn cells, writing nothing unless everything worked.
 """
 
+from __future__ import annotations
+
 import argparse
 import os
 import re
 import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
 import keras
 import tensorflow as tf
 
+from tfrnn.base import RNNCell
 from tfrnn.checkpoint import load_tf1_checkpoint, to_keras
-from tfrnn.checkpoint.discovery import inspect_shapes
+from tfrnn.checkpoint.discovery import Inspection, Unit, inspect_shapes
 from tfrnn.checkpoint.report import Conversion, conversion_report, format_inspection
 
 __all__ = ["main"]
@@ -37,7 +42,7 @@ _TF1_DEFAULTS = {"forget_bias": 1.0, "activation": "tanh"}
 class ToolError(Exception):
     """A failure reported as one line on stderr; `code` is the exit status."""
 
-    def __init__(self, message, code=1):
+    def __init__(self, message: str, code: int = 1) -> None:
         super().__init__(message)
         self.code = code
 
@@ -45,7 +50,7 @@ class ToolError(Exception):
 # ------------------------------------------------------------------- reading
 
 
-def _resolve_checkpoint(path):
+def _resolve_checkpoint(path: str | os.PathLike[str]) -> str:
     """The checkpoint prefix for a prefix, its `.index`/`.data-*` file, or a directory."""
     path = str(path)
     if os.path.isdir(path):
@@ -65,7 +70,7 @@ def _resolve_checkpoint(path):
     return prefix
 
 
-def _read_shapes(prefix):
+def _read_shapes(prefix: str) -> dict[str, list[int]]:
     try:
         shapes = tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
     except (tf.errors.OpError, ValueError) as error:
@@ -74,14 +79,16 @@ def _read_shapes(prefix):
     return {name: list(shape) for name, shape in shapes.items()}
 
 
-def _inspect(path):
+def _inspect(path: str) -> str:
     return format_inspection(path, inspect_shapes(_read_shapes(_resolve_checkpoint(path))))
 
 
 # ------------------------------------------------------------------- convert
 
 
-def _convert(path, scope, to, out, forget_bias=1.0, activation="tanh"):
+def _convert(
+    path: str, scope: str | None, to: str, out: str, forget_bias: float = 1.0, activation: str = "tanh",
+) -> str:
     """Loads the cell(s) at `scope`, saves them to `out`; returns the report."""
     suffix = _output_suffix(out)
     prefix = _resolve_checkpoint(path)
@@ -93,11 +100,11 @@ def _convert(path, scope, to, out, forget_bias=1.0, activation="tanh"):
     return conversion_report(Conversion(prefix, load_scope, unit, cell, saved, to, out, suffix))
 
 
-def _given(**options):
+def _given(**options: Any) -> dict[str, Any]:
     return {key: value for key, value in options.items() if value != _TF1_DEFAULTS[key]}
 
 
-def _load(prefix, unit, load_scope, to):
+def _load(prefix: str, unit: Unit, load_scope: str, to: str) -> tuple[RNNCell, keras.layers.Layer]:
     """`(tfrnn cell, what to save)`: the cell built from its class and loaded, or its Keras twin."""
     try:
         cell = unit.build()
@@ -108,7 +115,7 @@ def _load(prefix, unit, load_scope, to):
         raise ToolError(" ".join(str(error).split()) + hint) from None
 
 
-def _output_suffix(out):
+def _output_suffix(out: str) -> str:
     suffix = next((s for s in _OUTPUT_SUFFIXES if str(out).endswith(s)), None)
     if suffix is None:
         raise ToolError(f"output {out} must end in .weights.h5 (weights only) or .keras (whole model)", code=2)
@@ -118,7 +125,7 @@ def _output_suffix(out):
     return suffix
 
 
-def _unit_at(inspection, scope, path):
+def _unit_at(inspection: Inspection, scope: str | None, path: str) -> tuple[str, Unit]:
     """The one cell or MultiRNNCell whose load scope is `scope` (any, if only one exists)."""
     units = [(s, unit) for structure in inspection.structures for s, _, unit in structure.units]
     scopes = ", ".join(repr(s) for s, _ in units) or "none"
@@ -141,7 +148,7 @@ def _unit_at(inspection, scope, path):
     raise ToolError(f"no RNN cell at scope {scope!r} in {path}; its cells' scopes are: {scopes}")
 
 
-def _save_atomically(model, out, suffix):
+def _save_atomically(model: keras.Model, out: str, suffix: str) -> None:
     """Write beside `out` and rename, so a failure leaves no partial file."""
     directory, base = os.path.split(os.path.abspath(out))
     partial = os.path.join(directory, f".partial-{os.getpid()}-{base}")  # Keras checks the suffix
@@ -160,12 +167,12 @@ def _save_atomically(model, out, suffix):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         # One line, not argparse's usage block; exit status 2 as argparse's.
         raise ToolError(f"{message} (see {self.prog} --help)", code=2)
 
 
-def _parser():
+def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="{inspect,convert}")
     inspect = commands.add_parser("inspect", help="list the RNN structures of a TF1 checkpoint")
@@ -183,7 +190,7 @@ def _parser():
     return parser
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     """Runs `tfrnn-checkpoint` (`python -m tfrnn.checkpoint`) and returns its exit status.
 
     `inspect PATH` lists the RNN structures in a TF1 checkpoint, read from
@@ -242,8 +249,9 @@ def main(argv=None):
     except ToolError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return error.code
-    except SystemExit as exit_:  # --help
-        return exit_.code
+    except SystemExit as exit_:  # --help: argparse exits with status 0
+        code = exit_.code
+        return code if isinstance(code, int) else int(code is not None)  # None or a message: as sys.exit reads them
     return 0
 
 
