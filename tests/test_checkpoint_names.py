@@ -65,7 +65,7 @@ def test_wrapper_weights_include_the_wrapped_cells_and_tf1_names_nest():
         tfrnn.DropoutWrapper(tfrnn.ResidualWrapper(tfrnn.DeviceWrapper(tfrnn.GRUCell(3), "/cpu:0")), output_keep_prob=0.5),
         tfrnn.OutputProjectionWrapper(tfrnn.InputProjectionWrapper(tfrnn.BasicLSTMCell(2), num_proj=4), 5),
     ])
-    cell(np.ones((1, 3), "float32"), cell.zero_state(1, "float32"))
+    cell(np.ones((1, 3), "float32"), cell.zero_state(1, "float32"), training=False)  # builds; no dropout wanted
     assert len(cell.weights) == 4 + 2 + 2 + 2 and len(cell.cells[0].weights) == 4
     names = {name: tuple(v.shape) for name, v in tfrnn.tf1_variable_names(cell, "rnn").items()}
     prefix = "rnn/multi_rnn_cell/cell_1/output_projection_wrapper/"

@@ -5,11 +5,16 @@ every RNN weight of the checkpoint with its exact value, and `convert`'s Keras
 code must rebuild a model that computes what the TF1 cells computed.
 """
 
+import ast
+import errno
 import os
 import pathlib
 import re
+import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import keras
 import numpy as np
@@ -365,9 +370,10 @@ def test_no_keras_equivalent_fails_cleanly_and_tfrnn_still_converts(tmp_path, ca
 
 @pytest.mark.parametrize("argv, status, message", [
     (["inspect", "tests/golden/nowhere"], 1, r"no TF1 checkpoint at tests/golden/nowhere: .*\.index does not exist"),
-    (["inspect", "README.md"], 1, r"no TF1 checkpoint at README.md"),
+    (["inspect", "README.md"], 1, r"README.md is not a TF1 checkpoint: it is a text file"),
+    (["inspect", "pyproject.toml"], 1, r"pyproject.toml is not a TF1 checkpoint: it is a text file"),
     (["inspect", "tests"], 1, r"tests is a directory without a readable 'checkpoint' file"),
-    (["inspect", "JUNK"], 1, r"JUNK.* is not a readable TF1 checkpoint"),
+    (["inspect", "JUNK"], 1, r"JUNK is not a TF1 checkpoint: \S*JUNK\.index cannot be read"),
     (["convert", "tests/golden/basic_lstm", "OUT.keras", "--scope", "encoder"], 1,
      r"no RNN cell at scope 'encoder' .*its cells' scopes are: 'rnn'"),
     (["convert", "tests/golden/loops/bidi_len", "OUT.keras", "--scope", "bidirectional_rnn"], 1,
@@ -376,11 +382,21 @@ def test_no_keras_equivalent_fails_cleanly_and_tfrnn_still_converts(tmp_path, ca
     (["convert", "tests/golden/basic_lstm", "OUT.h5"], 2, r"must end in \.weights\.h5 .* or \.keras"),
     (["convert", "tests/golden/basic_lstm", "MISSING/OUT.keras"], 1, r"directory .*MISSING does not exist"),
     (["convert", "tests/golden/basic_lstm", "OUT.keras", "--to", "torch"], 2, r"invalid choice: 'torch'"),
+    (["convert", "tests/golden/basic_lstm", "OUT.keras", "--forget-bias", "nan"], 2,
+     r"argument --forget-bias: 'nan' is not a finite number"),
+    (["convert", "tests/golden/basic_lstm", "OUT.keras", "--forget-bias=-inf"], 2,
+     r"argument --forget-bias: '-inf' is not a finite number"),
+    (["convert", "tests/golden/basic_lstm", "OUT.keras", "--forget-bias", "INF"], 2,
+     r"argument --forget-bias: 'INF' is not a finite number"),
+    (["convert", "tests/golden/basic_lstm", "OUT.keras", "--forget-bias", "1/0"], 2,
+     r"argument --forget-bias: '1/0' is not a number"),
+    (["convert", "tests/golden/basic_lstm", "DIR.keras"], 1, r"output \S*DIR.keras is a directory; pass a file path"),
     ([], 2, r"required: \{inspect,convert\}"),
 ])
 def test_failures_are_one_line_a_status_and_no_file(argv, status, message, tmp_path, capsys, monkeypatch):
     junk = tmp_path / "JUNK.index"
     junk.write_bytes(b"not a checkpoint")
+    (tmp_path / "DIR.keras").mkdir()
     argv = [str(junk.with_suffix("")) if a == "JUNK" else a for a in argv]
     argv = [str(tmp_path / a) if a.endswith((".keras", ".h5")) else a for a in argv]
     before = sorted(tmp_path.rglob("*"))
@@ -391,9 +407,155 @@ def test_failures_are_one_line_a_status_and_no_file(argv, status, message, tmp_p
     assert sorted(tmp_path.rglob("*")) == before
 
 
-def test_help_exits_zero(capsys):
+def test_help_exits_zero_and_says_what_force_does(capsys):
     assert main(["convert", "--help"]) == 0
-    assert "--forget-bias" in capsys.readouterr().out
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--forget-bias" in help_text and "An existing OUT is refused unless --force" in help_text
+    assert "--force overwrite OUT if it exists" in help_text
+    assert main(["--help"]) == 0
+    assert "only with --force" in " ".join(capsys.readouterr().out.split())
+
+
+def one_error_line(code, out, err, status=1):
+    """The failure contract: the status, nothing on stdout, one `tfrnn-checkpoint: error:` line."""
+    assert (code, out) == (status, ""), (code, out, err)
+    assert err.startswith("tfrnn-checkpoint: error: ") and err.count("\n") == 1, err
+    return err[len("tfrnn-checkpoint: error: "):-1]
+
+
+def test_an_existing_output_is_refused_unless_force(tmp_path, capsys):
+    out_file = tmp_path / "gru.keras"
+    out_file.write_bytes(b"earlier work")
+    message = one_error_line(*run(capsys, "convert", "tests/golden/gru", out_file))
+    assert message == f"output {out_file} already exists; pass --force to overwrite it"
+    assert out_file.read_bytes() == b"earlier work"
+    assert run(capsys, "convert", "tests/golden/gru", out_file, "--force")[0] == 0
+    assert isinstance(keras.models.load_model(out_file).layers[-1].cell, keras.layers.GRUCell)
+    assert [p.name for p in tmp_path.iterdir()] == ["gru.keras"]
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".weights.h5"])
+@pytest.mark.parametrize("error, says", [
+    (OSError(errno.ENOSPC, "No space left on device"), "No space left on device (errno 28)"),
+    (PermissionError(errno.EACCES, "Permission denied"), "Permission denied (errno 13)"),
+], ids=["disk-full", "permission"])
+def test_a_failed_write_leaves_no_partial_file_and_the_old_output_intact(suffix, error, says, tmp_path, capsys,
+                                                                         monkeypatch):
+    out_file = tmp_path / f"gru{suffix}"
+    out_file.write_bytes(b"earlier work")
+
+    def write_half_then_fail(model, path, *args, **kwargs):
+        pathlib.Path(path).write_bytes(b"half a file")
+        raise error
+
+    monkeypatch.setattr(keras.Model, "save", write_half_then_fail)
+    monkeypatch.setattr(keras.Model, "save_weights", write_half_then_fail)
+    message = one_error_line(*run(capsys, "convert", "tests/golden/gru", out_file, "--force"))
+    assert message == f"cannot write {out_file}: {says}; nothing was written"
+    assert [p.name for p in tmp_path.iterdir()] == [out_file.name] and out_file.read_bytes() == b"earlier work"
+
+
+@pytest.mark.parametrize("raised, status, says", [
+    (KeyboardInterrupt, 130, "interrupted; nothing was written"),
+    (RuntimeError("h5py broke"), 1, "unexpected RuntimeError: h5py broke (please report this to tfrnn)"),
+], ids=["interrupted", "unexpected"])
+def test_any_other_failure_while_writing_is_one_line_and_no_file(raised, status, says, tmp_path, capsys, monkeypatch):
+    def write_half_then_fail(model, path, *args, **kwargs):
+        pathlib.Path(path).write_bytes(b"half a file")
+        raise raised
+
+    monkeypatch.setattr(keras.Model, "save", write_half_then_fail)
+    assert one_error_line(*run(capsys, "convert", "tests/golden/gru", tmp_path / "gru.keras"), status=status) == says
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_unwritable_folder_is_refused_before_any_work(tmp_path, capsys, monkeypatch):
+    # Root writes anywhere, so the folder's permission is simulated; the write's own
+    # PermissionError is the case above.
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode, **kwargs: (os.fspath(path) != str(tmp_path)
+                                                                     and access(path, mode, **kwargs)))
+    message = one_error_line(*run(capsys, "convert", "tests/golden/gru", tmp_path / "gru.keras"))
+    assert message == f"cannot write {tmp_path / 'gru.keras'}: the folder {tmp_path} is not writable"
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes to read-only folders")
+def test_a_read_only_folder_is_refused(tmp_path, capsys):
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        assert "is not writable" in one_error_line(*run(capsys, "convert", "tests/golden/gru", folder / "gru.keras"))
+    finally:
+        folder.chmod(0o700)
+    assert not list(folder.iterdir())
+
+
+@pytest.mark.parametrize("damage, says", [
+    (lambda data: data.write_bytes(data.read_bytes()[:100]), "is truncated"),
+    (lambda data: data.write_bytes(bytes(255 - b for b in data.read_bytes())), r"is corrupt \(checksum mismatch\)"),
+    (lambda data: data.unlink(), "is missing"),
+], ids=["truncated", "checksum", "missing"])
+def test_a_damaged_checkpoint_is_one_line_naming_the_file_and_nothing_is_written(damage, says, tmp_path, capsys):
+    shutil.copytree(GOLDEN / "gru", tmp_path / "gru")
+    data = tmp_path / "gru" / "model.ckpt.data-00000-of-00001"
+    damage(data)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    message = one_error_line(*run(capsys, "convert", tmp_path / "gru", out_dir / "gru.keras"))
+    assert re.search(rf"rnn/gru_cell/gates/kernel: its data file '{re.escape(str(data))}' {says}", message), message
+    assert not list(out_dir.iterdir())
+
+
+@pytest.mark.parametrize("suffix, kind", [(".keras", "a zip archive"), (".weights.h5", "an HDF5 file")])
+def test_a_keras_file_is_not_a_tf1_checkpoint(suffix, kind, tmp_path, capsys):
+    keras_file = tmp_path / f"gru{suffix}"
+    assert run(capsys, "convert", "tests/golden/gru", keras_file)[0] == 0
+    for argv in (["inspect", keras_file], ["convert", keras_file, tmp_path / "again.keras"]):
+        message = one_error_line(*run(capsys, *argv))
+        assert message.startswith(f"{keras_file} is not a TF1 checkpoint: it is {kind}"), message
+    assert [p.name for p in tmp_path.iterdir()] == [keras_file.name]
+
+
+def test_the_checkpoint_state_file_may_be_given(capsys):
+    code, out, _ = run(capsys, "inspect", "tests/golden/gru/checkpoint")
+    assert code == 0 and "cell 'rnn': GRUCell(4), input depth 3" in out
+
+
+def test_optimizer_slots_under_any_scope_are_not_rnn_weights(tmp_path, capsys):
+    slots = {
+        "train_step/rnn/lstm_cell/kernel/Adam": (7, 16), "train_step/rnn/lstm_cell/kernel/Adam_1": (7, 16),
+        "optimizer/rnn/lstm_cell/bias/Momentum": (16,),
+        "train_step/gradients/encoder/gru_cell/gates/kernel/RMSProp": (5, 4),  # its owner is not in the checkpoint
+        "train_step/beta1_power": (),
+    }
+    prefix = write_checkpoint(tmp_path, {"rnn/lstm_cell/kernel": (7, 16), "rnn/lstm_cell/bias": (16,), **slots})
+    code, out, _ = run(capsys, "inspect", prefix)
+    assert code == 0 and "cell 'rnn': LSTMCell(4), input depth 3" in out
+    assert listed(out, "not RNN weights") == set(slots) and not listed(out, "unexplained")
+    assert "optimizer/rnn/lstm_cell/bias/Momentum [16]  optimizer slot of rnn/lstm_cell/bias" in out
+    tfrnn.load_tf1_checkpoint(prefix, tfrnn.LSTMCell(4))  # the slots are no problem for loading either
+
+
+def test_stale_partial_files_are_swept_and_live_ones_kept(tmp_path, capsys):
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    stale = tmp_path / f".partial-{gone.pid}-gru.keras"
+    live = tmp_path / f".partial-{os.getppid()}-gru.keras"  # another process, still running
+    other = tmp_path / f".partial-{gone.pid}-notes.txt"  # not a file convert writes
+    for path in (stale, live, other):
+        path.write_bytes(b"half a file")
+    code, out, _ = run(capsys, "convert", "tests/golden/gru", tmp_path / "gru.keras")
+    assert code == 0 and out.startswith(f"removed {stale}, left by a run that was killed\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other.name, "gru.keras"])
+
+
+def test_the_command_line_evaluates_no_text():
+    """Options are parsed (`float`, argparse choices), never evaluated."""
+    for path in sorted((ROOT / "tfrnn" / "checkpoint").glob("*.py")):
+        calls = {node.func.id for node in ast.walk(ast.parse(path.read_text()))
+                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
+        assert not calls & {"eval", "exec", "compile", "__import__"}, path
 
 
 # ------------------------------------------------------------------- entry points
@@ -416,3 +578,82 @@ def test_console_script_is_declared():
     tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts == {"tfrnn-checkpoint": "tfrnn.checkpoint.tool:main"}
+
+
+def test_help_imports_no_tensorflow_from_the_checkpoint_package():
+    """`tfrnn.checkpoint` and the tool import TensorFlow and Keras only when a command runs.
+
+    `tfrnn` is made a bare package here (its `__init__` not run), so this checks
+    what the checkpoint package imports itself; the test below checks the whole command.
+    """
+    script = (
+        "import sys, types\n"
+        f"package = types.ModuleType('tfrnn'); package.__path__ = [{str(ROOT / 'tfrnn')!r}]\n"
+        "sys.modules['tfrnn'] = package\n"
+        "from tfrnn.checkpoint.tool import main\n"
+        "codes = [main(argv) for argv in (['--help'], ['convert', '--help'], ['inspect', '--help'])]\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'numpy', 'h5py'))\n"
+        "print('RESULT', codes, heavy)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stdout.splitlines()[-1] == "RESULT [0, 0, 0] []", done.stdout + done.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="tfrnn/__init__.py imports every module, and TensorFlow, eagerly; "
+                                       "`python -m tfrnn.checkpoint` and the console script import it first")
+def test_help_answers_without_importing_tensorflow():
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "tfrnn.checkpoint", "--help"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "only with --force" in " ".join(done.stdout.split())
+    imported = {line.rpartition("|")[2].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert not {name for name in imported if name.split(".")[0] in ("tensorflow", "keras")}
+
+
+@pytest.fixture(scope="module")
+def large_checkpoint(tmp_path_factory):
+    """A 32 MB BasicLSTMCell(1024) checkpoint: its .keras file takes tens of milliseconds to write."""
+    units, rng = 1024, np.random.default_rng(0)
+    values = {"rnn/basic_lstm_cell/kernel": rng.standard_normal((2 * units, 4 * units), dtype=np.float32),
+              "rnn/basic_lstm_cell/bias": np.zeros(4 * units, "float32")}
+    prefix = str(tmp_path_factory.mktemp("large") / "model.ckpt")
+    tf.raw_ops.SaveV2(prefix=prefix, tensor_names=list(values), shape_and_slices=["", ""], tensors=list(values.values()))
+    return prefix
+
+
+def signal_mid_write(prefix, out_file, signum, tries=5):
+    """Runs a real `convert`, sends `signum` once its partial file appears; `(process, stderr, partial)`.
+
+    A try that the signal reaches only after the rename (OUT exists) is repeated.
+    """
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    for _ in range(tries):
+        process = subprocess.Popen([sys.executable, "-m", "tfrnn.checkpoint", "convert", prefix, str(out_file)],
+                                   cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        partial = []
+        while process.poll() is None and not partial:
+            partial = [name for name in os.listdir(out_file.parent) if name.startswith(".partial-")]
+            time.sleep(0.001)
+        if partial and process.poll() is None:
+            process.send_signal(signum)
+        _, err = process.communicate(timeout=120)
+        if partial and not out_file.exists():
+            return process, err, out_file.parent / partial[0]
+        out_file.unlink(missing_ok=True)
+    pytest.fail(f"convert was never caught mid-write in {tries} tries")
+
+
+def test_a_convert_killed_mid_write_leaves_debris_that_the_next_run_removes(large_checkpoint, tmp_path, capsys):
+    process, _, partial = signal_mid_write(large_checkpoint, tmp_path / "large.keras", signal.SIGKILL)
+    assert process.returncode == -signal.SIGKILL
+    assert [p.name for p in tmp_path.iterdir()] == [partial.name] == [f".partial-{process.pid}-large.keras"]
+    code, out, _ = run(capsys, "convert", "tests/golden/gru", tmp_path / "gru.keras")
+    assert code == 0 and f"removed {partial}, left by a run that was killed" in out
+    assert [p.name for p in tmp_path.iterdir()] == ["gru.keras"]
+
+
+def test_a_convert_terminated_mid_write_cleans_up_and_says_so_in_one_line(large_checkpoint, tmp_path):
+    process, err, _ = signal_mid_write(large_checkpoint, tmp_path / "large.keras", signal.SIGTERM)
+    assert process.returncode == 128 + signal.SIGTERM
+    assert [line for line in err.splitlines() if line.startswith("tfrnn-checkpoint")] == [
+        "tfrnn-checkpoint: error: terminated by SIGTERM; nothing was written"]
+    assert "Traceback" not in err and not list(tmp_path.iterdir())

@@ -229,6 +229,20 @@ def test_keras_features_without_tf1_equivalent_are_refused():
     assert isinstance(tfrnn.from_keras(dropout), tfrnn.BasicRNNCell)
 
 
+@pytest.mark.parametrize("forget_bias, error, says", [
+    ("1.0", TypeError, r"forget_bias='1.0' \(of type str\); it expects a number"),
+    (True, TypeError, r"forget_bias=True \(of type bool\)"),
+    (float("nan"), ValueError, r"forget_bias=nan; it expects a finite number"),
+    (-np.inf, ValueError, r"forget_bias=-inf; it expects a finite number"),
+])
+def test_from_keras_refuses_a_forget_bias_that_is_not_a_finite_number(forget_bias, error, says):
+    keras_cell = keras.layers.LSTMCell(2)
+    keras_cell.build((None, 3))
+    with pytest.raises(error, match=says):
+        tfrnn.from_keras(keras_cell, forget_bias=forget_bias)
+    assert isinstance(tfrnn.from_keras(keras_cell, forget_bias=np.float32(0.5)), tfrnn.LSTMCell)
+
+
 def test_other_classes_are_a_type_error_saying_what_converts():
     with pytest.raises(TypeError, match=r"received the layer 'lstm'.*from_keras\(layer.cell\)"):
         tfrnn.from_keras(keras.layers.LSTM(2, name="lstm"))
@@ -240,6 +254,8 @@ def test_other_classes_are_a_type_error_saying_what_converts():
 
     with pytest.raises(TypeError, match="of type MyLSTM.*exact classes"):
         tfrnn.to_keras(built_random(MyLSTM(2), 2, np.random.default_rng(0)))
+    with pytest.raises(TypeError, match=r"of type list\..*wrap a stack of cells in tfrnn.MultiRNNCell"):
+        tfrnn.to_keras([built_random(tfrnn.GRUCell(2), 2, np.random.default_rng(0))])
 
 
 def test_converted_keras_cell_saves_and_loads_without_tfrnn(tmp_path):

@@ -17,6 +17,8 @@ variable with the other afterwards.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable
 from typing import Any, TypeVar, Union
 
@@ -107,9 +109,9 @@ def from_keras(keras_cell: keras.layers.Layer, forget_bias: float = 1.0) -> RNNC
     Raises:
         ValueError: the cell is unbuilt, or has no TF1 equivalent: Keras'
             default `GRUCell(reset_after=True)`, a recurrent activation other
-            than sigmoid, or dropout.
+            than sigmoid, or dropout; or `forget_bias` is NaN or infinite.
         TypeError: not one of the classes above (for a `keras.layers.LSTM`
-            layer, pass its `.cell`).
+            layer, pass its `.cell`), or `forget_bias` is not a number.
 
     Example:
 
@@ -125,6 +127,7 @@ def from_keras(keras_cell: keras.layers.Layer, forget_bias: float = 1.0) -> RNNC
     >>> bool(np.allclose(cell(x, h)[0], keras_cell(x, h)[0], atol=1e-6))
     True
     """
+    _check_forget_bias(forget_bias)
     return _from_keras(keras_cell, forget_bias, where=_describe(keras_cell))
 
 
@@ -137,11 +140,13 @@ def _to_keras(cell: RNNCell, where: str) -> keras.layers.Layer:
     equivalent = type(cell).__dict__.get("keras_equivalent")
     convert = _TO_KERAS.get(equivalent) if equivalent else None
     if convert is None:
+        fix = "Other cells can run in keras.layers.RNN as they are."
+        if isinstance(cell, (list, tuple)):
+            fix = "To convert a stack, wrap a stack of cells in tfrnn.MultiRNNCell([...]) first."
         raise TypeError(
             f"to_keras received {where}, of type {type(cell).__name__}. It converts "
             f"tfrnn's {', '.join(_convertible_classes())} and MultiRNNCell of them "
-            "(exact classes: a subclass may compute something else). Other "
-            "cells can run in keras.layers.RNN as they are."
+            f"(exact classes: a subclass may compute something else). {fix}"
         )
     depth = built_input_depth(cell)
     if not cell.built or depth is None:
@@ -270,6 +275,20 @@ def _from_keras(keras_cell: keras.layers.Layer, forget_bias: float, where: str) 
     if type(keras_cell) is not keras.layers.StackedRNNCells:
         _require_tf1_semantics(keras_cell, where)
     return convert(keras_cell, forget_bias, where)
+
+
+def _check_forget_bias(forget_bias: object) -> None:
+    if isinstance(forget_bias, bool) or not isinstance(forget_bias, numbers.Real):
+        raise TypeError(
+            f"from_keras received forget_bias={forget_bias!r} (of type {type(forget_bias).__name__}); "
+            "it expects a number: the forget_bias of the TF1 cells to build (TF1's default 1.0)."
+        )
+    if not math.isfinite(forget_bias):
+        raise ValueError(
+            f"from_keras received forget_bias={forget_bias!r}; it expects a finite number, the "
+            "forget_bias of the TF1 cells to build (TF1's default 1.0): it is subtracted from "
+            "the Keras forget bias, and a non-finite one would leave no finite forget bias."
+        )
 
 
 def _simple_rnn_from_keras(keras_cell: keras.layers.Layer, forget_bias: float, where: str) -> BasicRNNCell:

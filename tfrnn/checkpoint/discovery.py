@@ -29,6 +29,11 @@ from tfrnn.checkpoint.names import tf1_entries
 from tfrnn.wrappers import MultiRNNCell
 
 _BOOKKEEPING = re.compile(r"(?:.*/)?(?:global_step|beta1_power|beta2_power)(?:_\d+)?")
+# The slot names TF1's optimizers (and ExponentialMovingAverage) give: `<variable>/Adam_1`.
+_OPTIMIZER_SLOT = re.compile(
+    r"(?:Adam|AdamW|LazyAdam|Adamax|Nadam|Momentum|RMSProp|Adagrad|AdagradDA|ProximalAdagrad|Ftrl|Adadelta"
+    r"|ExponentialMovingAverage)(?:_\d+)?"
+)
 _MULTI_LAYER = re.compile(r"(?:(?P<scope>.*)/)?(?P<multi>[^/]+)/cell_(?P<index>\d+)")
 _DIRECTION = re.compile(r"(?:(?P<parent>.*)/)?(?P<direction>fw|bw)")
 _STACK_LAYER = re.compile(r"(?P<stack>.+)/cell_(?P<index>\d+)(?P<dynamic>/bidirectional_rnn)?")
@@ -184,17 +189,41 @@ def inspect_shapes(shapes: Mapping[str, Sequence[int]]) -> Inspection:
     return Inspection(structures, not_rnn, unexplained, shapes)
 
 
-def not_rnn_weights(shapes: Mapping[str, object]) -> dict[str, str]:
-    """Optimizer slots (`<variable>/Adam`, moving averages) and counters, with the reason."""
+def not_rnn_weights(shapes: Mapping[str, Sequence[int]]) -> dict[str, str]:
+    """Optimizer slots (`<variable>/Adam`, moving averages) and counters, with the reason.
+
+    A slot is found by its owner (a variable named by a prefix of its name, or,
+    when the optimizer ran inside a scope, `train_step/<owner>/Adam`, by a
+    suffix of that prefix with the same shape), or failing that by the slot
+    names TF1's optimizers give (`Adam`, `Adam_1`, `Momentum`, ...).
+    """
     found: dict[str, str] = {}
     for name in shapes:
-        parts = name.split("/")
-        owners = ["/".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)]
-        if any(owner in shapes for owner in owners):
+        owner = _slot_owner(name, shapes)
+        if owner and name.startswith(owner + "/"):
             found[name] = "slot of another variable (optimizer state or moving average)"
+        elif owner:
+            found[name] = f"optimizer slot of {owner} (the optimizer ran in another scope)"
+        elif _OPTIMIZER_SLOT.fullmatch(name.rpartition("/")[2]) and "/" in name:
+            found[name] = "optimizer slot (its variable is not in the checkpoint under this name)"
         elif _BOOKKEEPING.fullmatch(name):
             found[name] = "optimizer or training counter"
     return found
+
+
+def _slot_owner(name: str, shapes: Mapping[str, Sequence[int]]) -> str | None:
+    """The variable `name` is a slot of: a prefix of it, else a same-shaped suffix of a prefix."""
+    parts = name.split("/")
+    prefixes = [parts[:end] for end in range(len(parts) - 1, 0, -1)]
+    for prefix in prefixes:
+        if "/".join(prefix) in shapes:
+            return "/".join(prefix)
+    for prefix in prefixes:
+        for start in range(1, len(prefix)):
+            owner = "/".join(prefix[start:])
+            if owner in shapes and list(shapes[owner]) == list(shapes[name]):
+                return owner
+    return None
 
 
 def find_cells(shapes: Mapping[str, Sequence[int]]) -> tuple[list[Cell], dict[str, str]]:
@@ -227,8 +256,12 @@ def find_cells(shapes: Mapping[str, Sequence[int]]) -> tuple[list[Cell], dict[st
 def _registry() -> list[type[RNNCell]]:
     # Imported when needed, not at import time: `tfrnn` imports `tfrnn.checkpoint`, and
     # TF1_CLASSES is complete only once every module of tfrnn (and the user's) has loaded.
-    import tfrnn  # noqa: F401
+    # Every public name is looked up, so the classes load even if `tfrnn` imports lazily.
+    import tfrnn
     from tfrnn.base import TF1_CLASSES
+
+    for name in tfrnn.__all__:
+        getattr(tfrnn, name)
 
     return list(TF1_CLASSES)
 

@@ -1,12 +1,15 @@
 """Loading TF1 `tf.train.Saver` checkpoints into tfrnn cells, by TF1 variable names.
 
-Every expected name and shape is checked before anything is assigned, so a bad
-checkpoint changes nothing and one error lists every problem.
+Every expected name, shape, dtype and value range is checked, and every value
+read, before anything is built or assigned, so a bad or damaged checkpoint
+changes nothing and one error lists every problem.
 """
 
 from __future__ import annotations
 
+import glob
 import os
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -14,25 +17,36 @@ import numpy as np
 import tensorflow as tf
 
 from tfrnn.base import Cell, Tensor, built_input_depth
-from tfrnn.checkpoint.names import Entry, tf1_entries
+from tfrnn.checkpoint.names import Entry, require_scope, require_tf1_cell, shown, tf1_entries
 
 _MAX_LISTED = 20  # names shown per category in an error
 _PRE_1_2_NAMES = {"kernel": "weights", "bias": "biases"}
+_CHECKPOINT_FILE = re.compile(r"\.(index|data-\d{5}-of-\d{5})$")  # model.ckpt.index -> model.ckpt
+_REAL_KINDS = "fiu"  # NumPy kinds a float variable can take: float, int, unsigned int
 
 
 def load_tf1_checkpoint(ckpt_path: str | os.PathLike[str], cell: Cell, scope: str = "rnn") -> dict[str, Tensor]:
     """Loads a TF1 `tf.train.Saver` checkpoint into a cell, by TF1 variable names.
 
     An unbuilt cell is first built for the input depth the checkpoint implies.
-    Every expected name and shape is checked before anything is assigned: on
-    any mismatch one `ValueError` lists every missing, unexpected and
-    mis-shaped variable, and the cell is left exactly as it was (unbuilt cells
-    stay unbuilt). Optimizer slots (`.../kernel/Adam`) and variables outside
-    the cell's scope (`global_step`, a softmax layer) are ignored.
+    Everything is checked before anything is built or assigned: every
+    expected name and shape, then every value, read in full: it must be a
+    real number (not a string), and fit the variable's dtype (a float64 `1e300`
+    does not fit a float32 variable; values that fit are converted, float64 to
+    float32 rounding as a cast does). On any problem one `ValueError` lists
+    every missing, unexpected, mis-shaped, unreadable or unconvertible
+    variable, and the cell is left exactly as it was (unbuilt cells stay
+    unbuilt). Optimizer slots (`.../kernel/Adam`) and variables outside the
+    cell's scope (`global_step`, a softmax layer) are ignored.
+
+    NaN and infinite values already in the checkpoint are loaded as they are,
+    as TF1's `Saver.restore` did: they are the checkpoint's values, not a
+    conversion's.
 
     Args:
-        ckpt_path: checkpoint prefix (`/path/model.ckpt`) or a directory holding
-            a `checkpoint` file (its latest checkpoint is used).
+        ckpt_path: checkpoint prefix (`/path/model.ckpt`, or its `.index`
+            file) or a directory holding a `checkpoint` file, or that file
+            (its latest checkpoint is used).
         cell: a tfrnn cell or `MultiRNNCell`, built or not.
         scope: the TF1 variable scope the cell's variables live under: `"rnn"`
             for `tf.nn.dynamic_rnn`'s default, `""` for a cell called directly,
@@ -40,6 +54,14 @@ def load_tf1_checkpoint(ckpt_path: str | os.PathLike[str], cell: Cell, scope: st
 
     Returns:
         The `tf1_variable_names(cell, scope)` dict, after assignment.
+
+    Raises:
+        TypeError: `ckpt_path` is not a path, `cell` not a tfrnn cell (a Keras
+            cell, a list of cells), or `scope` not a string.
+        ValueError: the checkpoint cannot be read (no `.index`, a truncated,
+            corrupt or missing `.data` shard: the message names the file and
+            the variables) or does not fit the cell (names, shapes, dtypes,
+            value range); nothing was built or assigned.
 
     Example: write a checkpoint, as TF1 would name it, and load it.
 
@@ -55,23 +77,35 @@ def load_tf1_checkpoint(ckpt_path: str | os.PathLike[str], cell: Cell, scope: st
     >>> sorted(loaded), float(np.asarray(cell.kernel).sum())
     (['rnn/basic_lstm_cell/bias', 'rnn/basic_lstm_cell/kernel'], 112.0)
     """
-    reader = _open_checkpoint(ckpt_path)
+    _check_arguments(ckpt_path, cell, scope)
+    prefix, reader = _open_checkpoint(ckpt_path)
     available = reader.get_variable_to_shape_map()
     depth = built_input_depth(cell) if cell.built else infer_input_depth(cell, available, scope)
     entries = list(tf1_entries(cell, depth or 0, scope))
     report = _mismatch_report(entries, available, _prefix(scope), depth)
-    if report:
+    values, problems = _read_values(reader, prefix, entries) if not report else ({}, "")
+    if report or problems:
         raise ValueError(
-            f"Cannot load TF1 checkpoint {ckpt_path!r} into {cell.name} with "
-            f"scope={scope!r}; nothing was assigned.\n{report}"
+            f"Cannot load TF1 checkpoint {str(ckpt_path)!r} into {cell.name} with "
+            f"scope={scope!r}; nothing was assigned.\n{report or problems}"
         )
-    values = {entry.name: reader.get_tensor(entry.name) for entry in entries}
     if not cell.built:
         cell.build((None, depth))
     variables = {entry.name: entry.variable() for entry in entries}
     for name, variable in variables.items():
-        variable.assign(np.asarray(values[name], dtype=variable.dtype))
+        variable.assign(values[name])
     return variables
+
+
+def _check_arguments(ckpt_path: object, cell: object, scope: object) -> None:
+    if not isinstance(ckpt_path, (str, os.PathLike)):
+        raise TypeError(
+            f"load_tf1_checkpoint received ckpt_path={shown(ckpt_path)}; it expects the "
+            "checkpoint prefix as a str or pathlib.Path ('model.ckpt' for "
+            "'model.ckpt.index'), or the directory that holds the 'checkpoint' file."
+        )
+    require_tf1_cell(cell, "load_tf1_checkpoint")
+    require_scope(scope, "load_tf1_checkpoint")
 
 
 def _prefix(scope: str | None) -> str:
@@ -79,16 +113,106 @@ def _prefix(scope: str | None) -> str:
     return scope + "/" if scope else ""
 
 
-def _open_checkpoint(ckpt_path: str | os.PathLike[str]) -> Any:  # a tf.train.CheckpointReader
-    try:
-        return tf.train.load_checkpoint(str(ckpt_path))
-    except (ValueError, tf.errors.OpError) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ValueError(
-            f"Cannot read a TF1 checkpoint at {str(ckpt_path)!r}: {first_line}. Pass "
-            "the checkpoint prefix (e.g. 'model.ckpt' for 'model.ckpt.index') or "
-            "the directory that holds the 'checkpoint' file."
-        ) from None
+def _open_checkpoint(ckpt_path: str | os.PathLike[str]) -> tuple[str, Any]:  # (prefix, tf.train.CheckpointReader)
+    """The checkpoint's prefix and a reader of its `.index`, or one `ValueError` naming the file."""
+    path = os.fspath(ckpt_path)
+    if os.path.basename(path) == "checkpoint" and os.path.isfile(path):  # the state file names the latest
+        path = os.path.dirname(path) or "."
+    prefix = tf.train.latest_checkpoint(path) if os.path.isdir(path) else _CHECKPOINT_FILE.sub("", path)
+    if prefix is None:
+        problem = f"the directory {path!r} has no readable 'checkpoint' file"
+    elif not os.path.exists(prefix + ".index"):
+        problem = f"{prefix + '.index'!r} does not exist"
+    else:
+        try:
+            return prefix, tf.train.load_checkpoint(prefix)
+        except (ValueError, tf.errors.OpError) as error:
+            problem = f"its index file {prefix + '.index'!r} cannot be read ({_first_line(error)})"
+    raise ValueError(
+        f"Cannot read a TF1 checkpoint at {path!r}: {problem}. Pass the checkpoint "
+        "prefix (e.g. 'model.ckpt' for 'model.ckpt.index') or the directory that "
+        "holds the 'checkpoint' file."
+    )
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _read_values(reader: Any, prefix: str, entries: list[Entry]) -> tuple[dict[str, np.ndarray], str]:
+    """`(values, report)`: every entry's value in its variable's dtype, or why it cannot be had."""
+    values: dict[str, np.ndarray] = {}
+    unreadable, wrong_kind, out_of_range = [], [], []
+    for entry in entries:
+        dtype = _variable_dtype(entry)
+        try:
+            value = np.asarray(reader.get_tensor(entry.name))
+        except (IndexError, ValueError, tf.errors.OpError) as error:  # what a damaged bundle raises
+            unreadable.append(f"{entry.name}: {_read_problem(error, prefix)}")
+            continue
+        if value.dtype.kind not in _REAL_KINDS:
+            held = "string" if value.dtype.kind in "OSU" else value.dtype.name
+            wrong_kind.append(f"{entry.name}: checkpoint holds {held} values, the variable is {dtype.name}")
+            continue
+        converted, overflow = _converted(value, dtype)
+        if overflow is not None:
+            out_of_range.append(f"{entry.name}: {overflow} does not fit the variable's {dtype.name}")
+            continue
+        values[entry.name] = converted
+    return values, _value_report(prefix, unreadable, wrong_kind, out_of_range)
+
+
+def _variable_dtype(entry: Entry) -> np.dtype[Any]:
+    """The dtype the variable has, or will have once the cell is built (its dtype policy's)."""
+    name = entry.variable().dtype if entry.cell.built else entry.cell.dtype_policy.variable_dtype
+    return np.dtype(tf.as_dtype(name).as_numpy_dtype)  # also bfloat16, which NumPy lacks
+
+
+def _converted(value: np.ndarray, dtype: np.dtype[Any]) -> tuple[np.ndarray, str | None]:
+    """`(value as dtype, None)`, or `(_, the first finite value that overflows)`."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        converted = value.astype(dtype)
+    overflows = np.isinf(converted.astype(np.float64)) & np.isfinite(value)
+    if overflows.any():
+        first, largest = value[overflows].flat[0].item(), tf.as_dtype(dtype).max
+        return converted, f"value {first!r} (largest finite {largest:.5g})"
+    return converted, None
+
+
+def _read_problem(error: BaseException, prefix: str) -> str:
+    """Which data file failed and how, from what TensorFlow's reader raised."""
+    detail = _first_line(error)
+    named = re.search(r"\S+\.data-\d{5}-of-\d{5}", detail)
+    shard = re.search(r"shard (\d+)", detail)
+    shards = sorted(glob.glob(glob.escape(prefix) + ".data-?????-of-?????"))
+    if named:
+        file = named.group(0).rstrip(";:,")
+    elif shard:
+        file = next((f for f in shards if f".data-{int(shard.group(1)):05d}-of-" in f), f"shard {shard.group(1)}")
+    else:
+        file = shards[0] if len(shards) == 1 else f"one of {shards or [prefix + '.data-*']}"
+    if "No such file" in detail or (named and not os.path.exists(file)):
+        return f"its data file {file!r} is missing"
+    if "Checksum does not match" in detail:
+        return f"its data file {file!r} is corrupt (checksum mismatch)"
+    if isinstance(error, IndexError) or "less bytes" in detail:
+        return f"its data file {file!r} is truncated (shorter than the index says)"
+    return f"reading {file!r} failed: {detail}"
+
+
+def _value_report(prefix: str, unreadable: list[str], wrong_kind: list[str], out_of_range: list[str]) -> str:
+    lines = _listing("unreadable", unreadable)
+    if unreadable:
+        lines.append(f"  hint: the checkpoint's files are damaged or incomplete: copy {prefix}.index and "
+                     "every .data-NNNNN-of-NNNNN shard again, all from the same save")
+    lines += _listing("not real numbers", wrong_kind)
+    if wrong_kind:
+        lines.append("  hint: these are not a cell's float weights: check scope=, and what wrote the checkpoint")
+    lines += _listing("out of the variable's range", out_of_range)
+    if out_of_range:
+        lines.append("  hint: build the cell with a dtype that holds them (dtype='float64' for a float64 checkpoint)")
+    return "\n".join(lines)
 
 
 def infer_input_depth(cell: Cell, available: Mapping[str, Sequence[int]], scope: str) -> int | None:

@@ -11,7 +11,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 
+import keras
+
 from tfrnn.base import Cell, Child, Tensor, Weight, built_input_depth
+
+_SHOWN = 60  # characters of a wrong argument's repr shown in an error
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +75,11 @@ def tf1_variable_names(cell: Cell, scope: str = "rnn") -> dict[str, Tensor]:
     Returns:
         `dict` from TF1 name to the cell's `keras.Variable`, in TF1's order.
 
+    Raises:
+        TypeError: `cell` is not a tfrnn cell (a Keras cell, a list of cells:
+            wrap those in `MultiRNNCell`), or `scope` is not a string.
+        ValueError: the cell is not built yet.
+
     Example:
 
     >>> import numpy as np
@@ -86,6 +95,8 @@ def tf1_variable_names(cell: Cell, scope: str = "rnn") -> dict[str, Tensor]:
     rnn/multi_rnn_cell/cell_1/gru_cell/candidate/kernel (7, 3)
     rnn/multi_rnn_cell/cell_1/gru_cell/candidate/bias (3,)
     """
+    require_tf1_cell(cell, "tf1_variable_names")
+    require_scope(scope, "tf1_variable_names")
     depth = built_input_depth(cell)
     if not cell.built or depth is None:
         raise ValueError(
@@ -99,3 +110,37 @@ def tf1_variable_names(cell: Cell, scope: str = "rnn") -> dict[str, Tensor]:
 def join_scope(*parts: str) -> str:
     """TF1 scopes joined by `/`, empty parts skipped: `("rnn", "", "lstm_cell")` -> `rnn/lstm_cell`."""
     return "/".join(part.strip("/") for part in parts if part and part.strip("/"))
+
+
+def require_tf1_cell(cell: object, function: str) -> None:
+    """Raises a `TypeError` saying what was passed unless `cell` is a cell with TF1 names."""
+    if isinstance(cell, keras.layers.Layer) and hasattr(cell, "tf1_layout"):
+        return
+    if isinstance(cell, (list, tuple)):
+        fix = "wrap a stack of cells in tfrnn.MultiRNNCell([...]), as TF1 did"
+    elif isinstance(cell, keras.layers.Layer):
+        fix = ("Keras' own cells have no TF1 names: use the tfrnn cell your TF1 code used "
+               "(e.g. tfrnn.LSTMCell(num_units)); tfrnn.to_keras converts it afterwards")
+    else:
+        fix = "pass a cell such as tfrnn.LSTMCell(num_units)"
+    raise TypeError(
+        f"{function} received {shown(cell)}; it expects a tfrnn cell (or a "
+        f"MultiRNNCell or wrapper of them): {fix}."
+    )
+
+
+def require_scope(scope: object, function: str) -> None:
+    """Raises a `TypeError` unless `scope` is a TF1 scope: a string (or None for none)."""
+    if scope is not None and not isinstance(scope, str):
+        raise TypeError(
+            f"{function} received scope={shown(scope)}; it expects the TF1 variable "
+            "scope as a string: 'rnn' (dynamic_rnn's default), '' for a cell called "
+            "directly, 'encoder/rnn' inside variable_scope('encoder')."
+        )
+
+
+def shown(value: object) -> str:
+    """A wrong argument as an error shows it: its (shortened) repr and its type."""
+    text = repr(value)
+    text = text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+    return f"{text} (of type {type(value).__name__})"

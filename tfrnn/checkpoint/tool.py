@@ -1,34 +1,44 @@
 """`tfrnn-checkpoint`: find the RNNs in a TF1 checkpoint and convert them to Keras files.
 
     tfrnn-checkpoint inspect PATH
-    tfrnn-checkpoint convert PATH --scope rnn --to keras OUT.weights.h5
+    tfrnn-checkpoint convert PATH --scope rnn --to keras OUT.weights.h5 [--force]
 
 (also `python -m tfrnn.checkpoint ...`). `inspect` reads variable names and
 shapes only, never values, and prints, for each RNN structure it finds
 (`tfrnn.checkpoint.discovery`), the tfrnn code that rebuilds and loads it
 (`tfrnn.checkpoint.report`); every other variable is listed, optimizer slots
 and counters as "not RNN weights", the rest as "unexplained". `convert` loads
-one structure with `load_tf1_checkpoint` (which checks every name and shape
-first) and saves it in Keras 3's formats, for native Keras cells (`to_keras`)
-or for tfrnn cells, writing nothing unless everything worked.
+one structure with `load_tf1_checkpoint` (which checks every name, shape and
+value first) and saves it in Keras 3's formats, for native Keras cells
+(`to_keras`) or for tfrnn cells. It never overwrites OUT without `--force`, and
+writes nothing unless everything worked: the file is written beside OUT as
+`.partial-<pid>-<name>` and renamed, removed on any failure, and a partial file
+left by a killed run (its process gone) is removed by the next `convert` into
+that folder.
+
+Every failure is one `tfrnn-checkpoint: error: ...` line on stderr and a
+non-zero exit status, never a traceback. TensorFlow and Keras are imported
+only when a command runs, so `--help` answers at once.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
 import os
 import re
+import signal
 import sys
-from collections.abc import Sequence
-from typing import Any, NoReturn
+import threading
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import keras
-import tensorflow as tf
+if TYPE_CHECKING:  # imported lazily at run time: `--help` must not wait for TensorFlow
+    import keras
 
-from tfrnn.base import RNNCell
-from tfrnn.checkpoint import load_tf1_checkpoint, to_keras
-from tfrnn.checkpoint.discovery import Inspection, Unit, inspect_shapes
-from tfrnn.checkpoint.report import Conversion, conversion_report, format_inspection
+    from tfrnn.base import RNNCell
+    from tfrnn.checkpoint.discovery import Inspection, Unit
 
 __all__ = ["main"]
 
@@ -37,6 +47,11 @@ _OUTPUT_SUFFIXES = (".weights.h5", ".keras")
 # What `--forget-bias` and `--activation` mean when not given: TF1's defaults, which
 # are also the constructors', so they are neither passed nor printed.
 _TF1_DEFAULTS = {"forget_bias": 1.0, "activation": "tanh"}
+_CHECKPOINT_FILE = re.compile(r"\.(index|data-\d{5}-of-\d{5})$")
+# What `convert` writes before renaming: `.partial-<pid>-<output name>`.
+_PARTIAL = re.compile(r"\.partial-(?P<pid>\d+)-.+(?:\.weights\.h5|\.keras)")
+# The first bytes of files given as PATH that are not TF1 checkpoints.
+_MAGIC = ((b"PK\x03\x04", "a zip archive (a Keras 3 .keras model?)"), (b"\x89HDF", "an HDF5 file (Keras weights?)"))
 
 
 class ToolError(Exception):
@@ -47,57 +62,102 @@ class ToolError(Exception):
         self.code = code
 
 
+class _Terminated(BaseException):
+    """SIGTERM while writing: a BaseException, like KeyboardInterrupt, so no `except Exception` stops it."""
+
+
 # ------------------------------------------------------------------- reading
 
 
 def _resolve_checkpoint(path: str | os.PathLike[str]) -> str:
-    """The checkpoint prefix for a prefix, its `.index`/`.data-*` file, or a directory."""
+    """The checkpoint prefix for a prefix, its `.index`/`.data-*` file, its `checkpoint` file or directory."""
     path = str(path)
+    if os.path.isfile(path) and os.path.basename(path) == "checkpoint":
+        return _latest_in(path, os.path.dirname(path) or ".")
     if os.path.isdir(path):
-        latest = tf.train.latest_checkpoint(path)
-        if latest is None:
-            raise ToolError(
-                f"{path} is a directory without a readable 'checkpoint' file; pass the "
-                f"checkpoint prefix instead (e.g. {os.path.join(path, 'model.ckpt')})"
-            )
-        return latest
-    prefix = re.sub(r"\.(index|data-\d+-of-\d+)$", "", path)
-    if not os.path.exists(prefix + ".index"):
+        return _latest_in(path, path)
+    prefix = _CHECKPOINT_FILE.sub("", path)
+    if os.path.exists(prefix + ".index"):
+        return prefix
+    if os.path.isfile(path):
         raise ToolError(
-            f"no TF1 checkpoint at {path}: {prefix}.index does not exist; pass the "
-            "checkpoint prefix (model.ckpt for model.ckpt.index) or its directory"
+            f"{path} is not a TF1 checkpoint: it is {_file_kind(path)}. Pass a tf.train.Saver "
+            "checkpoint: its prefix (model.ckpt for model.ckpt.index) or its directory"
         )
-    return prefix
+    raise ToolError(
+        f"no TF1 checkpoint at {path}: {prefix}.index does not exist; pass the "
+        "checkpoint prefix (model.ckpt for model.ckpt.index) or its directory"
+    )
+
+
+def _latest_in(path: str, directory: str) -> str:
+    import tensorflow as tf
+
+    latest = tf.train.latest_checkpoint(directory)
+    if latest is None:
+        raise ToolError(
+            f"{path} is a directory without a readable 'checkpoint' file; pass the "
+            f"checkpoint prefix instead (e.g. {os.path.join(directory, 'model.ckpt')})"
+        )
+    return str(latest)
+
+
+def _file_kind(path: str) -> str:
+    with open(path, "rb") as file:
+        head = file.read(1024)
+    kind = next((kind for magic, kind in _MAGIC if head.startswith(magic)), None)
+    if kind:
+        return kind
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "a binary file of another format"
+    return "a text file" if b"\0" not in head else "a binary file of another format"
 
 
 def _read_shapes(prefix: str) -> dict[str, list[int]]:
+    import tensorflow as tf
+
     try:
         shapes = tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
     except (tf.errors.OpError, ValueError) as error:
-        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ToolError(f"{prefix} is not a readable TF1 checkpoint: {detail}") from None
+        detail = _first_line(error)
+        raise ToolError(f"{prefix} is not a TF1 checkpoint: {prefix}.index cannot be read ({detail})") from None
     return {name: list(shape) for name, shape in shapes.items()}
 
 
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def _inspect(path: str) -> str:
+    from tfrnn.checkpoint.discovery import inspect_shapes
+    from tfrnn.checkpoint.report import format_inspection
+
     return format_inspection(path, inspect_shapes(_read_shapes(_resolve_checkpoint(path))))
 
 
 # ------------------------------------------------------------------- convert
 
 
-def _convert(
-    path: str, scope: str | None, to: str, out: str, forget_bias: float = 1.0, activation: str = "tanh",
-) -> str:
-    """Loads the cell(s) at `scope`, saves them to `out`; returns the report."""
-    suffix = _output_suffix(out)
-    prefix = _resolve_checkpoint(path)
-    load_scope, unit = _unit_at(inspect_shapes(_read_shapes(prefix)), scope, path)
-    unit = unit.with_options(_given(forget_bias=forget_bias, activation=activation))
-    cell, saved = _load(prefix, unit, load_scope, to)
+def _convert(args: argparse.Namespace) -> str:
+    """Loads the cell(s) at `args.scope`, saves them to `args.out`; returns the report."""
+    import keras
+
+    from tfrnn.checkpoint.discovery import inspect_shapes
+    from tfrnn.checkpoint.report import Conversion, conversion_report
+
+    suffix = _check_output(args.out, args.force)
+    swept = _sweep_stale_partials(os.path.dirname(os.path.abspath(args.out)))
+    prefix = _resolve_checkpoint(args.path)
+    load_scope, unit = _unit_at(inspect_shapes(_read_shapes(prefix)), args.scope, args.path)
+    unit = unit.with_options(_given(forget_bias=args.forget_bias, activation=args.activation))
+    cell, saved = _load(prefix, unit, load_scope, args.to)
     model = keras.Sequential([keras.Input((None, unit.input_depth)), keras.layers.RNN(saved, return_sequences=True)])
-    _save_atomically(model, out, suffix)
-    return conversion_report(Conversion(prefix, load_scope, unit, cell, saved, to, out, suffix))
+    _save_atomically(model, args.out, suffix)
+    report = conversion_report(Conversion(prefix, load_scope, unit, cell, saved, args.to, args.out, suffix))
+    return "\n".join([f"removed {path}, left by a run that was killed" for path in swept] + [report])
 
 
 def _given(**options: Any) -> dict[str, Any]:
@@ -106,23 +166,99 @@ def _given(**options: Any) -> dict[str, Any]:
 
 def _load(prefix: str, unit: Unit, load_scope: str, to: str) -> tuple[RNNCell, keras.layers.Layer]:
     """`(tfrnn cell, what to save)`: the cell built from its class and loaded, or its Keras twin."""
+    from tfrnn.checkpoint.convert import to_keras
+    from tfrnn.checkpoint.load import load_tf1_checkpoint
+
     try:
         cell = unit.build()
         load_tf1_checkpoint(prefix, cell, scope=load_scope)
         return cell, to_keras(cell) if to == "keras" else cell
     except (ValueError, TypeError) as error:
-        hint = " (--to tfrnn keeps TF1's cell)" if to == "keras" else ""
+        hint = " (--to tfrnn keeps TF1's cell)" if to == "keras" and "to_keras" in str(error) else ""
         raise ToolError(" ".join(str(error).split()) + hint) from None
 
 
-def _output_suffix(out: str) -> str:
+def _check_output(out: str, force: bool) -> str:
+    """OUT's suffix, once OUT is known to be writable: refusals come before any work."""
     suffix = next((s for s in _OUTPUT_SUFFIXES if str(out).endswith(s)), None)
     if suffix is None:
         raise ToolError(f"output {out} must end in .weights.h5 (weights only) or .keras (whole model)", code=2)
     directory = os.path.dirname(os.path.abspath(out))
+    if os.path.isdir(out):
+        raise ToolError(f"output {out} is a directory; pass a file path, e.g. {os.path.join(out, 'model' + suffix)}")
     if not os.path.isdir(directory):
         raise ToolError(f"cannot write {out}: directory {directory} does not exist")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise ToolError(f"cannot write {out}: the folder {directory} is not writable")
+    if os.path.lexists(out) and not force:
+        raise ToolError(f"output {out} already exists; pass --force to overwrite it")
     return suffix
+
+
+def _save_atomically(model: keras.Model, out: str, suffix: str) -> None:
+    """Write beside `out` and rename, so a failure (a signal too) leaves no partial file."""
+    directory, base = os.path.split(os.path.abspath(out))
+    partial = os.path.join(directory, f".partial-{os.getpid()}-{base}")  # Keras checks the suffix
+    try:
+        with _terminate_as_error():
+            if suffix == ".keras":
+                model.save(partial)
+            else:
+                model.save_weights(partial)
+            os.replace(partial, out)
+    except OSError as error:
+        raise ToolError(f"cannot write {out}: {_os_reason(error)}; nothing was written") from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(partial)
+
+
+def _os_reason(error: OSError) -> str:
+    if error.strerror:
+        return f"{error.strerror} (errno {error.errno})"
+    return _first_line(error)
+
+
+@contextlib.contextmanager
+def _terminate_as_error() -> Iterator[None]:
+    """SIGTERM (a timeout, `kill`) raises `_Terminated` while writing, so the `finally` cleans up."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminated(signum: int, frame: object) -> NoReturn:
+        raise _Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _sweep_stale_partials(directory: str) -> list[str]:
+    """Removes `.partial-<pid>-*` files whose process is gone (killed mid-write); returns them."""
+    removed = []
+    for name in sorted(os.listdir(directory)):
+        match = _PARTIAL.fullmatch(name)
+        if match and not _running(int(match["pid"])):
+            with contextlib.suppress(FileNotFoundError):  # another run swept it first
+                os.remove(os.path.join(directory, name))
+                removed.append(os.path.join(directory, name))
+    return removed
+
+
+def _running(pid: int) -> bool:
+    """Whether process `pid` exists; in doubt (another user's, Windows), yes."""
+    if pid == os.getpid() or os.name != "posix":
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0: only checks that the process exists
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _unit_at(inspection: Inspection, scope: str | None, path: str) -> tuple[str, Unit]:
@@ -148,21 +284,6 @@ def _unit_at(inspection: Inspection, scope: str | None, path: str) -> tuple[str,
     raise ToolError(f"no RNN cell at scope {scope!r} in {path}; its cells' scopes are: {scopes}")
 
 
-def _save_atomically(model: keras.Model, out: str, suffix: str) -> None:
-    """Write beside `out` and rename, so a failure leaves no partial file."""
-    directory, base = os.path.split(os.path.abspath(out))
-    partial = os.path.join(directory, f".partial-{os.getpid()}-{base}")  # Keras checks the suffix
-    try:
-        if suffix == ".keras":
-            model.save(partial)
-        else:
-            model.save_weights(partial)
-        os.replace(partial, out)
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
-
-
 # ------------------------------------------------------------------- command line
 
 
@@ -177,17 +298,35 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="{inspect,convert}")
     inspect = commands.add_parser("inspect", help="list the RNN structures of a TF1 checkpoint")
     inspect.add_argument("path", help="checkpoint prefix (model.ckpt) or its directory")
-    convert_ = commands.add_parser("convert", help="save one structure's weights in a Keras 3 file")
+    convert_ = commands.add_parser(
+        "convert", help="save one structure's weights in a Keras 3 file (an existing file only with --force)",
+        description="Save one RNN structure of a TF1 checkpoint in a Keras 3 file. An existing OUT is "
+                    "refused unless --force; on any failure nothing is written.",
+    )
     convert_.add_argument("path", help="checkpoint prefix (model.ckpt) or its directory")
     convert_.add_argument("out", help="output file: OUT.weights.h5 (weights) or OUT.keras (model)")
     convert_.add_argument("--scope", help="the cell's scope, as inspect lists it (default: the only one)")
     convert_.add_argument("--to", choices=("keras", "tfrnn"), default="keras",
                           help="native Keras cells (default) or tfrnn cells")
-    convert_.add_argument("--forget-bias", type=float, default=1.0,
+    convert_.add_argument("--forget-bias", type=_finite_float, default=1.0,
                           help="the LSTMs' forget_bias in your TF1 code (not stored in checkpoints; default 1.0)")
     convert_.add_argument("--activation", default="tanh",
                           help="the cells' activation in your TF1 code, a Keras name (not stored; default tanh)")
+    convert_.add_argument("--force", action="store_true",
+                          help="overwrite OUT if it exists (without --force, an existing OUT is an error)")
     return parser
+
+
+def _finite_float(text: str) -> float:
+    """`--forget-bias`'s type: a finite number, parsed by `float`, never evaluated."""
+    fix = "pass your TF1 code's forget_bias, e.g. 1.0"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; {fix}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number; {fix}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -206,9 +345,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: the arguments, without the program name; default `sys.argv[1:]`.
 
     Returns:
-        0 on success; 1 on a failure (bad path, not a checkpoint, unknown
-        scope, no Keras equivalent); 2 on a usage error. Failures print one
-        line on stderr and write nothing.
+        0 on success; 1 on a failure (bad path, not a checkpoint, a damaged
+        checkpoint, unknown scope, no Keras equivalent, OUT exists without
+        `--force`, OUT cannot be written); 2 on a usage error; 130 when
+        interrupted, 143 on SIGTERM. Failures print one line on stderr, never
+        a traceback, and write nothing.
 
     Example:
 
@@ -242,17 +383,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     try:
         args = _parser().parse_args(argv)
-        if args.command == "inspect":
-            print(_inspect(args.path))
-        else:
-            print(_convert(args.path, args.scope, args.to, args.out, args.forget_bias, args.activation))
+        print(_inspect(args.path) if args.command == "inspect" else _convert(args))
     except ToolError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return error.code
+        return _fail(str(error), error.code)
     except SystemExit as exit_:  # --help: argparse exits with status 0
         code = exit_.code
         return code if isinstance(code, int) else int(code is not None)  # None or a message: as sys.exit reads them
+    except KeyboardInterrupt:
+        return _fail("interrupted; nothing was written", 130)
+    except _Terminated:
+        return _fail("terminated by SIGTERM; nothing was written", 128 + signal.SIGTERM)
+    except Exception as error:  # noqa: BLE001 - a command-line tool answers in one line, never a traceback
+        return _fail(f"unexpected {type(error).__name__}: {error} (please report this to tfrnn)", 1)
     return 0
+
+
+def _fail(message: str, code: int) -> int:
+    """Prints `message` as the one error line (newlines folded) and returns `code`."""
+    print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":
