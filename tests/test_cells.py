@@ -154,3 +154,23 @@ def test_graph_and_xla_match_eager(name):
         for got, want in zip(traced, eager):
             np.testing.assert_allclose(np.asarray(got), np.asarray(want), atol=ATOL)
 
+
+
+@pytest.mark.parametrize("size", [4, np.int64(4), np.int32(4), 4.0, np.float32(4.0)])
+def test_sizes_take_what_tf1_took_and_store_an_int(size):
+    """TF1 took ints and whole floats (`hidden / 2` in Python 3); the bad-input table has the rest."""
+    for cell in (tfrnn.LSTMCell(size, num_proj=size), tfrnn.GRUCell(size), tfrnn.GRUBlockCell(cell_size=size)):
+        assert type(cell.num_units) is int and cell.num_units == 4
+    assert type(tfrnn.LSTMCell(size, num_proj=size).num_proj) is int
+
+
+def test_activations_and_numbers_are_read_once_as_keras_would():
+    custom = lambda x: x * 2.0  # noqa: E731
+    assert tfrnn.GRUCell(3, activation="relu").activation is keras.activations.relu
+    assert tfrnn.BasicRNNCell(3, activation=custom).activation is custom
+    assert tfrnn.BasicLSTMCell(3).activation is keras.activations.tanh  # None: TF1's default
+    assert type(tfrnn.BasicLSTMCell(3, forget_bias=np.float32(0.5)).forget_bias) is float
+    config = tfrnn.LSTMCell(3, activation="sigmoid", forget_bias=0.5, cell_clip=2).get_config()
+    clone = tfrnn.LSTMCell.from_config(config)
+    assert clone.activation is keras.activations.sigmoid and clone.forget_bias == 0.5 and clone.cell_clip == 2.0
+    assert tfrnn.LSTMBlockCell(3, cell_clip=-1).cell_clip is None  # TF1: 0 or below is no clip

@@ -29,7 +29,7 @@ def test_layer_norm_lstm_dropout_hits_the_candidate_only_and_only_when_training(
     cell = tfrnn.LayerNormBasicLSTMCell(4, dropout_keep_prob=0.0, dropout_prob_seed=1)
     x = rng.normal(size=(2, 3)).astype("float32")
     state = tfrnn.LSTMStateTuple(*rng.normal(size=(2, 2, 4)).astype("float32"))
-    output, _ = cell(x, state)  # not training: no dropout
+    output, _ = cell(x, state, training=False)  # not training: no dropout
     kernel = np.asarray(cell.kernel)
     norms = {scope: (np.asarray(n.gamma), np.asarray(n.beta)) for scope, n in cell.norms.items()}
     np.testing.assert_allclose(np.asarray(output), reference.layer_norm_lstm(x, state, kernel, norms)[0], atol=1e-5)

@@ -21,9 +21,9 @@ def test_config_round_trip_rebuilds_the_same_cell(name):
 
 def test_errors_say_what_was_passed_and_how_to_fix_it():
     lstm = tfrnn.BasicLSTMCell(3)
-    with pytest.raises(ValueError, match=r"Parameter output_size must be > 0: 0\."):
+    with pytest.raises(ValueError, match=r"OutputProjectionWrapper\(output_size=0\): output_size.*received 0"):
         tfrnn.OutputProjectionWrapper(lstm, 0)
-    with pytest.raises(ValueError, match=r"Both embedding_classes and embedding_size must be > 0: 0, 2\."):
+    with pytest.raises(ValueError, match=r"EmbeddingWrapper\(embedding_classes=0\).*must be a positive int"):
         tfrnn.EmbeddingWrapper(lstm, 0, 2)
     with pytest.raises(TypeError, match=r"The argument 'cell' \(3\) is not an RNNCell"):
         tfrnn.OutputProjectionWrapper(3, 2)
@@ -37,3 +37,16 @@ def test_errors_say_what_was_passed_and_how_to_fix_it():
     with pytest.raises(ValueError, match=r"Shapes \(2, 3\) and \(2, 4\) are incompatible.*residual_fn"):
         residual(np.zeros((2, 3), "float32"), np.zeros((2, 4), "float32"))
     assert not embedding.built and not residual.built and residual.weights == [] and not lstm.built
+
+
+def test_embedding_ids_at_both_ends_of_the_range_pass_eagerly_traced_and_in_a_loop():
+    """Out-of-range ids are rows of the bad-input table; the ends of the range are fine."""
+    import tensorflow as tf
+
+    cell = tfrnn.EmbeddingWrapper(tfrnn.GRUCell(3), embedding_classes=7, embedding_size=2)
+    ids = np.array([[0], [6]], "int32")
+    eager, _ = cell(ids, cell.zero_state(2, "float32"))
+    traced, _ = tf.function(lambda i: cell(i, cell.zero_state(2, tf.float32)))(tf.constant(ids))
+    np.testing.assert_allclose(np.asarray(traced), np.asarray(eager), atol=1e-6)
+    outputs, _ = tfrnn.dynamic_rnn(cell, np.stack([ids, ids[::-1]], axis=1), dtype=tf.float32)
+    np.testing.assert_allclose(np.asarray(outputs[:, 0]), np.asarray(eager), atol=1e-6)

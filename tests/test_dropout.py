@@ -5,6 +5,9 @@ Statistics use fixed seeds; an `EchoCell` (output = state = inputs) shows the ma
 themselves: with inputs of ones, a kept value is exactly `1 / keep_prob`.
 """
 
+import contextlib
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -26,6 +29,16 @@ class DynamicRNNLayer(keras.layers.Layer):
 
     def call(self, x, training=None):
         return tfrnn.dynamic_rnn(self.cell, x, dtype=tf.float32)[0]
+
+
+@contextlib.contextmanager
+def training_unset_warnings():
+    """Collects the "training unset" warnings raised inside (all recorded: none hidden by a filter)."""
+    caught = []
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        yield caught
+    caught.extend(w for w in records if "training unset" in str(w.message))
 
 
 def ones(batch, time, depth=DEPTH):
@@ -55,7 +68,9 @@ def test_no_dropout_unless_training(training):
     inner = tfrnn.BasicLSTMCell(4)
     cell = tfrnn.DropoutWrapper(inner, input_keep_prob=0.5, output_keep_prob=0.5, state_keep_prob=0.5, seed=1)
     x, state = np.ones((3, 5), "float32"), inner.zero_state(3, "float32")
-    output, new_state = cell(x, state, training=training)
+    with training_unset_warnings() as caught:
+        output, new_state = cell(x, state, training=training)
+    assert len(caught) == (training is None)
     want_output, want_state = inner(x, state)
     np.testing.assert_array_equal(np.asarray(output), np.asarray(want_output))
     np.testing.assert_array_equal(np.asarray(new_state.h), np.asarray(want_state.h))
@@ -133,7 +148,7 @@ def test_variational_mask_is_one_per_call_of_the_loop(loop):
     cell = variational()
     layer = keras.layers.RNN(cell, return_sequences=True) if loop == "keras_rnn" else DynamicRNNLayer(cell)
     assert_one_mask_per_call(layer(ones(3, 4), training=True), layer(ones(3, 4), training=True))
-    np.testing.assert_array_equal(np.asarray(layer(ones(3, 4))), ones(3, 4))  # training not set
+    np.testing.assert_array_equal(np.asarray(layer(ones(3, 4), training=False)), ones(3, 4))
 
 
 @pytest.mark.parametrize("jit_compile", [False, True])
@@ -194,7 +209,8 @@ def test_loops_outside_keras_drop_only_with_training_true_and_draw_masks_per_cal
     """A GradientTape training loop (no Keras layer around) passes `training` to the loop."""
     run = LOOPS[loop]
     cell = variational()
-    np.testing.assert_array_equal(np.asarray(run(cell, ones(2, 3))), ones(2, 3))  # TF1 always dropped
+    with pytest.warns(UserWarning, match="training unset"):
+        np.testing.assert_array_equal(np.asarray(run(cell, ones(2, 3))), ones(2, 3))  # TF1 always dropped
     np.testing.assert_array_equal(np.asarray(run(cell, ones(2, 3), training=False)), ones(2, 3))
     assert_one_mask_per_call(run(cell, ones(2, 3), training=True), run(cell, ones(2, 3), training=True))
     standard = tfrnn.DropoutWrapper(EchoCell(DEPTH), output_keep_prob=0.5, seed=3)
@@ -355,3 +371,129 @@ def test_keras_cells_with_dropout_get_new_masks_per_call_of_a_tfrnn_loop(jit_com
 @pytest.mark.parametrize("name", ["dropout_variational_output"])
 def test_config_round_trip_rebuilds_the_same_cell(name):
     assert_config_round_trip(name)
+
+
+# ------------------------------------------ dropout off because `training` is unset: a warning
+# TF1 always dropped; Keras drops only where `training` is True. A TF1 training loop moved to
+# a GradientTape without `training=True` would train without dropout: it warns, once per cell.
+
+DROPOUT_CELLS = {
+    "dropout_wrapper": lambda: tfrnn.DropoutWrapper(tfrnn.GRUCell(8), output_keep_prob=0.5, seed=1),
+    "layer_norm_lstm": lambda: tfrnn.LayerNormBasicLSTMCell(8, dropout_keep_prob=0.5, dropout_prob_seed=1),
+}
+
+
+def assert_warned_once_here(caught, cell):
+    assert len(caught) == 1, [str(w.message) for w in caught]
+    warning, message = caught[0], str(caught[0].message)
+    assert warning.category is UserWarning and warning.filename == __file__  # the user's line
+    assert f"{cell.name} ({type(cell).__name__})" in message and "training unset (None)" in message
+    assert "training=True" in message and "training=False" in message  # both fixes
+
+
+@pytest.mark.parametrize("kind", sorted(DROPOUT_CELLS))
+def test_a_tf1_style_gradient_tape_loop_without_training_warns_once(kind):
+    cell, optimizer = DROPOUT_CELLS[kind](), keras.optimizers.SGD(0.1)
+    x = ones(2, 3, 4)
+    with training_unset_warnings() as caught:
+        for _ in range(3):  # three training steps of three loop steps each: one warning
+            with tf.GradientTape() as tape:
+                outputs, _ = tfrnn.dynamic_rnn(cell, x, dtype=tf.float32)
+                loss = tf.reduce_sum(outputs)
+            optimizer.apply(tape.gradient(loss, cell.trainable_variables), cell.trainable_variables)
+    assert_warned_once_here(caught, cell)
+    with training_unset_warnings() as caught:
+        tfrnn.dynamic_rnn(DROPOUT_CELLS[kind](), x, dtype=tf.float32)
+    assert len(caught) == 1  # once per cell: a new cell warns again
+
+
+def test_a_traced_train_step_without_training_warns_once_at_the_users_line():
+    cell = DROPOUT_CELLS["dropout_wrapper"]()
+
+    @tf.function
+    def train_step(x):
+        with tf.GradientTape() as tape:
+            outputs, _ = tfrnn.dynamic_rnn(cell, x, dtype=tf.float32)
+        return tape.gradient(tf.reduce_sum(outputs), cell.trainable_variables)
+
+    with training_unset_warnings() as caught:
+        for batch in (2, 3, 3):  # two traces, three runs
+            train_step(ones(batch, 3, 4))
+    assert_warned_once_here(caught, cell)
+
+
+@pytest.mark.parametrize("kind", sorted(DROPOUT_CELLS))
+@pytest.mark.parametrize("training", [True, False])
+def test_training_given_to_the_loop_or_the_step_never_warns(kind, training):
+    cell = DROPOUT_CELLS[kind]()
+    with training_unset_warnings() as caught:
+        tfrnn.dynamic_rnn(cell, ones(2, 3, 4), dtype=tf.float32, training=training)
+        cell(np.ones((2, 4), "float32"), cell.zero_state(2, "float32"), training=training)
+    assert caught == []
+
+
+def test_keep_probability_one_never_warns():
+    cells = [tfrnn.DropoutWrapper(tfrnn.GRUCell(8), output_keep_prob=1.0), tfrnn.LayerNormBasicLSTMCell(8)]
+    with training_unset_warnings() as caught:
+        for cell in cells:
+            tfrnn.dynamic_rnn(cell, ones(2, 3, 4), dtype=tf.float32)
+    assert caught == []
+
+
+class TrainingLayer(keras.layers.Layer):
+    """A layer that passes its `training` on to `tfrnn.dynamic_rnn`, as the warning asks."""
+
+    def __init__(self, cell, **kwargs):
+        super().__init__(**kwargs)
+        self.cell = cell
+
+    def call(self, x, training=None):
+        return tfrnn.dynamic_rnn(self.cell, x, dtype=tf.float32, training=training)[0]
+
+
+SEQUENCE_LAYERS = {
+    "keras_rnn": lambda cell: keras.layers.RNN(cell, return_sequences=True),
+    "passes_training": TrainingLayer,
+    "inherits_training": DynamicRNNLayer,
+}
+
+
+@pytest.mark.parametrize("layer", sorted(SEQUENCE_LAYERS))
+def test_fit_predict_and_evaluate_never_warn_and_a_direct_model_call_does(layer):
+    """Keras' own rule stands: `fit` drops, `predict`/`evaluate` do not, and nothing warns.
+
+    A direct `model(x)` leaves `training` unset, and warns, except through
+    `keras.layers.RNN`: its `call` defaults to `training=False`, so the cell is
+    told it is inference, as in `predict` (Keras has no public way to tell the two apart).
+    """
+    cell = DROPOUT_CELLS["dropout_wrapper"]()
+    x, y = ones(4, 3, 4), np.zeros((4, 3, 8), "float32")
+    with training_unset_warnings() as caught:
+        model = keras.Sequential([keras.Input((3, 4)), SEQUENCE_LAYERS[layer](cell)])
+        model.compile(optimizer="sgd", loss="mse")
+        model.fit(x, y, epochs=2, batch_size=2, verbose=0)
+        model.predict(x, verbose=0)
+        model.evaluate(x, y, verbose=0)
+    assert caught == []
+    with training_unset_warnings() as caught:
+        model(x)
+        model(x)
+    assert len(caught) == (0 if layer == "keras_rnn" else 1)
+
+
+def test_fit_of_a_model_whose_call_takes_no_training_warns_as_nothing_drops():
+    """Keras passes `training=True` only to a `call` that takes it: this model trains without dropout."""
+
+    class NoTrainingArgument(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.cell = DROPOUT_CELLS["dropout_wrapper"]()
+
+        def call(self, x):
+            return tfrnn.dynamic_rnn(self.cell, x, dtype=tf.float32)[0]
+
+    model = NoTrainingArgument()
+    model.compile(optimizer="sgd", loss="mse")
+    with training_unset_warnings() as caught:
+        model.fit(ones(4, 3, 4), np.zeros((4, 3, 8), "float32"), epochs=1, verbose=0)
+    assert len(caught) == 1 and "give your own Keras call a training argument" in str(caught[0].message)

@@ -16,12 +16,18 @@ import collections
 import dataclasses
 import functools
 import inspect
+import os
 import re
+import reprlib
+import sys
+import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Union
+from types import FrameType
+from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import ops
 
 try:
@@ -51,6 +57,49 @@ Activation = Union[str, Callable[[Tensor], Tensor], None]  # a Keras activation 
 Initializer = Union[str, Callable[..., Tensor], None]  # a Keras initializer name or instance
 
 _FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
+
+_Function = TypeVar("_Function", bound=Callable[..., Any])
+
+
+def no_autograph(function: _Function) -> _Function:
+    """`function`, marked for AutoGraph to leave alone (`tf.autograph.experimental.do_not_convert`).
+
+    A user's `tf.function` converts every function it calls that is not
+    marked, down to tfrnn's own: `zero_state`, `__call__` and all they call.
+    That costs tracing time, changes nothing (tfrnn's code has no tensor
+    control flow), and printed AutoGraph's "Please report this to the
+    TensorFlow team" warning for a method whose body is only a docstring.
+    The entry points a user calls carry this mark; once inside, AutoGraph
+    converts nothing. Written as a function so that the marked functions
+    keep their signatures for type checkers (TensorFlow's decorator is
+    untyped).
+    """
+    return tf.autograph.experimental.do_not_convert(function)
+
+
+# Frames in these folders are not the user's (`warn_at_caller`): tfrnn's, Keras' and TensorFlow's.
+_LIBRARY_DIRS = tuple(os.path.dirname(path) + os.sep for path in (__file__, keras.__file__, tf.__file__))
+
+
+def warn_at_caller(message: str) -> None:
+    """A `UserWarning` pointing at the user's line: the first frame outside tfrnn, Keras and TensorFlow.
+
+    A fixed `stacklevel` cannot: a cell's step is reached through Keras'
+    `__call__`, `keras.layers.RNN`, tfrnn's loops and TensorFlow's
+    `tf.function` and `do_not_convert` wrappers, in any combination. A
+    function AutoGraph converted runs from a generated file with other line
+    numbers; the warning points where that function was called instead.
+    """
+    frame: FrameType | None = sys._getframe(0)
+    level = 1
+    while frame is not None and _is_library_frame(frame):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, stacklevel=level)
+
+
+def _is_library_frame(frame: FrameType) -> bool:
+    path = frame.f_code.co_filename
+    return path.startswith(_LIBRARY_DIRS) or os.path.basename(path).startswith("__autograph_generated_file")
 
 # The classes whose weights `tfrnn-checkpoint inspect` can recognise: every
 # subclass that defines `tf1_options`, in the order defined (core cells first).
@@ -147,6 +196,7 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
     keras_equivalent: str | None = None
     _writes_call = False
     _step_takes_training = False
+    _warned_training_unset = False  # `warn_if_training_unset` warns once per cell
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -160,7 +210,7 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
     def __init__(
         self, trainable: bool = True, name: str | None = None, dtype: DType | None = None, **kwargs: Any,
     ) -> None:
-        _check_floating(dtype, f"{type(self).__name__}(dtype=...)")
+        _check_floating(dtype, f"{type(self).__name__}(dtype=...)", _FLOAT_DTYPE_HINT)
         # TF1 names a cell's scope after its class, never uniquified: that name is
         # what TF1 checkpoints hold, so it is the Keras name too.
         name = name or default_name(type(self))
@@ -221,6 +271,7 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
         variable = owner.add_weight(shape=weight.shape, initializer=weight.initializer, name=leaf)
         setattr(owner, leaf, variable)
 
+    @no_autograph
     def __call__(self, inputs: Tensor, state: Nested, *args: Any, **kwargs: Any) -> tuple[Tensor, Nested]:
         state = self._unwrap_state(state)
         # Before Keras builds the layer: a bad input must not create weights. Once
@@ -229,6 +280,7 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
             self._check_step(inputs, state)
         return super().__call__(inputs, state, *args, **kwargs)
 
+    @no_autograph
     def call(self, inputs: Tensor, state: Nested, training: bool | None = None) -> tuple[Tensor, Nested]:
         """One time step: checks the inputs and state, builds on first use, runs `step`.
 
@@ -262,21 +314,29 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
     def _check_step(self, inputs: Tensor, state: Nested) -> None:
         check_step(self, inputs, state)
 
+    @no_autograph
     def zero_state(self, batch_size: int | Tensor, dtype: DType) -> Nested:
         """All-zero state: a tensor `[batch_size, s]` for each int `s` in `state_size`.
 
         Args:
-            batch_size: int or scalar integer tensor.
+            batch_size: int >= 0 or scalar integer tensor.
             dtype: the state dtype, e.g. `"float32"` or `tf.float32`.
 
         Returns:
             A tensor or nested tuple of tensors shaped like `state_size`.
+
+        Raises:
+            TypeError, ValueError: for a `batch_size` that is not one int, or a
+                `dtype` that is None or no dtype; nothing is created then.
         """
-        dtype = keras.backend.standardize_dtype(dtype)
+        where = f"{self.name}.zero_state"
+        batch_size = check_batch_size(batch_size, where)
+        dtype = _state_dtype(dtype, where)
         state = keras.tree.map_structure(lambda size: ops.zeros((batch_size, size), dtype=dtype), self.state_size)
         new_sequence(self)  # a zero state starts a sequence
         return state
 
+    @no_autograph
     def reset_dropout_mask(self) -> None:
         """Starts a new sequence: variational dropout masks inside are drawn anew.
 
@@ -297,6 +357,7 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
 
     def reset_recurrent_dropout_mask(self) -> None:
         """Part of Keras' dropout-cell protocol; `reset_dropout_mask` does all the work."""
+        return None  # a statement, not only a docstring: AutoGraph cannot parse an empty body
 
     def get_dropout_mask(self, step_input: Tensor) -> None:
         """Part of Keras' dropout-cell protocol: tfrnn caches no mask, so None."""
@@ -306,6 +367,7 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
         """Part of Keras' dropout-cell protocol: tfrnn caches no mask, so None."""
         return None
 
+    @no_autograph
     def get_initial_state(
         self, batch_size: int | Tensor | None = None, dtype: DType | None = None, inputs: Tensor | None = None,
     ) -> Nested:
@@ -320,8 +382,11 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
         Returns:
             Same as `zero_state(batch_size, dtype)`.
         """
+        where = f"{self.name}.get_initial_state"
+        if batch_size is not None:
+            batch_size = check_batch_size(batch_size, where)
         if inputs is not None:
-            batch_size, dtype = _batch_and_dtype_of(inputs, batch_size, dtype)
+            batch_size, dtype = _batch_and_dtype_of(inputs, batch_size, dtype, where)
         if batch_size is None:
             raise ValueError(
                 f"{self.name}.get_initial_state() needs batch_size (or inputs) to "
@@ -430,6 +495,7 @@ def default_name(cls: type[RNNCell]) -> str:
     return words.lower()
 
 
+@no_autograph
 def new_sequence(cell: Cell) -> None:
     """Starts a new sequence for `cell`: its dropout masks are drawn anew.
 
@@ -451,6 +517,11 @@ def new_sequence(cell: Cell) -> None:
 
 def check_cell(cell: Cell) -> None:
     """TF1's `assert_like_rnncell`, with TF1's message: a `TypeError` naming what is missing."""
+    if isinstance(cell, type):  # a class has the properties and methods, as unbound attributes
+        raise TypeError(
+            f"The argument 'cell' ({cell.__name__}) is not an RNNCell: it is a class, not a cell. "
+            f"Create one, e.g. {cell.__name__}(num_units), and pass that."
+        )
     problems = []
     if not hasattr(cell, "output_size"):
         problems.append("'output_size' property is missing")
@@ -492,7 +563,7 @@ def check_step(cell: Cell, inputs: Tensor, state: Nested) -> None:
         )
     _static_depth(cell, shape)
     if getattr(cell, "floating_point_inputs", True):
-        _check_floating(_dtype_of(inputs), f"{name} inputs")
+        _check_floating(_raw_dtype_of(inputs), f"{name} inputs", _IDS_HINT)
     depth = built_input_depth(cell)
     if depth is not None and shape[-1] != depth:
         raise ValueError(
@@ -527,7 +598,8 @@ def _state_structure_problem(state: Nested, size: StateSize) -> str | None:
             state = state[0]
         return "a nested sequence where a tensor was expected" if _is_sequence(state) else None
     if not _is_sequence(state):
-        return f"a single tensor where a tuple of {len(size)} was expected"
+        what = "a single tensor" if hasattr(state, "shape") else _describe(state)
+        return f"{what} where a tuple of {len(size)} was expected"
     if len(state) != len(size):
         return f"{len(state)} parts where {len(size)} were expected"
     for part, part_size in zip(state, size):
@@ -544,6 +616,8 @@ def _flat_state(state: Nested, size: StateSize) -> list[Tensor]:
 
 
 def _state_leaf_problem(tensor: Tensor, size: int, batch_size: int | None) -> str | None:
+    if not hasattr(tensor, "shape") and not isinstance(tensor, (list, float, int)):
+        return f"{_describe(tensor)} where a [batch_size, {size}] tensor was expected"
     shape = _shape_of(tensor)
     if len(shape) != 2:
         return f"a part of shape {shape} where [batch_size, {size}] was expected"
@@ -577,23 +651,85 @@ def _static_depth(cell: Cell, shape: Shape) -> int:
     return int(depth)
 
 
-def _check_floating(dtype: DType | None, what: str) -> None:
+_FLOAT_DTYPE_HINT = "Pass a float dtype such as 'float32', or a Keras policy such as 'mixed_float16'."
+_IDS_HINT = (
+    "Cast features to a float type first (e.g. tf.cast(x, tf.float32)); if these are integer token "
+    "ids, embed your ids first: tfrnn.EmbeddingWrapper(cell, embedding_classes, embedding_size) "
+    "or keras.layers.Embedding before the loop."
+)
+
+
+def _check_floating(dtype: DType | None, what: str, fix: str) -> None:
     if dtype is None:
         return
-    if isinstance(dtype, (str, dict, keras.DTypePolicy)):  # a Keras policy, its name or config
-        dtype = keras.dtype_policies.get(dtype).compute_dtype
-    dtype = keras.backend.standardize_dtype(dtype)
-    if dtype not in _FLOAT_DTYPES:
+    try:
+        if isinstance(dtype, (str, dict, keras.DTypePolicy)):  # a Keras policy, its name or config
+            dtype = keras.dtype_policies.get(dtype).compute_dtype
+        dtype = keras.backend.standardize_dtype(dtype)
+    except (ValueError, TypeError):
         raise ValueError(
-            f"RNN cell only supports floating point inputs, but {what} has dtype "
-            f"{dtype}. Cast to a float type first (e.g. tf.cast(x, tf.float32)); "
-            "for integer token ids use an embedding lookup."
+            f"RNN cell only supports floating point inputs, but {what} has dtype {dtype}, not a number type. {fix}"
+        ) from None
+    if dtype not in _FLOAT_DTYPES:
+        raise ValueError(f"RNN cell only supports floating point inputs, but {what} has dtype {dtype}. {fix}")
+
+
+def check_batch_size(batch_size: int | Tensor, where: str) -> int | Tensor:
+    """`batch_size` as an int (or a symbolic scalar integer tensor, unchanged); else a clear error."""
+    if _is_tensor(batch_size):
+        return _check_batch_tensor(batch_size, where)
+    if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, (int, np.integer)):
+        raise TypeError(
+            f"{where}: batch_size must be an int or a scalar integer tensor, but received {batch_size!r} "
+            f"({type(batch_size).__name__}). Pass the number of rows, e.g. zero_state(32, tf.float32)."
         )
+    if batch_size < 0:
+        raise ValueError(f"{where}: batch_size must be >= 0, but received {batch_size}. Pass the number of rows.")
+    return int(batch_size)
+
+
+def _check_batch_tensor(batch_size: Tensor, where: str) -> int | Tensor:
+    dtype = keras.backend.standardize_dtype(batch_size.dtype)
+    if "int" in dtype and len(batch_size.shape) == 0:
+        return check_batch_size(int(batch_size), where) if is_concrete(batch_size) else batch_size
+    raise TypeError(
+        f"{where}: batch_size must be an int or a scalar integer tensor, but received a {dtype} tensor of "
+        f"shape {tuple(batch_size.shape)}. Pass the batch size, e.g. tf.shape(inputs)[0]."
+    )
+
+
+def _state_dtype(dtype: DType, where: str) -> str:
+    problem = "None" if dtype is None else None
+    if problem is None:
+        try:
+            return keras.backend.standardize_dtype(dtype)
+        except (ValueError, TypeError):
+            problem = repr(dtype)
+    raise TypeError(
+        f"{where}: dtype must be the state's dtype, but received {problem}. Pass one, e.g. "
+        "zero_state(batch_size, tf.float32), as TF1 required."
+    )
+
+
+def _is_tensor(value: object) -> bool:
+    """A tensor or array with a dtype and a shape (NumPy scalars count), not a Python number."""
+    return hasattr(value, "dtype") and hasattr(value, "shape") and not isinstance(value, (int, float))
+
+
+def is_concrete(value: Tensor) -> bool:
+    """Whether `value` has a value now: a NumPy array, or a tensor outside any graph being traced."""
+    return isinstance(value, (np.ndarray, np.generic)) or (hasattr(value, "numpy") and tf.executing_eagerly())
 
 
 def _batch_and_dtype_of(
-    inputs: Tensor, batch_size: int | Tensor | None, dtype: DType | None,
+    inputs: Tensor, batch_size: int | Tensor | None, dtype: DType | None, where: str,
 ) -> tuple[int | Tensor, str]:
+    if not _is_tensor(inputs) or len(inputs.shape) == 0:
+        received = f"shape {tuple(inputs.shape)}" if _is_tensor(inputs) else _describe(inputs)
+        raise ValueError(
+            f"{where}: inputs must be one tensor [batch_size, ...] to read the batch size and dtype from, "
+            f"but received {received}. Pass the step's inputs, or batch_size= and dtype= instead."
+        )
     inferred_batch = _shape_of(inputs)[0]
     if inferred_batch is None:
         inferred_batch = ops.shape(inputs)[0]
@@ -626,12 +762,20 @@ def _shape_of(x: Tensor) -> tuple[int | None, ...]:
 
 
 def _dtype_of(x: Tensor) -> str:
+    return keras.backend.standardize_dtype(_raw_dtype_of(x))
+
+
+def _raw_dtype_of(x: Tensor) -> DType:
     dtype = getattr(x, "dtype", None)
-    return keras.backend.standardize_dtype(np.asarray(x).dtype if dtype is None else dtype)
+    return np.asarray(x).dtype if dtype is None else dtype
 
 
 def _describe(state: Nested) -> str:
     if _is_sequence(state):
         inner = ", ".join(_describe(part) for part in state)
         return f"{type(state).__name__}({inner})"
+    if state is None:
+        return "None"
+    if not hasattr(state, "shape"):  # a string, a dict...: say what it is
+        return f"{type(state).__name__} {reprlib.repr(state)}"
     return f"tensor of shape {_shape_of(state)}"

@@ -7,14 +7,21 @@ shared with the sequence loops; `call` fetches the weights and delegates.
 
 from __future__ import annotations
 
+import math
+import numbers
+import operator
+import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
+from types import FrameType
 from typing import Any
 
 import keras
+import numpy as np
 from keras import ops
 
 from tfrnn.base import (
-    Activation, Cell, DType, Initializer, LSTMStateTuple, RNNCell, Tensor, Weight, built_input_depth,
+    Activation, Cell, DType, Initializer, LSTMStateTuple, RNNCell, Tensor, Weight, built_input_depth, warn_at_caller,
 )
 
 
@@ -197,9 +204,12 @@ class BasicRNNCell(RNNCell):
         self, num_units: int, activation: Activation = None, reuse: bool | None = None, name: str | None = None,
         dtype: DType | None = None, **kwargs: Any,
     ) -> None:
+        owner = type(self).__name__
+        num_units = size_arg(owner, "num_units", num_units, UNITS)
+        activation_fn = activation_arg(owner, activation)
         super().__init__(name=name, dtype=dtype, **kwargs)
         self.num_units = num_units
-        self.activation = keras.activations.get(activation or "tanh")
+        self.activation = activation_fn
 
     @property
     def state_size(self) -> int:
@@ -274,11 +284,15 @@ class BasicLSTMCell(RNNCell):
         self, num_units: int, forget_bias: float = 1.0, state_is_tuple: bool = True, activation: Activation = None,
         reuse: bool | None = None, name: str | None = None, dtype: DType | None = None, **kwargs: Any,
     ) -> None:
-        _require_tuple_state(state_is_tuple, type(self).__name__)
+        owner = type(self).__name__
+        _require_tuple_state(state_is_tuple, owner)
+        num_units = size_arg(owner, "num_units", num_units, UNITS)
+        forget_bias = number_arg(owner, "forget_bias", forget_bias, FORGET_BIAS)
+        activation_fn = activation_arg(owner, activation)
         super().__init__(name=name, dtype=dtype, **kwargs)
         self.num_units = num_units
         self.forget_bias = forget_bias
-        self.activation = keras.activations.get(activation or "tanh")
+        self.activation = activation_fn
 
     @property
     def state_size(self) -> LSTMStateTuple:
@@ -373,17 +387,25 @@ class LSTMCell(RNNCell):
         state_is_tuple: bool = True, activation: Activation = None, reuse: bool | None = None,
         name: str | None = None, dtype: DType | None = None, **kwargs: Any,
     ) -> None:
-        _require_tuple_state(state_is_tuple, type(self).__name__)
+        owner = type(self).__name__
+        _require_tuple_state(state_is_tuple, owner)
         _require_unsharded(num_unit_shards=num_unit_shards, num_proj_shards=num_proj_shards)
+        num_units = size_arg(owner, "num_units", num_units, UNITS)
+        num_proj = None if num_proj is None else size_arg(owner, "num_proj", num_proj, PROJECTION)
+        cell_clip = None if cell_clip is None else number_arg(owner, "cell_clip", cell_clip, CLIP, minimum=0.0)
+        proj_clip = None if proj_clip is None else number_arg(owner, "proj_clip", proj_clip, CLIP, minimum=0.0)
+        forget_bias = number_arg(owner, "forget_bias", forget_bias, FORGET_BIAS)
+        initializer = initializer_arg(owner, "initializer", initializer, "glorot_uniform")
+        activation_fn = activation_arg(owner, activation)
         super().__init__(name=name, dtype=dtype, **kwargs)
         self.num_units = num_units
         self.use_peepholes = use_peepholes
         self.cell_clip = cell_clip
-        self.initializer = keras.initializers.get(initializer or "glorot_uniform")
+        self.initializer = initializer
         self.num_proj = num_proj
         self.proj_clip = proj_clip
         self.forget_bias = forget_bias
-        self.activation = keras.activations.get(activation or "tanh")
+        self.activation = activation_fn
 
     @property
     def state_size(self) -> LSTMStateTuple:
@@ -476,11 +498,16 @@ class GRUCell(RNNCell):
         kernel_initializer: Initializer = None, bias_initializer: Initializer = None, name: str | None = None,
         dtype: DType | None = None, **kwargs: Any,
     ) -> None:
+        owner = type(self).__name__
+        num_units = size_arg(owner, "num_units", num_units, UNITS)
+        activation_fn = activation_arg(owner, activation)
+        kernel_initializer = initializer_arg(owner, "kernel_initializer", kernel_initializer, "glorot_uniform")
+        bias_initializer = initializer_arg(owner, "bias_initializer", bias_initializer)
         super().__init__(name=name, dtype=dtype, **kwargs)
         self.num_units = num_units
-        self.activation = keras.activations.get(activation or "tanh")
-        self.kernel_initializer = keras.initializers.get(kernel_initializer or "glorot_uniform")
-        self.bias_initializer = keras.initializers.get(bias_initializer) if bias_initializer else None
+        self.activation = activation_fn
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
 
     @property
     def state_size(self) -> int:
@@ -516,6 +543,13 @@ class GRUCell(RNNCell):
         return gates_kernel, gates_bias, candidate_kernel, candidate_bias
 
 
+# What the size and number arguments mean, for the messages of `size_arg` and `number_arg`.
+UNITS = "the number of units"
+PROJECTION = "the depth of the projected output; None for no projection"
+CLIP = "the bound of the clip; None for no clipping"
+FORGET_BIAS = "added to the forget gate"
+
+
 def _units(shapes: Mapping[str, Sequence[int]], name: str, blocks: int) -> int:
     """`num_units` from a weight's last dimension of `blocks * num_units` (0 when absent)."""
     shape = shapes.get(name)
@@ -541,3 +575,171 @@ def _require_unsharded(**shards: int | None) -> None:
                 "variable sharding has no TF2 equivalent and tfrnn keeps each weight "
                 f"as one tensor. Drop {arg}."
             )
+
+
+# Constructor arguments. Every cell and wrapper checks its arguments with these
+# before anything is created, and says what was passed, what was expected and
+# how to fix it (TF1 failed later, often at build, with a derived number).
+
+
+def size_arg(owner: str, arg: str, value: object, meaning: str) -> int:
+    """`value` as a positive int (a size): ints, NumPy ints and whole floats like 4.0, as TF1 took.
+
+    `TypeError` for what is not a number (a string, None, a bool), `ValueError`
+    for a fraction or a number below 1.
+    """
+    expected = f"{arg} ({meaning}) must be a positive int"
+    number = _whole_number(value)
+    if number is None and _is_number(value):
+        raise ValueError(
+            f"{owner}({arg}={value!r}): {expected}, but received {value!r}, not a whole number. Pass an int."
+        )
+    if number is None:
+        raise TypeError(
+            f"{owner}({arg}={value!r}): {expected}, but received a {type(value).__name__}. "
+            f"Pass an int, e.g. {owner}({arg}=128)."
+        )
+    if number < 1:
+        raise ValueError(f"{owner}({arg}={value!r}): {expected}, but received {number}. Pass an int >= 1.")
+    return number
+
+
+def _whole_number(value: object) -> int | None:
+    """The int `value` stands for (int, NumPy int, integer tensor, whole float), or None. Never a bool."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    try:
+        return operator.index(value)  # type: ignore[arg-type]  # whatever has __index__
+    except TypeError:
+        pass
+    number = float(value) if _is_number(value) else math.nan  # type: ignore[arg-type]  # a Real
+    return int(number) if math.isfinite(number) and number.is_integer() else None
+
+
+def _is_number(value: object) -> bool:
+    """A Python or NumPy real number; not a bool (TF1 took no bool for a size or a bias)."""
+    return not isinstance(value, (bool, np.bool_)) and isinstance(value, numbers.Real)
+
+
+def number_arg(owner: str, arg: str, value: object, meaning: str, minimum: float | None = None) -> float:
+    """`value` as a float: a Python or NumPy number, not NaN, at least `minimum` when given."""
+    if not _is_number(value):
+        raise TypeError(
+            f"{owner}({arg}={value!r}): {arg} ({meaning}) must be a number, but received a "
+            f"{type(value).__name__}. Pass a Python float."
+        )
+    number = float(value)  # type: ignore[arg-type]  # a Real
+    if math.isnan(number) or (minimum is not None and number < minimum):
+        bound = "a number other than NaN" if minimum is None else f"a number >= {minimum}"
+        raise ValueError(f"{owner}({arg}={value!r}): {arg} ({meaning}) must be {bound}, but received {number}.")
+    return number
+
+
+def activation_arg(owner: str, value: Activation, default: str | None = "tanh", arg: str = "activation") -> Any:
+    """The activation function `value` names: a Keras activation name, a callable or a config; `default` for None."""
+    if value is None:
+        return keras.activations.get(default) if default else None
+    if callable(value) or isinstance(value, (str, dict)):
+        try:
+            return keras.activations.get(value)
+        except (ValueError, TypeError):
+            pass
+    raise (TypeError if not isinstance(value, (str, dict)) else ValueError)(
+        f"{owner}({arg}={value!r}): unknown activation {value!r}. Pass a Keras activation name "
+        f"({arg}='tanh', 'relu', 'sigmoid', ...) or a callable ({arg}=tf.nn.relu, or your own function "
+        "of a tensor)."
+    )
+
+
+def initializer_arg(owner: str, arg: str, value: Initializer, default: Initializer = None) -> Any:
+    """The initializer `value` names: a Keras initializer name, instance, callable or config; `default` for None."""
+    value = default if value is None else value
+    if value is None:
+        return None
+    try:
+        return keras.initializers.get(value)
+    except (ValueError, TypeError):
+        raise (ValueError if isinstance(value, (str, dict)) else TypeError)(
+            f"{owner}({arg}={value!r}): unknown initializer {value!r}. Pass a Keras initializer name "
+            f"({arg}='glorot_uniform', 'zeros', ...), an instance such as "
+            f"keras.initializers.RandomUniform(-0.1, 0.1), or a callable of (shape, dtype)."
+        ) from None
+
+
+def keep_prob_arg(owner: str, arg: str, value: float | Tensor) -> float:
+    """TF1's check of a keep probability (and TF1's words): a number in [0, 1], stored as a Python float."""
+    try:
+        if isinstance(value, (str, bytes, bool, np.bool_)):
+            raise TypeError
+        number = float(np.asarray(value))
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{owner}({arg}={value!r}): Parameter {arg} must be a float between 0 and 1, but received {value!r}. "
+            "A symbolic tensor cannot be read here; to turn dropout off for evaluation, "
+            "pass training=False (what TF1's keep_prob placeholder was fed 1.0 for)."
+        ) from None
+    if not 0.0 <= number <= 1.0:
+        raise ValueError(
+            f"{owner}({arg}={value!r}): Parameter {arg} must be between 0 and 1. Received {number}. It is the "
+            "probability to keep a value (1.0 = no dropout), not to drop it."
+        )
+    return number
+
+
+def seed_arg(owner: str, arg: str, value: object) -> int | None:
+    """An optional random seed: None or an int."""
+    if value is None:
+        return None
+    number = _whole_number(value)
+    if number is None:
+        raise TypeError(
+            f"{owner}({arg}={value!r}): {arg} must be an int or None, but received a {type(value).__name__}."
+        )
+    return number
+
+
+# Dropout without `training`: TF1 always dropped, Keras only where `training` is True.
+
+
+def warn_if_training_unset(cell: RNNCell, training: bool | None) -> None:
+    """Warns once per cell that its dropout is off because `training` is None.
+
+    TF1 always dropped; Keras drops only where `training` is True (`fit`
+    sets it, `predict` and `evaluate` set False). A TF1 training loop moved
+    to a `GradientTape` without `training=True` would train without dropout,
+    silently. Only the value of `training` is read: a direct `model(x)` is
+    unset too, and warns.
+    """
+    if training is not None or cell._warned_training_unset or _in_keras_shape_inference():
+        return
+    cell._warned_training_unset = True
+    warn_at_caller(
+        f"{cell.name} ({type(cell).__name__}) has a keep probability below 1 but ran with training unset "
+        "(None), so it did not drop. TF1 always dropped; Keras drops only where training is True: fit passes "
+        "training=True to a model or layer whose call takes a training argument, predict and evaluate pass "
+        "False. For a training step pass training=True to the loop or the step, e.g. "
+        "tfrnn.dynamic_rnn(cell, x, ..., training=True), cell(x, state, training=True) or "
+        "model(x, training=True), and give your own Keras call a training argument to pass on; to say this "
+        "is inference, pass training=False. Shown once per cell."
+    )
+
+
+_KERAS_DIR = os.path.dirname(keras.__file__) + os.sep  # where `compute_output_spec` lives
+
+
+def _in_keras_shape_inference() -> bool:
+    """Whether Keras is only inferring shapes: running a `call` on placeholders of a graph that never runs.
+
+    Keras does so on the first call of a layer without its own `build` (and
+    for a functional model's layers), with `training` unset whatever the real
+    call passes, so nothing would be dropped there anyway. Keras offers no
+    public way to ask; the name of its function is read off the stack. Were
+    it renamed, the cost is one warning too many, never one too few.
+    """
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "compute_output_spec" and code.co_filename.startswith(_KERAS_DIR):
+            return True
+        frame = frame.f_back
+    return False

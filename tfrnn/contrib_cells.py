@@ -14,7 +14,10 @@ import keras
 from keras import ops
 
 from tfrnn.base import Activation, Cell, DType, LSTMStateTuple, RNNCell, Tensor, Weight, WeightGroup
-from tfrnn.cells import GRUCell, LSTMCell, linear, serialize_activation
+from tfrnn.cells import (
+    CLIP, FORGET_BIAS, UNITS, GRUCell, LSTMCell, activation_arg, keep_prob_arg, linear, number_arg, seed_arg,
+    serialize_activation, size_arg, warn_if_training_unset,
+)
 
 # tf.contrib.layers.layer_norm's variance epsilon (1e-3 in float16).
 LAYER_NORM_EPSILON = 1e-12
@@ -132,18 +135,21 @@ class LayerNormBasicLSTMCell(RNNCell):
         dropout_prob_seed: int | None = None, reuse: bool | None = None, name: str | None = None,
         dtype: DType | None = None, **kwargs: Any,
     ) -> None:
-        if not 0.0 <= float(dropout_keep_prob) <= 1.0:
-            raise ValueError(
-                f"Parameter dropout_keep_prob must be between 0 and 1. Received "
-                f"{dropout_keep_prob}. It is the probability to keep a value (1.0 = no dropout)."
-            )
+        owner = type(self).__name__
+        num_units = size_arg(owner, "num_units", num_units, UNITS)
+        forget_bias = number_arg(owner, "forget_bias", forget_bias, FORGET_BIAS)
+        activation_fn = activation_arg(owner, activation)
+        norm_gain = number_arg(owner, "norm_gain", norm_gain, "the initial gamma of the layer norms")
+        norm_shift = number_arg(owner, "norm_shift", norm_shift, "the initial beta of the layer norms")
+        dropout_keep_prob = keep_prob_arg(owner, "dropout_keep_prob", dropout_keep_prob)
+        dropout_prob_seed = seed_arg(owner, "dropout_prob_seed", dropout_prob_seed)
         super().__init__(name=name, dtype=dtype, **kwargs)
         self.num_units = num_units
         self.forget_bias = forget_bias
-        self.activation = keras.activations.get(activation or "tanh")
+        self.activation = activation_fn
         self.layer_norm = layer_norm
         self.norm_gain, self.norm_shift = norm_gain, norm_shift
-        self.dropout_keep_prob = float(dropout_keep_prob)
+        self.dropout_keep_prob = dropout_keep_prob
         self.dropout_prob_seed = dropout_prob_seed
         self.seed_generator = keras.random.SeedGenerator(dropout_prob_seed) if self.dropout_keep_prob < 1.0 else None
         if layer_norm:
@@ -198,7 +204,10 @@ class LayerNormBasicLSTMCell(RNNCell):
 
     def _dropout(self, training: bool | None) -> Callable[[Tensor], Tensor] | None:
         """The candidate's dropout for this step, or None (not training, or keep 1.0)."""
-        if not training or self.seed_generator is None:
+        if self.seed_generator is None:
+            return None
+        warn_if_training_unset(self, training)
+        if not training:
             return None
         rate = 1.0 - self.dropout_keep_prob
         return lambda g: keras.random.dropout(g, rate=rate, seed=self.seed_generator)
@@ -274,9 +283,8 @@ class GRUBlockCell(GRUCell):
                 f"num_units={num_units!r}, cell_size={cell_size!r}. cell_size is TF1's "
                 "deprecated name: write GRUBlockCell(num_units)."
             )
-        units = num_units if cell_size is None else cell_size
-        assert units is not None  # exactly one was given
-        super().__init__(units, name=name, **kwargs)
+        arg, value = ("num_units", num_units) if cell_size is None else ("cell_size", cell_size)
+        super().__init__(size_arg(type(self).__name__, arg, value, UNITS), name=name, **kwargs)
 
     @classmethod
     def tf1_options(
@@ -351,6 +359,8 @@ class LSTMBlockCell(LSTMCell):
         self, num_units: int, forget_bias: float = 1.0, cell_clip: float | None = None, use_peephole: bool = False,
         dtype: DType | None = None, reuse: bool | None = None, name: str = "lstm_cell", **kwargs: Any,
     ) -> None:
+        if cell_clip is not None:
+            cell_clip = number_arg(type(self).__name__, "cell_clip", cell_clip, CLIP + " (TF1: 0 or below is none)")
         clip = cell_clip if cell_clip is not None and cell_clip > 0 else None  # TF1: <= 0 is off
         super().__init__(
             num_units, use_peepholes=use_peephole, cell_clip=clip, forget_bias=forget_bias,

@@ -15,11 +15,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import keras
+import numpy as np
+import tensorflow as tf
 from keras import ops
 
-from tfrnn.base import Activation, Cell, Child, Initializer, Nested, Tensor, Weight
-from tfrnn.cells import linear, serialize_activation
+from tfrnn.base import Activation, Cell, Child, Initializer, Nested, Tensor, Weight, is_concrete, no_autograph
+from tfrnn.cells import activation_arg, initializer_arg, linear, serialize_activation, size_arg
 from tfrnn.wrappers import CellWrapper
+
 
 @keras.saving.register_keras_serializable(package="tfrnn")
 class OutputProjectionWrapper(CellWrapper):
@@ -63,14 +66,14 @@ class OutputProjectionWrapper(CellWrapper):
     def __init__(
         self, cell: Cell, output_size: int, activation: Activation = None, reuse: bool | None = None, **kwargs: Any,
     ) -> None:
-        if output_size < 1:
-            raise ValueError(
-                f"Parameter output_size must be > 0: {output_size}. It is the depth of "
-                "the projected output, e.g. the vocabulary size for logits."
-            )
+        owner = type(self).__name__
+        output_size = size_arg(
+            owner, "output_size", output_size, "the depth of the projected output, e.g. the vocabulary size for logits"
+        )
+        activation_fn = activation_arg(owner, activation, default=None)
         super().__init__(cell, **kwargs)
-        self.projection_size = int(output_size)
-        self.activation = keras.activations.get(activation) if activation else None
+        self.projection_size = output_size
+        self.activation = activation_fn
 
     @property
     def output_size(self) -> int:
@@ -141,11 +144,12 @@ class InputProjectionWrapper(CellWrapper):
         self, cell: Cell, num_proj: int, activation: Activation = None, input_size: object = None,
         reuse: bool | None = None, **kwargs: Any,
     ) -> None:
-        if num_proj < 1:
-            raise ValueError(f"Parameter num_proj must be > 0: {num_proj}. It is the depth the inputs are projected to.")
+        owner = type(self).__name__
+        num_proj = size_arg(owner, "num_proj", num_proj, "the depth the inputs are projected to")
+        activation_fn = activation_arg(owner, activation, default=None)
         super().__init__(cell, **kwargs)
-        self.num_proj = int(num_proj)
-        self.activation = keras.activations.get(activation) if activation else None
+        self.num_proj = num_proj
+        self.activation = activation_fn
 
     @classmethod
     def tf1_options(cls, shapes: Mapping[str, Sequence[int]], inner: Cell | None = None) -> dict[str, Any] | None:
@@ -181,6 +185,16 @@ class EmbeddingWrapper(CellWrapper):
     the wrapped cell (built for depth E) under `embedding_wrapper/<cell name>/`.
     TF1 pinned the embedding to `/cpu:0`; tfrnn leaves placement to TF.
 
+    Ids outside `[0, C)` are refused before the lookup, on every device: a
+    `ValueError` naming the ids and their rows when the ids are known (eager
+    calls and loops), a `tf.errors.InvalidArgumentError` with the same
+    message when a `tf.function` runs. The check matters on GPUs: there TF's
+    gather does not raise for an out-of-range id but silently returns a row
+    of zeros (on CPUs it raises an `InvalidArgumentError` of its own), and
+    Keras' `take` reads a negative id from the end, as NumPy does. XLA
+    (`jit_compile=True`) drops the check: there an id of C or more reads row
+    C - 1 and a negative one is read from the end.
+
     Args:
         cell: the cell to wrap.
         embedding_classes: int C > 0, the number of ids.
@@ -215,16 +229,17 @@ class EmbeddingWrapper(CellWrapper):
         self, cell: Cell, embedding_classes: int, embedding_size: int, initializer: Initializer = None,
         reuse: bool | None = None, **kwargs: Any,
     ) -> None:
-        if embedding_classes <= 0 or embedding_size <= 0:
-            raise ValueError(
-                f"Both embedding_classes and embedding_size must be > 0: {embedding_classes}, "
-                f"{embedding_size}. Pass the number of ids and the embedding depth."
-            )
-        super().__init__(cell, **kwargs)
-        self.embedding_classes, self.embedding_size = int(embedding_classes), int(embedding_size)
+        owner = type(self).__name__
+        embedding_classes = size_arg(owner, "embedding_classes", embedding_classes, "the number of ids")
+        embedding_size = size_arg(owner, "embedding_size", embedding_size, "the embedding depth")
         sqrt3 = math.sqrt(3)  # U(-sqrt(3), sqrt(3)) has variance 1
-        self.initializer = keras.initializers.get(initializer or keras.initializers.RandomUniform(-sqrt3, sqrt3))
+        default = keras.initializers.RandomUniform(-sqrt3, sqrt3)
+        initializer = initializer_arg(owner, "initializer", initializer, default)
+        super().__init__(cell, **kwargs)
+        self.embedding_classes, self.embedding_size = embedding_classes, embedding_size
+        self.initializer = initializer
 
+    @no_autograph
     def __call__(self, inputs: Tensor, state: Nested, *args: Any, **kwargs: Any) -> tuple[Tensor, Nested]:
         return super().__call__(self._ids(inputs), state, *args, **kwargs)
 
@@ -242,6 +257,7 @@ class EmbeddingWrapper(CellWrapper):
             Child(self.name, self.cell, self.embedding_size),
         ]
 
+    @no_autograph
     def call(self, inputs: Tensor, state: Nested, training: bool | None = None) -> tuple[Tensor, Nested]:
         return super().call(self._ids(inputs), state, training=training)
 
@@ -252,14 +268,38 @@ class EmbeddingWrapper(CellWrapper):
     def _ids(self, inputs: Tensor) -> Tensor:
         """`[B, 1]` integer ids from `[B, 1]` or `[B]`; a `ValueError` for anything else."""
         ids = inputs if hasattr(inputs, "shape") and hasattr(inputs, "dtype") else ops.convert_to_tensor(inputs)
-        dtype = keras.backend.standardize_dtype(ids.dtype)
+        dtype = _dtype_name(ids.dtype)
         if "int" not in dtype or len(ids.shape) not in (1, 2) or (len(ids.shape) == 2 and ids.shape[-1] != 1):
             raise ValueError(
                 f"{self.name} expects integer ids of shape [batch_size, 1] or [batch_size], "
                 f"but received {dtype} inputs of shape {tuple(ids.shape)}. Cast ids with "
                 "tf.cast(ids, tf.int32); to feed features rather than ids, use the wrapped cell."
             )
-        return ops.reshape(ids, (-1, 1)) if len(ids.shape) == 1 else ids
+        return self._in_range(ops.reshape(ids, (-1, 1)) if len(ids.shape) == 1 else ids)
+
+    def _in_range(self, ids: Tensor) -> Tensor:
+        """`ids` `[B, 1]`, checked to lie in `[0, embedding_classes)`: now if known, else when the graph runs."""
+        classes = self.embedding_classes
+        problem = (
+            f"{self.name} expects ids in [0, {classes}) (embedding_classes={classes}); every id must "
+            f"index a row of the embedding. Map unknown tokens to an id below {classes}, or give the "
+            "wrapper a larger embedding_classes."
+        )
+        if is_concrete(ids):
+            values = np.asarray(ids).reshape(-1)
+            rows = np.flatnonzero((values < 0) | (values >= classes))
+            if rows.size:
+                raise ValueError(f"{problem} Received ids {values[rows].tolist()} at rows {rows.tolist()}.")
+            return ids
+        bad = tf.reshape((ids < 0) | (ids >= classes), [-1])  # [B]
+        flat = tf.reshape(ids, [-1])
+        check = tf.debugging.Assert(
+            tf.logical_not(tf.reduce_any(bad)),
+            [problem, "Received ids", tf.boolean_mask(flat, bad), "at rows", tf.reshape(tf.where(bad), [-1])],
+            summarize=100,
+        )
+        with tf.control_dependencies([check]):
+            return tf.identity(ids)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -268,3 +308,11 @@ class EmbeddingWrapper(CellWrapper):
             initializer=keras.initializers.serialize(self.initializer),
         )
         return config
+
+
+def _dtype_name(dtype: Any) -> str:
+    """Keras' name of `dtype`, or what it prints as when Keras has none (strings: `<U1`)."""
+    try:
+        return str(keras.backend.standardize_dtype(dtype))
+    except ValueError:
+        return str(dtype)

@@ -12,7 +12,8 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from tfrnn.base import Cell, DType, LSTMStateTuple, Nested, Tensor
+from tfrnn.base import Cell, DType, LSTMStateTuple, Nested, Tensor, no_autograph
+from tfrnn.cells import keep_prob_arg, seed_arg, warn_if_training_unset
 from tfrnn.wrappers import CellWrapper
 
 if TYPE_CHECKING:
@@ -36,7 +37,11 @@ class DropoutWrapper(CellWrapper):
     tfrnn's loops given `training=True`, and a direct call takes
     `training=True`; a `tfrnn.dynamic_rnn` inside a layer's `call` inherits it
     from that call. With `training` False or None the wrapper is the identity
-    around its cell. (TF1 always dropped: it had no `training`.)
+    around its cell. (TF1 always dropped: it had no `training`.) Because a TF1
+    training loop moved over without `training=True` would train without
+    dropout, a wrapper that runs with `training` None warns once (a
+    `UserWarning`): pass `training=True` for training, `training=False` for
+    inference.
 
     Equations (one step; `d_p` drops with keep probability `p`):
 
@@ -102,7 +107,7 @@ class DropoutWrapper(CellWrapper):
     >>> import tfrnn
     >>> cell = tfrnn.DropoutWrapper(tfrnn.BasicLSTMCell(4), output_keep_prob=0.5, seed=1)
     >>> x, state = np.ones((2, 3), "float32"), cell.zero_state(2, "float32")
-    >>> kept, _ = cell(x, state)                   # training not set: no dropout
+    >>> kept, _ = cell(x, state, training=False)   # inference: no dropout
     >>> dropped, _ = cell(x, state, training=True)
     >>> ratios = np.round(np.asarray(dropped) / np.asarray(kept), 4)
     >>> bool(np.all((ratios == 0.0) | (ratios == 2.0)))  # dropped, or kept and scaled by 1/0.5
@@ -121,17 +126,16 @@ class DropoutWrapper(CellWrapper):
                 f"{dropout_state_filter_visitor!r}. Pass a function of one state part "
                 "that returns a bool (or a tuple of bools for a tuple)."
             )
-        keep = [_keep_probability(value, arg) for arg, value in (
+        keep = [keep_prob_arg(type(self).__name__, arg, value) for arg, value in (
             ("input_keep_prob", input_keep_prob), ("output_keep_prob", output_keep_prob),
             ("state_keep_prob", state_keep_prob),
         )]
-        if seed is not None and not isinstance(seed, (int, np.integer)):
-            raise TypeError(f"seed must be an int or None, but received {seed!r}.")
+        seed = seed_arg(type(self).__name__, "seed", seed)
         super().__init__(cell, dtype=dtype, **kwargs)
         self.input_keep_prob, self.output_keep_prob, self.state_keep_prob = keep
         self.variational_recurrent = bool(variational_recurrent)
         self.input_size = input_size
-        self.seed = None if seed is None else int(seed)
+        self.seed = seed
         self.dropout_state_filter_visitor = dropout_state_filter_visitor or default_dropout_state_filter_visitor
         self.seed_generator = keras.random.SeedGenerator(self.seed) if min(keep) < 1.0 else None
         if self.seed_generator is not None:
@@ -143,7 +147,10 @@ class DropoutWrapper(CellWrapper):
             self.seed_state.variable = self.seed_generator.state
 
     def step(self, inputs: Tensor, state: Nested, training: bool | None = None) -> tuple[Tensor, Nested]:
-        if not training or self.seed_generator is None:
+        if self.seed_generator is None:
+            return self.cell(inputs, state)
+        warn_if_training_unset(self, training)
+        if not training:
             return self.cell(inputs, state)
         seed = self._sequence_seed() if self.variational_recurrent else None
         inputs = self._dropout(inputs, self.input_keep_prob, "input", seed)
@@ -176,6 +183,7 @@ class DropoutWrapper(CellWrapper):
         )
         return variational_dropout(value, keep_prob, component_seed)
 
+    @no_autograph
     def reset_dropout_mask(self) -> None:
         """Starts a new sequence: the next steps share new variational masks.
 
@@ -289,20 +297,3 @@ def _filter_bool(decision: object, part: Nested) -> bool:
         )
     return bool(decision)
 
-
-def _keep_probability(value: float | Tensor, arg: str) -> float:
-    """TF1's check of a keep probability: a number in [0, 1], stored as a Python float."""
-    try:
-        number = float(np.asarray(value))
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"Parameter {arg} must be a float between 0 and 1, but received {value!r}. "
-            "A symbolic tensor cannot be read here; to turn dropout off for evaluation, "
-            "pass training=False (what TF1's keep_prob placeholder was fed 1.0 for)."
-        ) from None
-    if not 0.0 <= number <= 1.0:
-        raise ValueError(
-            f"Parameter {arg} must be between 0 and 1. Received {number}. It is the "
-            "probability to keep a value (1.0 = no dropout), not to drop it."
-        )
-    return number

@@ -17,7 +17,7 @@ import tensorflow as tf
 from keras import ops
 
 from tfrnn.base import (
-    Cell, Child, DType, Nested, RNNCell, StateSize, Tensor, Weight, built_input_depth, check_cell,
+    Cell, Child, DType, Nested, RNNCell, StateSize, Tensor, Weight, built_input_depth, check_cell, no_autograph,
 )
 
 if TYPE_CHECKING:
@@ -256,6 +256,7 @@ class ResidualWrapper(CellWrapper):
         return ops.add(inputs, output), new_state
 
     def _check_step(self, inputs: Tensor, state: Nested) -> None:
+        super()._check_step(inputs, state)  # rank, dtype and state first: what the sum needs
         shape = tuple(getattr(inputs, "shape", np.shape(inputs)))
         if self.residual_fn is None and shape and shape[-1] not in (None, self.cell.output_size):
             raise ValueError(
@@ -264,7 +265,6 @@ class ResidualWrapper(CellWrapper):
                 f"{self.cell.name} (output_size {self.cell.output_size}). Give the cell "
                 "num_units equal to the input depth, or pass residual_fn=..."
             )
-        super()._check_step(inputs, state)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -322,10 +322,12 @@ class DeviceWrapper(CellWrapper):
         super().__init__(cell, **kwargs)
         self.device = device
 
+    @no_autograph
     def zero_state(self, batch_size: int | Tensor, dtype: DType) -> Nested:
         with tf.device(self.device):
             return super().zero_state(batch_size, dtype)
 
+    @no_autograph
     def call(self, inputs: Tensor, state: Nested, training: bool | None = None) -> tuple[Tensor, Nested]:
         with tf.device(self.device):  # weights are created here too
             return super().call(inputs, state, training=training)
