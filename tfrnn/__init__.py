@@ -13,7 +13,7 @@ from tfrnn.bidirectional import (
     static_bidirectional_rnn,
 )
 from tfrnn.cells import BasicLSTMCell, BasicRNNCell, GRUCell, LSTMCell
-from tfrnn.checkpoint import from_keras, load_tf1_checkpoint, tf1_variable_names, to_keras
+from tfrnn.checkpoint import from_keras, load_tf1_checkpoint, save_tf1_checkpoint, tf1_variable_names, to_keras
 from tfrnn.contrib_cells import GRUBlockCell, LSTMBlockCell, LayerNormBasicLSTMCell
 from tfrnn.contrib_wrappers import EmbeddingWrapper, InputProjectionWrapper, OutputProjectionWrapper
 from tfrnn.dropout import DropoutWrapper
@@ -44,6 +44,7 @@ __all__ = [
     "from_keras",
     "load_tf1_checkpoint",
     "raw_rnn",
+    "save_tf1_checkpoint",
     "stack_bidirectional_dynamic_rnn",
     "stack_bidirectional_rnn",
     "static_bidirectional_rnn",

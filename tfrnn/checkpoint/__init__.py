@@ -1,5 +1,6 @@
 """TF1 checkpoints: the names tfrnn cells have in TF1, loading `tf.train.Saver`
-checkpoints by those names, and converting cells to and from native Keras 3.
+checkpoints by those names and writing them back, and converting cells to and
+from native Keras 3.
 
 All TF1-compatibility knowledge derives from each cell's `tf1_layout`.
 
@@ -17,13 +18,17 @@ if TYPE_CHECKING:
     from tfrnn.checkpoint.convert import from_keras, to_keras
     from tfrnn.checkpoint.load import load_tf1_checkpoint
     from tfrnn.checkpoint.names import tf1_entries, tf1_variable_names
+    from tfrnn.checkpoint.save import save_tf1_checkpoint
 
-__all__ = ["from_keras", "load_tf1_checkpoint", "tf1_entries", "tf1_variable_names", "to_keras"]
+__all__ = [
+    "from_keras", "load_tf1_checkpoint", "save_tf1_checkpoint", "tf1_entries", "tf1_variable_names", "to_keras",
+]
 
 _HOMES = {
     "from_keras": "tfrnn.checkpoint.convert",
     "to_keras": "tfrnn.checkpoint.convert",
     "load_tf1_checkpoint": "tfrnn.checkpoint.load",
+    "save_tf1_checkpoint": "tfrnn.checkpoint.save",
     "tf1_entries": "tfrnn.checkpoint.names",
     "tf1_variable_names": "tfrnn.checkpoint.names",
 }
