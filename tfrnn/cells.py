@@ -392,8 +392,9 @@ class LSTMCell(RNNCell):
         _require_unsharded(num_unit_shards=num_unit_shards, num_proj_shards=num_proj_shards)
         num_units = size_arg(owner, "num_units", num_units, UNITS)
         num_proj = None if num_proj is None else size_arg(owner, "num_proj", num_proj, PROJECTION)
-        cell_clip = None if cell_clip is None else number_arg(owner, "cell_clip", cell_clip, CLIP, minimum=0.0)
-        proj_clip = None if proj_clip is None else number_arg(owner, "proj_clip", proj_clip, CLIP, minimum=0.0)
+        # TF1 clipped with a bool too (`cell_clip=True` is +-1.0; TF's own tests write it).
+        cell_clip = None if cell_clip is None else number_arg(owner, "cell_clip", _bool_as_number(cell_clip), CLIP, minimum=0.0)
+        proj_clip = None if proj_clip is None else number_arg(owner, "proj_clip", _bool_as_number(proj_clip), CLIP, minimum=0.0)
         forget_bias = number_arg(owner, "forget_bias", forget_bias, FORGET_BIAS)
         initializer = initializer_arg(owner, "initializer", initializer, "glorot_uniform")
         activation_fn = activation_arg(owner, activation)
@@ -614,6 +615,11 @@ def _whole_number(value: object) -> int | None:
         pass
     number = float(value) if _is_number(value) else math.nan  # type: ignore[arg-type]  # a Real
     return int(number) if math.isfinite(number) and number.is_integer() else None
+
+
+def _bool_as_number(value: object) -> object:
+    """A bool as the 0.0 or 1.0 TF1's arithmetic made of it; anything else unchanged."""
+    return float(value) if isinstance(value, (bool, np.bool_)) else value
 
 
 def _is_number(value: object) -> bool:
