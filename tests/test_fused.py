@@ -249,3 +249,63 @@ def test_gradients_through_a_function_traced_without_a_tape(name, per_gate):
 
     for got, want in zip(loss_and_grads(fast), loss_and_grads(slow)):
         np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-5)
+
+
+# --- garbage in the padding ---------------------------------------------------------------
+# What TF1 never reads (inputs past a row's length, the initial state of a zero-length
+# row, which it only returns) must not change a value or a gradient: the same call on
+# clean data (zero padding, a finite initial state) is the oracle. The goldens check the
+# same against TF1 itself (tests/test_rnn.py); here any size, both layouts, both products.
+
+def garbage_run(cell, x, lengths, init, fill, time_major, training):
+    """`run` on `x` and `init` as given, and on a copy with `fill` in the padding and the empty rows' initial state."""
+    batch_axis = 1 if time_major else 0
+    steps = np.arange(x.shape[1 - batch_axis])
+    padding = steps[None, :] >= lengths[:, None]  # [B, T]
+    mask = (padding.T if time_major else padding)[..., None]
+    empty = (lengths == 0)[:, None]
+    garbage_init = tf.nest.map_structure(lambda s: tf.where(empty, tf.cast(fill, s.dtype), s), init)
+    clean = run(cell, tf.where(mask, tf.zeros_like(x), x), lengths, init, time_major, training)
+    garbage = run(cell, tf.where(mask, tf.cast(fill, x.dtype), x), lengths, garbage_init, time_major, training)
+    return clean, garbage, empty
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    name=st.sampled_from(sorted(PAIRS)), batch=st.integers(1, 4), time=st.integers(1, 6), depth=st.integers(1, 4),
+    time_major=st.booleans(), seed=st.integers(0, 999), training=st.sampled_from([None, False]),
+    per_gate=st.booleans(), fill=st.sampled_from([np.nan, np.inf, -np.inf]), generic=st.booleans(),
+)
+def test_garbage_in_padding_changes_no_value_or_gradient(name, batch, time, depth, time_major, seed, training, per_gate, fill, generic):
+    rng = np.random.default_rng(seed)
+    fast = PAIRS[name][0]()
+    shape = (time, batch, depth) if time_major else (batch, time, depth)
+    x = tf.constant(rng.normal(size=shape), tf.float32)
+    lengths = np.concatenate([[0], rng.integers(0, time + 1, size=batch - 1)])  # a zero-length row at least
+    init = tf.nest.map_structure(lambda s: tf.constant(rng.normal(size=(batch, s)), tf.float32), fast.state_size)
+    fast(x[0] if time_major else x[:, 0], init)  # build
+    cell = twin(fast) if generic else fast
+    with gate_products(per_gate):
+        (want, want_grads), (got, got_grads), empty = garbage_run(cell, x, lengths, init, fill, time_major, training)
+    final_states = len(got) - 1  # outputs, then the final state's leaves
+    for k, (a, b) in enumerate(zip(got, want)):
+        expected = np.where(empty, fill, b) if k >= len(got) - final_states else b  # an empty row returns its init
+        np.testing.assert_allclose(a, expected, atol=1e-6, rtol=1e-6)
+    for a, b in zip(tf.nest.flatten(got_grads), tf.nest.flatten(want_grads), strict=True):
+        assert np.all(np.isfinite(a))
+        np.testing.assert_allclose(a, b, atol=1e-6, rtol=1e-6)
+
+
+@pytest.mark.parametrize("training", [None, False])
+@pytest.mark.parametrize("name", sorted(PAIRS))
+def test_garbage_in_padding_under_xla(name, training, per_gate):
+    fast, _, x, lengths = built_twins(name, seed=5)
+    init = tf.nest.map_structure(lambda s: tf.fill([3, s], 0.5), fast.state_size)
+    xla = tf.function(lambda x, init: garbage_run(fast, x, lengths.numpy(), init, np.nan, False, training), jit_compile=True)
+    (want, want_grads), (got, got_grads), empty = xla(x, init)
+    for a, b in zip(got[:1], want[:1]):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    for a, b in zip(got[1:], want[1:]):
+        np.testing.assert_allclose(a, np.where(empty, np.nan, b), atol=1e-5)
+    for a, b in zip(tf.nest.flatten(got_grads), tf.nest.flatten(want_grads), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)

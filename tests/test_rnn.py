@@ -1,12 +1,18 @@
 """Loop semantics with toy cells, clear errors, and every place a user puts a loop."""
 
+import contextlib
+import functools
+from unittest import mock
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+import test_rnn_golden as harness
 import tfrnn
-from toy_cells import CounterCell, PairCell, ramp
+from tfrnn import fused
+from toy_cells import CounterCell, GenericBasicLSTMCell, GenericGRUCell, GenericLSTMCell, PairCell, ramp
 
 
 def test_padding_semantics_zeros_past_length_state_of_last_valid_step():
@@ -199,76 +205,213 @@ def test_graph_does_not_grow_with_the_sequence(make_cell):
     assert long <= short + 5 and long < 2000, (short, long)
 
 
-# --- errors ---------------------------------------------------------------------------
+# --- lengths -------------------------------------------------------------------------
+# Bad arguments (lengths, inputs, states) are rows of the bad-input table: tests/bad_input_rows_loops.py.
 
 
-def test_not_a_cell_gets_tf1s_message():
-    with pytest.raises(TypeError, match="is not an RNNCell: 'output_size' property is missing, 'state_size' property is missing"):
-        tfrnn.dynamic_rnn(object(), np.zeros((1, 2, 3), "float32"), dtype=tf.float32)
-
-
-def test_rank_and_depth_and_dtype_errors():
+@pytest.mark.parametrize("lengths", [np.array([4, 1], "int64"), np.array([4, 1], "uint8"), tf.constant([4, 1], tf.int16)],
+                         ids=["int64", "uint8", "int16"])
+def test_lengths_of_any_integer_dtype_are_lengths(lengths):
+    x = np.random.default_rng(7).normal(size=(2, 4, 3)).astype("float32")
     cell = tfrnn.GRUCell(2)
-    with pytest.raises(ValueError, match=r"Shape \(5, 2\) must have rank at least 3"):
-        tfrnn.dynamic_rnn(cell, np.zeros((5, 2), "float32"), dtype=tf.float32)
-    with pytest.raises(ValueError, match="only supports floating point inputs.*int32"):
-        tfrnn.dynamic_rnn(cell, np.zeros((1, 2, 3), "int32"), dtype=tf.float32)
-
-    @tf.function(input_signature=[tf.TensorSpec([None, None, None])])
-    def unknown_depth(x):
-        return tfrnn.dynamic_rnn(cell, x, dtype=tf.float32)
-
-    with pytest.raises(ValueError, match="Input size \\(depth of inputs\\) must be accessible via shape inference"):
-        unknown_depth(tf.zeros((1, 2, 3)))
-    assert not cell.built
+    want, want_state = tfrnn.dynamic_rnn(cell, x, sequence_length=[4, 1], dtype=tf.float32)
+    got, state = tfrnn.dynamic_rnn(cell, x, sequence_length=lengths, dtype=tf.float32)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(state, want_state)
 
 
-def test_dtype_or_initial_state_is_required():
-    with pytest.raises(ValueError, match="If no initial_state is provided, argument `dtype` must be specified"):
-        tfrnn.dynamic_rnn(tfrnn.GRUCell(2), np.zeros((1, 2, 3), "float32"))
-
-
-@pytest.mark.parametrize(
-    "lengths, match",
-    [([[1, 2]], "must be a vector of length batch_size.*shape: \\(1, 2\\)"),
-     ([1, 2, 3], "must be a vector of length batch_size \\(2\\), but it has 3 entries"),
-     ([-1, 2], "rows \\[0\\] are negative"),
-     ([2, 7], "rows \\[\\] are negative and rows \\[1\\] exceed it")],
-)
-def test_sequence_length_errors_name_the_rows(lengths, match):
+def test_symbolic_lengths_in_range_run_and_are_cast_after_the_check():
     cell = tfrnn.GRUCell(2)
-    with pytest.raises(ValueError, match=match):
-        tfrnn.dynamic_rnn(cell, np.zeros((2, 4, 3), "float32"), sequence_length=lengths, dtype=tf.float32)
-    assert not cell.built
-
-
-def test_symbolic_lengths_are_checked_at_run_time():
-    cell = tfrnn.GRUCell(2)
-    signature = [tf.TensorSpec([None, 4, 3]), tf.TensorSpec([None], tf.int32)]
+    signature = [tf.TensorSpec([None, 4, 3]), tf.TensorSpec([None], tf.int64)]
     run = tf.function(
         lambda x, n: tfrnn.dynamic_rnn(cell, x, sequence_length=n, dtype=tf.float32)[0], input_signature=signature
     )
-    rows = r"time\] \[4\] \[but rows\] \[2\] \[are negative and rows\] \[1\] \[exceed it"
-    with pytest.raises(tf.errors.InvalidArgumentError, match=rows) as error:
-        run(tf.zeros((3, 4, 3)), tf.constant([2, 9, -1]))
-    assert "[2 9 -1]" in str(error.value)
-    with pytest.raises(tf.errors.InvalidArgumentError, match="one entry per batch row"):
-        run(tf.zeros((3, 4, 3)), tf.constant([2, 3]))
-    assert run(tf.zeros((3, 4, 3)), tf.constant([0, 4, 1])).shape == (3, 4, 2)
+    x = np.random.default_rng(8).normal(size=(3, 4, 3)).astype("float32")
+    got = run(x, tf.constant([0, 4, 1], tf.int64))
+    np.testing.assert_allclose(got, tfrnn.dynamic_rnn(cell, x, sequence_length=[0, 4, 1], dtype=tf.float32)[0], atol=1e-6)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"\[but rows\] \[1\] \[exceed it\]"):
+        run(x, tf.constant([0, 2**32 + 2, 1], tf.int64))  # not wrapped to 2 by the cast
 
 
-def test_state_errors():
-    x = np.zeros((2, 4, 3), "float32")
-    lstm, gru = tfrnn.BasicLSTMCell(2), tfrnn.GRUCell(2)
-    with pytest.raises(ValueError, match="a single tensor where a tuple of 2 was expected"):
-        tfrnn.dynamic_rnn(lstm, x, initial_state=tf.zeros((2, 2)))
-    with pytest.raises(ValueError, match="batch size 3 but the inputs' batch size is 2"):
-        tfrnn.dynamic_rnn(gru, x, initial_state=tf.zeros((3, 2)))
-    mixed = tfrnn.LSTMStateTuple(tf.zeros((2, 2)), tf.zeros((2, 2), tf.float64))
-    with pytest.raises(ValueError, match="one dtype, but received \\['float32', 'float64'\\]"):
-        tfrnn.dynamic_rnn(lstm, x, initial_state=mixed)
-    with pytest.raises(ValueError, match="argument `dtype` must be specified"):
-        tfrnn.static_rnn(gru, list(x.transpose(1, 0, 2)))
-    assert not lstm.built and not gru.built  # each error came before the cell was built
+# --- padding is never read --------------------------------------------------------------
+# TF1's results do not depend on the values past a row's length, nor on the
+# initial state a zero-length row only returns. So every TF1 golden with lengths,
+# its padding and those initial states replaced by NaN or +-inf, must still give
+# TF1's outputs, states (the garbage initial state for a zero-length row, as TF1
+# returns it) and gradients: finite, with grad_x exactly 0 at padded steps.
+
+FILLS = {"nan": np.nan, "+inf": np.inf, "-inf": -np.inf}
 
 
+def padded_goldens():
+    """`(name, (folder, case, scopes, init owners))` of every TF1 golden whose call has lengths."""
+    for name, case in sorted(harness.CASES.items()):
+        if case["lengths"] is not None and name != "dyn_len_longer_than_time":
+            yield name, (harness.GOLDEN, case, case["scopes"], {k: harness.INIT_OWNERS[k] for k in case["inits"]})
+    for name, case in sorted(harness.STACK_CASES.items()):
+        static = case["call"].startswith("stack_bidirectional_rnn(")
+        yield name, (harness.CONTRIB, case, {c: harness.stack_scope(c, static) for c in case["cells"]}, case["inits"])
+
+
+PADDED = dict(padded_goldens())
+
+
+def with_garbage(golden, case, init_owners, fill):
+    """The golden with `fill` in x's padding and in the initial states of zero-length rows, and TF1's results for it."""
+    golden = {key: golden[key].copy() for key in golden.keys()}
+    lengths, x = golden["L"], golden["x"]
+    time_major = case.get("x_layout") == "time_major" or "time_major=True" in case["call"]
+    rows_steps = x.transpose(1, 0, 2) if time_major else x  # a view: [B, T, D]
+    rows_steps[np.arange(rows_steps.shape[1])[None, :] >= lengths[:, None]] = fill
+    empty = lengths == 0
+    init_keys = [f"init:{name}:{i}" for name in init_owners for i in range(_leaves(golden, name))]
+    # The final state's leaves end the result, in the order of the initial states.
+    final_keys = [f"out_{k}" for k in range(case["result_leaves"] - len(init_keys), case["result_leaves"])]
+    for key in init_keys + final_keys:
+        golden[key][empty] = fill
+    return golden
+
+
+def _leaves(golden, init_name):
+    return len([k for k in golden if k.startswith(f"init:{init_name}:")])
+
+
+def reproduce(folder, case, scopes, init_owners, golden, mode, tape=True):
+    """Runs the case's call on `golden`'s x, L and initial states; asserts TF1's results and gradients.
+
+    `mode` as in tests/test_rnn_golden.py. With `tape=False` (eager only) the call
+    also runs once without a gradient tape, as inference does (the fused forward
+    then saves nothing), and its values are checked.
+    """
+    names, cells, inits = harness.namespace(golden, folder, case, scopes, init_owners)
+    variables = {}
+    for name, cell in cells.items():
+        variables.update(tfrnn.tf1_variable_names(cell, scopes[name]))
+    weights = [golden[f"r_{k}"] for k in range(case["result_leaves"])]
+
+    def call(x, init_leaves, lengths):
+        given, at = dict(names, x=x, L=lengths), 0
+        for init_name, leaves in inits.items():
+            given[init_name] = tf.nest.pack_sequence_as(names[init_name], init_leaves[at:at + len(leaves)])
+            at += len(leaves)
+        return tf.nest.flatten(eval(case["call"], given))  # noqa: S307 - text from the golden's MANIFEST.json
+
+    def run(x, init_leaves, lengths):
+        with tf.GradientTape() as tape:
+            tape.watch([x, *init_leaves])
+            leaves = call(x, init_leaves, lengths)
+            loss = sum(tf.reduce_sum(leaf * weight) for leaf, weight in zip(leaves, weights))
+        return leaves, tape.gradient(loss, {"x": x, "init": init_leaves, "vars": variables})
+
+    arguments = (names["x"], [leaf for leaves in inits.values() for leaf in leaves], names["L"])
+    if mode != "eager":
+        run = tf.function(run, input_signature=harness.signature(case, *arguments), jit_compile=mode == "xla")
+    results = [run(*arguments)] + ([] if tape else [(call(*arguments), None)])
+    for leaves, grads in results:
+        for k, leaf in enumerate(leaves):
+            np.testing.assert_allclose(leaf, golden[f"out_{k}"], atol=harness.ATOL, err_msg=f"result leaf {k}")
+    leaves, grads = results[0]
+    np.testing.assert_allclose(grads["x"], golden["grad_x"], atol=harness.ATOL)
+    assert np.all(np.asarray(grads["x"])[~np.isfinite(golden["x"])] == 0.0)  # exactly, at every garbage step
+    init_grads = [golden[f"grad_init:{name}:{i}"] for name, leaves in inits.items() for i in range(len(leaves))]
+    for got, want in zip(grads["init"], init_grads, strict=True):
+        np.testing.assert_allclose(got, want, atol=harness.ATOL)
+    for tf1_name, grad in grads["vars"].items():
+        np.testing.assert_allclose(grad, golden[f"grad:{tf1_name}"], atol=harness.ATOL, err_msg=tf1_name)
+
+
+def padded_params():
+    """Every padded golden, eagerly with every fill; in a tf.function and under XLA with one fill each, in turn."""
+    for k, name in enumerate(sorted(PADDED)):
+        for fill in FILLS:
+            yield pytest.param(name, "eager", fill, id=f"{name}-eager-{fill}")
+        for mode in ("tf.function", "xla"):
+            if name != "raw_rnn_docstring":  # raw_rnn is checked eagerly (tests/test_rnn_golden.py says why)
+                fill = list(FILLS)[k % 3]
+                yield pytest.param(name, mode, fill, id=f"{name}-{mode}-{fill}")
+
+
+@pytest.mark.parametrize(("name", "mode", "fill"), padded_params())
+def test_garbage_in_padding_and_in_empty_rows_gives_tf1s_results(name, mode, fill):
+    folder, case, scopes, init_owners = PADDED[name]
+    golden = with_garbage(np.load(folder / f"{case['name']}.npz"), case, init_owners, FILLS[fill])
+    reproduce(folder, case, scopes, init_owners, golden, mode, tape=mode != "eager")
+
+
+def generic_twins():
+    """The fused classes replaced by generic twins with their TF1 names: the generic loop runs."""
+    twins = {"BasicLSTMCell": GenericBasicLSTMCell, "LSTMCell": GenericLSTMCell, "GRUCell": GenericGRUCell}
+    return [
+        mock.patch.object(tfrnn, name, functools.partial(twin, name=tfrnn.base.default_name(getattr(tfrnn, name))))
+        for name, twin in twins.items()
+    ]
+
+
+def not_training():
+    """Every loop with training=False: the fused forward saves nothing and the backward recomputes."""
+    loops = ("dynamic_rnn", "static_rnn", "raw_rnn", "bidirectional_dynamic_rnn", "static_bidirectional_rnn",
+             "stack_bidirectional_dynamic_rnn", "stack_bidirectional_rnn")
+    return [mock.patch.object(tfrnn, name, functools.partial(getattr(tfrnn, name), training=False)) for name in loops]
+
+
+PATHS = {  # each a list of patches
+    "one_gemm": lambda: [mock.patch.object(fused, "PER_GATE_MIN_SIZE", 10**9), mock.patch.object(fused, "GRU_SPLIT_MIN_UNITS", 10**9)],
+    "per_gate": lambda: [mock.patch.object(fused, "PER_GATE_MIN_SIZE", 0)],  # GRUs split too
+    "recompute": not_training,
+    "generic": generic_twins,
+}
+
+
+@pytest.mark.parametrize("mode", ["eager", "tf.function", "xla"])
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("name", ["dyn_lstm_len", "bidi_len", "bidi_time_major_init"])
+def test_garbage_never_reaches_any_loop_or_fast_path(name, path, mode):
+    """LSTM and GRU cells, fused (one product or one per gate; saving or recomputing) and generic."""
+    folder, case, scopes, init_owners = PADDED[name]
+    fill = list(FILLS)[(len(path) + len(mode)) % 3]
+    golden = with_garbage(np.load(folder / f"{case['name']}.npz"), case, init_owners, FILLS[fill])
+    with contextlib.ExitStack() as stack:
+        for patch in PATHS[path]():
+            stack.enter_context(patch)
+        reproduce(folder, case, scopes, init_owners, golden, mode)
+
+
+@pytest.mark.parametrize("fill", FILLS)
+def test_raw_rnn_never_feeds_finished_rows_garbage(fill):
+    """A loop_fn that reads past each row's end, and garbage in the state of rows finished at time 0."""
+    rng = np.random.default_rng(9)
+    lengths = tf.constant([4, 2, 0])
+    x = rng.normal(size=(4, 3, 2)).astype("float32")  # [T, B, D]
+    padding = (np.arange(4)[:, None] >= lengths.numpy()[None, :])[..., None]
+    clean, garbage = np.where(padding, 0.0, x), np.where(padding, FILLS[fill], x).astype("float32")
+    init = tfrnn.LSTMStateTuple(*rng.normal(size=(2, 3, 3)).astype("float32"))
+    garbage_init = tfrnn.LSTMStateTuple(*[np.where([[0], [0], [1]], FILLS[fill], s).astype("float32") for s in init])
+    cell = tfrnn.LSTMCell(3)
+
+    def raw(x, init):
+        def loop_fn(time, cell_output, cell_state, loop_state):
+            next_input = x[tf.minimum(time, 3)]  # past the end for finished rows: garbage
+            return time >= lengths, next_input, init if cell_output is None else cell_state, None, None
+
+        emit_ta, state, _ = tfrnn.raw_rnn(cell, loop_fn)
+        return [emit_ta.stack(), *state]
+
+    def dynamic(x, init):
+        outputs, state = tfrnn.dynamic_rnn(cell, x, sequence_length=lengths, initial_state=init, time_major=True)
+        return [outputs, *state]
+
+    def leaves_and_grads(loop, x, init):
+        with tf.GradientTape() as tape:
+            x, init = tf.constant(x), tf.nest.map_structure(tf.constant, init)
+            tape.watch([x, init])
+            leaves = loop(x, init)
+            loss = sum(tf.reduce_sum(leaf * (k + 1.0)) for k, leaf in enumerate(leaves))
+        return leaves, tape.gradient(loss, [x, init, cell.trainable_weights])
+
+    got, got_grads = leaves_and_grads(raw, garbage, garbage_init)
+    want, want_grads = leaves_and_grads(dynamic, clean, init)
+    np.testing.assert_allclose(got[0], want[0], atol=1e-6)
+    for got_state, want_state, given in zip(got[1:], want[1:], garbage_init):
+        np.testing.assert_allclose(got_state, np.where([[0], [0], [1]], given, want_state), atol=1e-6)
+    for a, b in zip(tf.nest.flatten(got_grads), tf.nest.flatten(want_grads), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)

@@ -16,8 +16,8 @@ from typing import Any
 import tensorflow as tf
 
 from tfrnn.base import Cell, DType, Nested, Tensor, check_cell
-from tfrnn.loop_kit import check_initial_state, check_sequence_inputs, no_autograph, reads_floats
-from tfrnn.rnn import prepare_dynamic, prepare_static, run_dynamic, run_static
+from tfrnn.loop_kit import as_tensors, check_initial_state, check_sequence_inputs, no_autograph, reads_floats, show
+from tfrnn.rnn import INPUTS_EXPECTED, prepare_dynamic, prepare_static, run_dynamic, run_static
 
 
 @no_autograph
@@ -70,7 +70,7 @@ def bidirectional_dynamic_rnn(
     # Both directions are checked before either runs: a bad backward argument builds no forward cell.
     loop_fw = prepare_dynamic(cell_fw, inputs, sequence_length, initial_state_fw, dtype, time_major)
     time_axis, batch_axis = (0, 1) if time_major else (1, 0)
-    reverse = _reverser(sequence_length, time_axis, batch_axis)
+    reverse = _reverser(loop_fw[2], time_axis, batch_axis)  # the lengths as checked
     reversed_inputs = tf.nest.map_structure(reverse, inputs)
     loop_bw = prepare_dynamic(cell_bw, reversed_inputs, sequence_length, initial_state_bw, dtype, time_major)
     options: dict[str, Any] = dict(
@@ -123,10 +123,10 @@ def static_bidirectional_rnn(
     if not isinstance(inputs, (list, tuple)) or not inputs:
         raise TypeError(
             f"Argument `inputs` must be a non-empty list of [batch, depth] tensors, one per "
-            f"step, but received {inputs!r:.80}."
+            f"step, but received {show(inputs)}."
         )
     lengths, init_fw = prepare_static(cell_fw, inputs, initial_state_fw, dtype, sequence_length)
-    reverse = _reverser(sequence_length, time_axis=0, batch_axis=1)
+    reverse = _reverser(lengths, time_axis=0, batch_axis=1)
     reversed_inputs = _unstack_like(reverse(_stack(inputs)), inputs)
     _, init_bw = prepare_static(cell_bw, reversed_inputs, initial_state_bw, dtype, sequence_length)
     output_fw, state_fw = run_static(cell_fw, inputs, lengths, init_fw, training)
@@ -186,7 +186,7 @@ def stack_bidirectional_dynamic_rnn(
     ((2, 4, 4), 2)
     """
     initial_states_fw, initial_states_bw = _check_stack(cells_fw, cells_bw, initial_states_fw, initial_states_bw)
-    flat_inputs = [tf.convert_to_tensor(x) for x in tf.nest.flatten(inputs)]
+    flat_inputs = as_tensors(inputs, "inputs", INPUTS_EXPECTED)
     floating = reads_floats(cells_fw[0]) and reads_floats(cells_bw[0])
     _, batch_size = check_sequence_inputs(flat_inputs, time_major, floating)
     _check_layers(cells_fw, cells_bw, initial_states_fw, initial_states_bw, batch_size, dtype, flat_inputs[0].dtype)
@@ -255,13 +255,14 @@ def stack_bidirectional_rnn(
     return inputs, tuple(states_fw), tuple(states_bw)
 
 
-def _reverser(
-    sequence_length: Tensor | Sequence[int] | None, time_axis: int, batch_axis: int,
-) -> Callable[[Tensor], Tensor]:
-    """Reverses each row within its length (TF1: `reverse_sequence`), or the whole time axis."""
-    if sequence_length is None:
+def _reverser(lengths: Tensor | None, time_axis: int, batch_axis: int) -> Callable[[Tensor], Tensor]:
+    """Reverses each row within its length (TF1: `reverse_sequence`), or the whole time axis.
+
+    `lengths` are the checked int32 ones (`check_sequence_length`): the padding
+    stays where it was, past each row's length, for the loop to select away.
+    """
+    if lengths is None:
         return lambda x: tf.reverse(x, axis=[time_axis])
-    lengths = tf.cast(sequence_length, tf.int64)
 
     def reverse(x: Tensor) -> Tensor:
         return tf.reverse_sequence(x, seq_lengths=lengths, seq_axis=time_axis, batch_axis=batch_axis)
@@ -285,7 +286,7 @@ def _check_stack(
     """TF1's checks, with its messages; returns per-layer initial states (None if absent)."""
     for name, cells in (("cells_fw", cells_fw), ("cells_bw", cells_bw)):
         if not cells or not isinstance(cells, (list, tuple)):
-            raise ValueError(f"{name} must be a list of RNNCells (one per layer), but received {cells!r:.80}.")
+            raise ValueError(f"{name} must be a list of RNNCells (one per layer), but received {show(cells)}.")
     if len(cells_fw) != len(cells_bw):
         raise ValueError(
             f"Forward and Backward cells must have the same depth: {len(cells_fw)} "

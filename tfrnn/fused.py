@@ -19,7 +19,11 @@ from the saved states with one GEMM per weight over all steps.
 The forward steps reuse the cells' own step functions (`lstm_step`,
 `gru_gates`, `gru_update`, with pre-split weights), and the loop kit's
 copy-through keeps TF1's padding semantics: rows past their length emit
-zeros and carry their state. Each loop is registered with its eligibility
+zeros and carry their state. The caller (`rnn.run_dynamic`) has already
+selected zeros for the padding of the inputs and for the initial state of
+zero-length rows, so a NaN or inf there reaches neither the forward nor the
+weight-gradient products (`X_all^T @ dZ_all`, `h_prev^T @ dZ`), which read
+every step and row. Each loop is registered with its eligibility
 rule (`fast_loop`); `tests/test_fused.py` proves values and gradients equal
 the generic loop in `rnn.py`. What each choice below buys, measured, is in
 `benchmarks/README.md`.
@@ -35,7 +39,7 @@ import tensorflow as tf
 
 from tfrnn.base import Cell, LSTMStateTuple, Nested, Tensor, single_state
 from tfrnn.cells import BasicLSTMCell, GRUCell, LSTMCell, gru_gates, gru_update, linear, lstm_step
-from tfrnn.loop_kit import copy_through, scan, scan_backward
+from tfrnn.loop_kit import copy_through, finished_steps, scan, scan_backward, zero_where
 
 # A fused loop: `loop(cell, inputs [T, B, D], state, finished [T, B, 1] or None, training)
 # -> (outputs [T, B, H], final state)`.
@@ -47,8 +51,9 @@ GateFn = Callable[[Tensor, Tensor], tuple[Tensor, Tensor, Tensor]]
 def loop_for(cell: Cell, inputs: Nested) -> Callable[..., tuple[Tensor, Nested]] | None:
     """The fused loop registered for `cell`, or None when the generic loop must run.
 
-    The caller has checked the loop's arguments and built the cell. Inputs
-    must be one time-major tensor. The loop is called as
+    The caller has checked the loop's arguments, built the cell and selected
+    zeros for the padding (see `rnn.run_dynamic`). Inputs must be one
+    time-major tensor. The loop is called as
     `run(inputs, state, lengths, training=None)`. The forward saves the gates
     its backward needs only when a gradient tape is active and `training` is
     not False (`_could_record`); otherwise it writes only the states, and a
@@ -180,8 +185,7 @@ def _finished(lengths: Tensor | None, inputs: Tensor) -> Tensor | None:
     """`[T, B, 1]` bool: True where a step is past its row's length; None without lengths."""
     if lengths is None:
         return None
-    steps = tf.range(tf.shape(inputs)[0])[:, None]
-    return (steps >= lengths[None, :])[:, :, None]
+    return finished_steps(lengths, tf.shape(inputs)[0])[:, :, None]
 
 
 def _carry(finished: Tensor | None, new: Tensor, old: Tensor) -> Tensor:
@@ -191,7 +195,7 @@ def _carry(finished: Tensor | None, new: Tensor, old: Tensor) -> Tensor:
 
 def _zero_finished(finished: Tensor | None, values: Tensor) -> Tensor:
     """`values` with finished steps or rows set to exactly zero (selected, not multiplied)."""
-    return values if finished is None else copy_through(finished, tf.zeros([], values.dtype), values)
+    return values if finished is None else zero_where(finished, values)
 
 
 def _lstm_forward(

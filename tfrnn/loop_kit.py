@@ -3,10 +3,24 @@
 `dynamic_rnn`, `static_rnn`, `raw_rnn`, the bidirectional loops, the fused
 fast paths (and later `dynamic_decode`) share these: the AutoGraph opt-out,
 time-major transposes, argument checks (inputs, `sequence_length`, initial
-state), TF1's copy-through of finished rows (`copy_through`, which selects
-and never multiplies, so garbage in a finished row never reaches a kept
-value), TensorArray accumulation (`scan`, `scan_backward`) and the start of
-a new sequence for a cell's dropout masks (`one_sequence`).
+state), TF1's copy-through of finished rows (`copy_through`), TensorArray
+accumulation (`scan`, `scan_backward`) and the start of a new sequence for a
+cell's dropout masks (`one_sequence`).
+
+Padding never reaches a result, nor a gradient. TF1's outputs do not depend
+on the values past a row's length, and padding is often garbage: NaN, or
+-inf from the log of zero-padded audio features. Selecting (`copy_through`,
+`tf.where`) instead of multiplying keeps such a value out of the kept one,
+but not out of the gradients: a cell that computes on padding passes
+`0 * NaN = NaN` into its weight gradients, and the fused backward's
+weight-gradient products (`X_all^T @ dZ_all`, `h_prev^T @ dZ`) read every
+step and row. So no loop lets the cell see padding at all: finished steps
+and the state of zero-length rows are selected to zeros before the loop
+(`zero_where`, with `finished_steps` and `empty_rows`), and the zero-length
+rows take their initial state back after it (`take_initial`, NaN included,
+as TF1 returns it). Over a `[time, batch, depth]` input that is one select
+before the loop, not an op per step, so the fused loops keep their speed; its
+gradient gives exactly zero to the padding (TF1's `grad_x` there).
 """
 
 from __future__ import annotations
@@ -113,6 +127,44 @@ def copy_through(finished: Tensor, old: Tensor, new: Tensor) -> Tensor:
     return tf.where(finished, old, new)
 
 
+def finished_steps(lengths: Tensor, time_steps: int | Tensor) -> Tensor:
+    """`[time, batch]` bool: True at the steps past each row's length (TF1's `time >= sequence_length`)."""
+    return tf.range(time_steps, dtype=lengths.dtype)[:, None] >= lengths[None, :]
+
+
+def empty_rows(lengths: Tensor) -> Tensor:
+    """`[batch]` bool: True for the rows of length zero, which TF1 never steps."""
+    return tf.equal(lengths, 0)
+
+
+def zero_where(finished: Tensor, values: Nested) -> Nested:
+    """`values` with the finished steps or rows set to exactly zero, selected (see the module docstring).
+
+    `finished` broadcasts over each leaf's trailing axes as in `copy_through`:
+    `[time, batch]` for time-major inputs, `[batch]` for one step or a state.
+    """
+    def zero(value: Tensor) -> Tensor:
+        value = value if isinstance(value, tf.TensorArray) else tf.convert_to_tensor(value)
+        return copy_through(finished, tf.zeros([], value.dtype), value)
+
+    return tf.nest.map_structure(zero, values)
+
+
+def take_initial(rows: Tensor, final_state: Nested, initial_state: Nested) -> Nested:
+    """`final_state` with `rows` (`[batch]` bool) taken from `initial_state`: TF1's state of a row it never stepped.
+
+    The initial state is taken as given, NaN or inf included (in the loop's
+    dtype, which may differ under mixed precision).
+    """
+    def take(final: Tensor, initial: Tensor) -> Tensor:
+        if isinstance(final, tf.TensorArray) or final.shape.rank == 0:
+            return final
+        return copy_through(rows, tf.cast(initial, final.dtype), final)
+
+    flat = [take(f, i) for f, i in zip(tf.nest.flatten(final_state), tf.nest.flatten(initial_state))]
+    return tf.nest.pack_sequence_as(final_state, flat)
+
+
 def scan(
     step: Callable[..., tuple[Sequence[Tensor], Sequence[Tensor]]], time_steps: int | Tensor,
     state: Sequence[Tensor], num_written: int,
@@ -172,16 +224,52 @@ def reads_floats(cell: Cell) -> bool:
     return getattr(cell, "floating_point_inputs", True)
 
 
+def show(value: Any, limit: int = 80) -> str:
+    """`value` for an error message: a concrete tensor as its values, anything else as its repr, cut at `limit`."""
+    if isinstance(value, (tf.Tensor, tf.Variable)) and _is_concrete(value):
+        value = np.asarray(value).tolist()
+    elif isinstance(value, tf.Tensor):
+        return f"a symbolic {value.dtype.name} tensor of shape {tuple(value.shape)}"
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def as_tensor(value: Any, what: str, expected: str) -> Tensor:
+    """`value` as a tensor; one TensorFlow cannot convert is a `TypeError` naming it.
+
+    `what` names the argument (`"sequence_length"`), `expected` says what it should be.
+    """
+    try:
+        return tf.convert_to_tensor(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{what} must be {expected}, but received {show(value)} ({type(value).__name__}).") from None
+
+
+def as_tensors(values: Nested, what: str, expected: str) -> list[Tensor]:
+    """The leaves of `values` (a tensor or a nested structure of them) as tensors, see `as_tensor`."""
+    return [as_tensor(leaf, what, expected) for leaf in tf.nest.flatten(values)]
+
+
+def check_numeric(x: Tensor, what: str) -> None:
+    """A `TypeError` if `x` holds no numbers (strings, bools): a value passed in the wrong place."""
+    if not (x.dtype.is_floating or x.dtype.is_complex or x.dtype.is_integer):
+        raise TypeError(
+            f"{what} must be a float tensor, but received a {x.dtype.name} tensor of shape "
+            f"{tuple(x.shape)}: {show(x)}. Pass the numbers themselves (e.g. tf.constant(x, tf.float32))."
+        )
+
+
 def check_sequence_inputs(
     flat_inputs: Sequence[Tensor], time_major: bool, floating_point: bool = True,
 ) -> tuple[int | Tensor, int | Tensor]:
     """Validates the loop inputs; returns `(time_steps, batch_size)`, static where known."""
     for x in flat_inputs:
+        check_numeric(x, "The loop's inputs")
         if x.shape.rank is None or x.shape.rank < 3:
             raise ValueError(
                 f"Shape {tuple(x.shape) if x.shape.rank is not None else None} must have "
                 "rank at least 3: the loops expect [batch, time, depth] inputs (or "
-                "[time, batch, depth] with time_major=True)."
+                f"[time, batch, depth] with time_major=True).{ids_hint(x, 2) if floating_point else ''}"
             )
         if x.shape[-1] is None:
             raise ValueError(
@@ -205,21 +293,40 @@ def check_sequence_inputs(
     return _dim(first, time_axis), _dim(first, batch_axis)
 
 
+def ids_hint(x: Tensor, ids_rank: int) -> str:
+    """For integer inputs of the rank ids have here (`[batch, time]`, a step's `[batch]`): embed them first."""
+    if not x.dtype.is_integer or x.shape.rank != ids_rank:
+        return ""
+    return (
+        f" These look like integer ids ({x.dtype.name}): embed your ids first, e.g. "
+        "keras.layers.Embedding(vocabulary_size, depth)(ids), or wrap the cell in "
+        "EmbeddingWrapper and pass the ids with a depth of 1 (ids[..., None])."
+    )
+
+
 def _dim(x: Tensor, axis: int) -> int | Tensor:
     return x.shape[axis] if x.shape[axis] is not None else tf.shape(x)[axis]
+
+
+_LENGTHS_FIX = "TF1 let this pass silently; it is a bug in the lengths or in the padding of the inputs."
 
 
 def check_sequence_length(
     sequence_length: Tensor | Sequence[int] | None, batch_size: int | Tensor, time_steps: int | Tensor,
 ) -> Tensor | None:
-    """Validates `sequence_length` as a `[batch]` int vector in `[0, time]`; returns int32."""
+    """Validates `sequence_length` as a `[batch]` integer vector in `[0, time]`; returns int32.
+
+    Only integers are lengths (TF1 truncated floats silently), and the range is
+    checked in the given dtype, before the cast to int32, so that an int64
+    `2**32 + 2` is refused rather than wrapped to 2.
+    """
     if sequence_length is None:
         return None
-    lengths = tf.cast(sequence_length, tf.int32)
+    lengths = _integer_lengths(sequence_length)
     if lengths.shape.rank != 1:
         raise ValueError(
             "Argument sequence_length must be a vector of length batch_size. Received "
-            f"sequence_length={sequence_length!r} of shape: {tuple(lengths.shape)}."
+            f"sequence_length={show(sequence_length)} of shape: {tuple(lengths.shape)}."
         )
     if isinstance(batch_size, int) and lengths.shape[0] not in (None, batch_size):
         raise ValueError(
@@ -228,8 +335,30 @@ def check_sequence_length(
         )
     if _is_concrete(lengths) and isinstance(time_steps, int):
         _check_length_values(lengths.numpy(), time_steps)
-        return lengths
+        return tf.cast(lengths, tf.int32)
     return _with_length_assertions(lengths, batch_size, time_steps)
+
+
+_FLOAT_LENGTHS = (
+    " (TF1 truncated floats silently); lengths computed as floats can be rounded: tf.cast(tf.round(lengths), tf.int32)"
+)
+
+
+def _integer_lengths(sequence_length: Tensor | Sequence[int]) -> Tensor:
+    """`sequence_length` as a tensor of its own integer dtype; a `TypeError` for anything else."""
+    lengths = as_tensor(sequence_length, "sequence_length", "a [batch] vector of int32 lengths (e.g. [6, 3, 0])")
+    if not lengths.dtype.is_integer:
+        raise TypeError(
+            f"sequence_length must hold integers, but received sequence_length={show(sequence_length)} "
+            f"of dtype {lengths.dtype.name}. Pass int32 lengths, one per row{_FLOAT_LENGTHS * lengths.dtype.is_floating}."
+        )
+    return lengths
+
+
+def _length_problems(negative: Any, too_long: Any) -> str:
+    """The rows that are wrong, and only those: `rows [0] are negative and rows [2] exceed it`."""
+    problems = [f"rows {rows} {what}" for rows, what in ((negative, "are negative"), (too_long, "exceed it")) if rows]
+    return " and ".join(problems)
 
 
 def _check_length_values(values: np.ndarray, time_steps: int) -> None:
@@ -238,34 +367,37 @@ def _check_length_values(values: np.ndarray, time_steps: int) -> None:
     if negative or too_long:
         raise ValueError(
             f"sequence_length must lie in [0, {time_steps}] (the time dimension), but "
-            f"rows {negative} are negative and rows {too_long} exceed it "
-            f"(sequence_length={values.tolist()}). TF1 let this pass silently; "
-            "it is a bug in the lengths or in the padding of the inputs."
+            f"{_length_problems(negative, too_long)} (sequence_length={values.tolist()}). {_LENGTHS_FIX}"
         )
 
 
 def _with_length_assertions(lengths: Tensor, batch_size: int | Tensor, time_steps: int | Tensor) -> Tensor:
-    """Checks symbolic lengths when the loop runs, naming the rows as the eager check does.
+    """Checks symbolic lengths when the loop runs, in the eager check's words, then casts them to int32.
 
-    XLA drops these assertions (`jit_compile=True` runs unchecked).
+    Three exclusive assertions, so the one that fails names only what is wrong.
+    The values print in TensorFlow's own format (`[2 9 -1]`): formatting them
+    as the eager message does takes string ops, which XLA cannot compile. XLA
+    drops these assertions (`jit_compile=True` runs unchecked).
     """
-    time_steps = tf.cast(time_steps, tf.int32)
-    negative, too_long = lengths < 0, lengths > time_steps
+    time = tf.cast(time_steps, lengths.dtype)
+    negative = lengths < 0 if lengths.dtype.min < 0 else tf.zeros_like(lengths, tf.bool)
+    too_long = lengths > time
+    any_negative, any_too_long = tf.reduce_any(negative), tf.reduce_any(too_long)
     rows = lambda bad: tf.reshape(tf.where(bad), [-1])  # noqa: E731
-    with tf.control_dependencies([
-        tf.debugging.assert_equal(
-            tf.size(lengths), tf.cast(batch_size, tf.int32),
-            message="sequence_length must have one entry per batch row (batch_size entries)",
-        ),
-        tf.debugging.Assert(
-            tf.logical_not(tf.reduce_any(negative | too_long)),
-            ["sequence_length must lie in [0, time] with time", time_steps, "but rows", rows(negative),
-             "are negative and rows", rows(too_long), "exceed it; sequence_length:", lengths,
-             "Check the lengths or the padding of the inputs."],
-            summarize=1000,
-        ),
-    ]):
-        return tf.identity(lengths)
+    cases = [
+        (any_negative & ~any_too_long, ["but rows", rows(negative), "are negative"]),
+        (any_too_long & ~any_negative, ["but rows", rows(too_long), "exceed it"]),
+        (any_negative & any_too_long, ["but rows", rows(negative), "are negative and rows", rows(too_long), "exceed it"]),
+    ]
+    intro = ["sequence_length must lie in [0, time] (the time dimension) with time", time]
+    outro = ["(sequence_length:", lengths, f"). {_LENGTHS_FIX}"]
+    checks = [tf.debugging.Assert(~wrong, intro + parts + outro, summarize=1000) for wrong, parts in cases]
+    checks.append(tf.debugging.assert_equal(
+        tf.size(lengths), tf.cast(batch_size, tf.int32),
+        message="sequence_length must have one entry per batch row (batch_size entries)",
+    ))
+    with tf.control_dependencies(checks):
+        return tf.cast(tf.identity(lengths), tf.int32)
 
 
 def _is_concrete(tensor: Tensor) -> bool:
@@ -290,22 +422,49 @@ def check_initial_state(
     cell: Cell, initial_state: Nested | None, batch_size: int | Tensor | None, dtype: DType | None,
     inputs_dtype: DType,
 ) -> Nested | None:
-    """Checks a given initial state against the cell (returns it as tensors), or that `dtype` is there."""
+    """Checks a given initial state against the cell (returns it as tensors), or that `dtype` is there.
+
+    The state's dtype (given, or `dtype`) must be the inputs' when they are
+    floats: in TF1 the two met inside the cell and TF 1.15 raised.
+    """
     if initial_state is None:
         if dtype is None:
             raise ValueError(
                 "If no initial_state is provided, argument `dtype` must be specified: pass "
                 "dtype=tf.float32 (the inputs' dtype) or an initial_state."
             )
+        name = _dtype_name(dtype)
+        _check_state_dtype(name, inputs_dtype, f"dtype={name}", "pass dtype=tf.{inputs}")
         return None
-    flat = [tf.convert_to_tensor(s) for s in tf.nest.flatten(initial_state)]
+    flat = as_tensors(initial_state, "initial_state", "a tensor or a (nested) tuple of tensors matching cell.state_size")
+    for leaf in flat:
+        check_numeric(leaf, "initial_state")
     dtypes = {s.dtype for s in flat}
     if len(dtypes) > 1:
         raise ValueError(
             f"All parts of initial_state must have one dtype, but received "
-            f"{sorted(d.name for d in dtypes)}. Cast them to the inputs' dtype ({inputs_dtype.name})."
+            f"{sorted(d.name for d in dtypes)}. Cast them to the inputs' dtype ({tf.as_dtype(inputs_dtype).name})."
         )
     state = tf.nest.pack_sequence_as(initial_state, flat)
     check_state(cell, state, batch_size if isinstance(batch_size, int) else None)
+    name = flat[0].dtype.name
+    _check_state_dtype(name, inputs_dtype, f"initial_state has dtype {name}", "cast the state to {inputs}")
     return state
 
+
+def _dtype_name(dtype: DType) -> str:
+    try:
+        return tf.as_dtype(dtype).name
+    except TypeError:  # a Keras dtype policy or its name
+        return str(keras.backend.standardize_dtype(getattr(dtype, "compute_dtype", dtype)))
+
+
+def _check_state_dtype(state_dtype: str, inputs_dtype: DType, given: str, fix: str) -> None:
+    inputs = tf.as_dtype(inputs_dtype)
+    if (inputs.is_floating or inputs.is_complex) and state_dtype != inputs.name:
+        raise ValueError(
+            f"{given}, but the inputs are {inputs.name}: {inputs.name} inputs would meet a "
+            f"{state_dtype} state inside the cell (TF 1.15 raised here; returning {inputs.name} "
+            f"silently would hide it). Either {fix.format(inputs=inputs.name)}, or cast the inputs: "
+            f"tf.cast(x, tf.{state_dtype})."
+        )

@@ -20,14 +20,17 @@ import tensorflow as tf
 from tfrnn import fused
 from tfrnn.base import Cell, DType, Nested, Tensor, check_cell
 from tfrnn.loop_kit import (
-    StepFn, cell_step_fn, check_sequence_inputs, check_sequence_length, copy_through, initial_state_for,
-    leaf_shape, like, no_autograph, one_sequence, reads_floats, rnn_step, transpose_batch_time,
-    warn_at_caller,
+    StepFn, as_tensor, as_tensors, cell_step_fn, check_initial_state, check_numeric, check_sequence_inputs,
+    check_sequence_length, copy_through, empty_rows, finished_steps, ids_hint, initial_state_for, leaf_shape,
+    like, no_autograph, one_sequence, reads_floats, rnn_step, show, take_initial, transpose_batch_time,
+    warn_at_caller, zero_where,
 )
 
 # static_rnn builds one copy of the cell per step; beyond this many steps the
 # graph (and its compile time) grows large enough that dynamic_rnn is the tool.
 STATIC_RNN_WARN_STEPS = 500
+
+INPUTS_EXPECTED = "a [batch, time, depth] float tensor (or a nested structure of them)"
 
 # What `prepare_dynamic` checked, for `run_dynamic`: `(inputs_tm, time_steps, lengths, state)`.
 PreparedLoop = tuple[Nested, Union[int, Tensor], Union[Tensor, None], Nested]
@@ -49,7 +52,10 @@ def dynamic_rnn(
     after step `sequence_length[b] - 1`, and a zero-length row returns its initial
     state. (Keras, Sonnet and Flax instead repeat the last output at padded steps;
     `keras.layers.RNN(..., zero_output_for_mask=True)` with a length mask is the
-    Keras way to get TF1's numbers.)
+    Keras way to get TF1's numbers.) The padding is never read: NaN or inf past
+    a row's length, or in the initial state of a zero-length row (which it
+    returns as given), changes no output, state or gradient, where TF1's
+    gradients turned NaN.
 
     The same cell is called once per step, `output, state = cell(x_t, state)`.
     BasicLSTMCell, LSTMCell (without peepholes, clipping or projection) and
@@ -64,10 +70,14 @@ def dynamic_rnn(
         inputs: `[batch, time, depth]` (or `[time, batch, depth]` with
             `time_major=True`) floating tensor, or a nested structure of them
             sharing batch and time.
-        sequence_length: optional int vector `[batch]`, each in `[0, time]`.
-        initial_state: optional state matching `cell.state_size`.
+        sequence_length: optional integer vector `[batch]`, each in
+            `[0, time]` (checked before the cast to int32; floats are refused,
+            where TF1 truncated them).
+        initial_state: optional state matching `cell.state_size`, of the
+            inputs' dtype.
         dtype: dtype of the initial state when `initial_state` is not given;
-            one of the two is required, as in TF1.
+            one of the two is required, as in TF1. It must be the inputs'
+            dtype (TF 1.15 raised otherwise).
         parallel_iterations: passed to `tf.while_loop` (scheduling only).
         swap_memory: passed to `tf.while_loop` (memory only).
         time_major: whether `inputs` and outputs are `[time, batch, ...]`.
@@ -123,7 +133,13 @@ def prepare_dynamic(
     Returns `(inputs_tm, time_steps, lengths, state)` for `run_dynamic`.
     """
     check_cell(cell)
-    flat_inputs = [tf.convert_to_tensor(x) for x in tf.nest.flatten(inputs)]
+    flat_inputs = as_tensors(inputs, "inputs", INPUTS_EXPECTED)
+    if isinstance(inputs, list) and all(x.shape.rank == 2 for x in flat_inputs):
+        raise ValueError(
+            f"dynamic_rnn expects [batch, time, depth] inputs, but received a list of {len(inputs)} tensors "
+            f"of shape {tuple(flat_inputs[0].shape)}: static_rnn's inputs, one [batch, depth] tensor per step. "
+            "Stack them for dynamic_rnn (tf.stack(steps, axis=1)) or call static_rnn."
+        )
     time_steps, batch_size = check_sequence_inputs(flat_inputs, time_major, reads_floats(cell))
     if not time_major:
         flat_inputs = [transpose_batch_time(x) for x in flat_inputs]
@@ -136,8 +152,17 @@ def run_dynamic(
     cell: Cell, loop: PreparedLoop, training: bool | None = None, parallel_iterations: int | None = None,
     swap_memory: bool = False, time_major: bool = False,
 ) -> tuple[Nested, Nested]:
-    """Runs a loop `prepare_dynamic` checked: the fused path for cells it knows, else the generic one."""
-    inputs_tm, time_steps, lengths, state = loop
+    """Runs a loop `prepare_dynamic` checked: the fused path for cells it knows, else the generic one.
+
+    Either way the cell never sees padding: finished steps and the state of
+    zero-length rows are zeros, selected once before the loop, and those rows
+    take their initial state back after it (see `tfrnn/loop_kit.py`).
+    """
+    inputs_tm, time_steps, lengths, initial_state = loop
+    state = initial_state
+    if lengths is not None:
+        inputs_tm = zero_where(finished_steps(lengths, time_steps), inputs_tm)  # one select over [T, B, ...]
+        state = zero_where(empty_rows(lengths), initial_state)
     fast_loop = fused.loop_for(cell, inputs_tm)
     with one_sequence(cell):
         if isinstance(time_steps, int) and time_steps == 0:  # known from the shape
@@ -149,6 +174,8 @@ def run_dynamic(
             loop_options = dict(parallel_iterations=parallel_iterations or 32, swap_memory=swap_memory)
             step_fn = cell_step_fn(cell, training)
             outputs, final_state = _dynamic_loop(step_fn, inputs_tm, state, lengths, time_steps, loop_options)
+    if lengths is not None:
+        final_state = take_initial(empty_rows(lengths), final_state, initial_state)
     if not time_major:
         outputs = tf.nest.map_structure(transpose_batch_time, outputs)
     return outputs, final_state
@@ -158,12 +185,14 @@ def _no_steps(step_fn: StepFn, inputs: Nested, state: Nested) -> tuple[Nested, N
     """Zero time steps, as TF1 ran them: `[0, B, out]` outputs and the initial state.
 
     TF1's loop body still built the cell, so its variables exist: here one step
-    on zeros builds it and gives the outputs' structure, then is dropped. Both
-    are taken from the inputs and that step, so gradients are TF1's: zeros for
-    the weights, an empty one for the inputs, the identity for the state.
+    on zeros (a zero state too: a NaN in the given one must not reach the
+    weights' gradients) builds it and gives the outputs' structure, then is
+    dropped. Both are taken from the inputs and that step, so gradients are
+    TF1's: zeros for the weights, an empty one for the inputs, the identity
+    for the state.
     """
     zeros = tf.nest.map_structure(lambda x: tf.reduce_sum(x, axis=0), inputs)  # [B, D]: a sum of no steps
-    output, _ = step_fn(zeros, state)
+    output, _ = step_fn(zeros, zero_where(tf.constant(True), state))
     return tf.nest.map_structure(lambda o: o[None][:0], output), state
 
 
@@ -267,23 +296,87 @@ def prepare_static(
             f"static_rnn unrolls {len(inputs)} steps into the graph (more than "
             f"{STATIC_RNN_WARN_STEPS}); dynamic_rnn gives the same results with a loop."
         )
-    flat_steps = [[tf.convert_to_tensor(x) for x in tf.nest.flatten(step)] for step in inputs]
-    stacked = [tf.stack(xs) for xs in zip(*flat_steps)]  # validated like dynamic_rnn's
+    stacked = _stack_steps(inputs, reads_floats(cell))  # then validated like dynamic_rnn's
     time_steps, batch_size = check_sequence_inputs(stacked, True, reads_floats(cell))
     lengths = check_sequence_length(sequence_length, batch_size, time_steps)
     return lengths, initial_state_for(cell, initial_state, batch_size, dtype, stacked[0].dtype)
 
 
+STEPS_EXPECTED = "a list of [batch, depth] float tensors, one per step"
+
+
+def _stack_steps(inputs: Sequence[Nested], floating_point: bool) -> list[Tensor]:
+    """Each leaf of the steps stacked `[time, batch, ...]`, once the steps agree in structure, dtype and shape."""
+    _check_step_structures(inputs)
+    flat_steps = [as_tensors(step, "static_rnn's inputs", STEPS_EXPECTED) for step in inputs]
+    for leaf in zip(*flat_steps):
+        for x in leaf:
+            check_numeric(x, "static_rnn's inputs")
+        _check_step_shapes(leaf, floating_point)
+    return [tf.stack(leaf) for leaf in zip(*flat_steps)]
+
+
+def _check_step_structures(inputs: Sequence[Nested]) -> None:
+    structure = lambda step: tf.nest.map_structure(lambda _: "*", step)  # noqa: E731
+    others = [t for t, step in enumerate(inputs) if not _same_structure(inputs[0], step)]
+    if others:
+        raise ValueError(
+            f"static_rnn's steps must share one structure, but step 0 is {structure(inputs[0])!r:.80} "
+            f"and steps {others} are not (step {others[0]} is {structure(inputs[others[0]])!r:.80}). "
+            "Give every step the same nesting."
+        )
+
+
+def _check_step_shapes(leaf: Sequence[Tensor], floating_point: bool) -> None:
+    """One leaf over all steps: each `[batch, depth]` or more, all of one shape (TF's `tf.stack` would say less)."""
+    low = [t for t, x in enumerate(leaf) if x.shape.rank is not None and x.shape.rank < 2]
+    if low:
+        raise ValueError(
+            f"static_rnn expects each step as a [batch, depth] tensor, but steps {low} have shape "
+            f"{tuple(leaf[low[0]].shape)}. For one sequence of [time, depth], add a batch axis: "
+            f"[x[None] for x in steps].{ids_hint(leaf[low[0]], 1) if floating_point else ''}"
+        )
+    shapes: dict[tuple[int | None, ...], list[int]] = {}
+    for t, x in enumerate(leaf):
+        if not x.shape.is_compatible_with(leaf[0].shape):
+            shapes.setdefault(tuple(x.shape), []).append(t)
+    if shapes:
+        others = ", ".join(f"steps {steps} have shape {shape}" for shape, steps in shapes.items())
+        raise ValueError(
+            f"static_rnn's steps must share one shape, but step 0 has shape {tuple(leaf[0].shape)} and "
+            f"{others}. Pad or slice them to one [batch, depth] shape."
+        )
+
+
+def _same_structure(a: Nested, b: Nested) -> bool:
+    try:
+        tf.nest.assert_same_structure(a, b, check_types=False)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def run_static(
-    cell: Cell, inputs: Sequence[Nested], lengths: Tensor | None, state: Nested, training: bool | None = None,
+    cell: Cell, inputs: Sequence[Nested], lengths: Tensor | None, initial_state: Nested,
+    training: bool | None = None,
 ) -> tuple[list[Nested], Nested]:
-    """The unrolled loop over the steps `prepare_static` checked."""
+    """The unrolled loop over the steps `prepare_static` checked.
+
+    As in `run_dynamic`, the cell never sees padding: a finished step's input
+    and a zero-length row's state are selected to zeros, and those rows take
+    their initial state back at the end (one select per step: the loop is
+    unrolled anyway).
+    """
     step_fn = cell_step_fn(cell, training)
     outputs = []
+    state = initial_state if lengths is None else zero_where(empty_rows(lengths), initial_state)
     with one_sequence(cell):
         for t, step in enumerate(inputs):
+            step = step if lengths is None else zero_where(t >= lengths, step)
             output, state = rnn_step(step_fn, step, state, t, lengths)
             outputs.append(output)
+    if lengths is not None:
+        state = take_initial(empty_rows(lengths), state, initial_state)
     return outputs, state
 
 
@@ -300,7 +393,11 @@ def raw_rnn(
     initialise (its `next_cell_state` is then the initial state and its
     `emit_output`, if not None, the structure of what is emitted), then after
     every cell step. The loop runs until every row is finished; finished rows
-    emit zeros and keep their state, as in TF1. Not under `jit_compile=True`:
+    emit zeros and keep their state, as in TF1. The cell sees zeros in place of
+    a finished row's input (often read past the row's end) and of the initial
+    state of a row finished from the start, which that row returns as given:
+    garbage there reaches no value and no gradient (`loop_fn` sees the output
+    computed from those zeros for finished rows, where TF1 passed garbage). Not under `jit_compile=True`:
     the emitted `TensorArray` grows with the loop, which XLA cannot size, and
     comes back empty.
 
@@ -341,36 +438,99 @@ def raw_rnn(
     """
     check_cell(cell)
     if not callable(loop_fn):
-        raise TypeError(f"loop_fn must be a callable, but received {loop_fn!r}.")
+        raise TypeError(f"loop_fn must be a callable, but received {show(loop_fn)} ({type(loop_fn).__name__}).")
     step_fn = cell_step_fn(cell, training)
     time = tf.constant(0, dtype=tf.int32)
-    finished, next_input, state, emit_structure, loop_state = loop_fn(time, None, None, None)
-    flat_input = tf.nest.flatten(next_input)
-    batch_size = tf.shape(flat_input[0])[0]
-    if emit_structure is None:
-        emit_zero = tf.nest.map_structure(lambda size: tf.zeros(leaf_shape(batch_size, size), flat_input[0].dtype), cell.output_size)
-    else:
-        emit_zero = tf.nest.map_structure(tf.zeros_like, emit_structure)
+    finished, next_input, initial_state, emit_structure, loop_state = _call_loop_fn(loop_fn, time, None, None, None)
+    finished, next_input, initial_state = _check_raw_start(cell, finished, next_input, initial_state)
+    emit_zero = _emit_zeros(cell, next_input, emit_structure)
     emit_tas = tf.nest.map_structure(lambda z: tf.TensorArray(z.dtype, size=0, dynamic_size=True, element_shape=z.shape), emit_zero)
     no_loop_state = loop_state is None
     loop_state = tf.constant(0) if no_loop_state else loop_state  # while_loop needs a tensor
 
     def body(time, finished, current_input, emit_tas, state, loop_state):
-        output, cell_state = step_fn(current_input, state)
-        next_finished, next_input, next_state, emit, next_loop_state = loop_fn(
-            time + 1, output, cell_state, None if no_loop_state else loop_state
+        # A finished row's input may be garbage (padding read past its end): the cell sees zeros.
+        output, cell_state = step_fn(zero_where(finished, current_input), state)
+        next_finished, next_input, next_state, emit, next_loop_state = _call_loop_fn(
+            loop_fn, time + 1, output, cell_state, None if no_loop_state else loop_state
         )
-        emit = output if emit is None else emit
-        emit = tf.nest.map_structure(lambda zero, e: copy_through(finished, zero, e), emit_zero, emit)
+        emit = _emitted(emit_zero, output if emit is None else emit, finished)
         next_state = tf.nest.map_structure(lambda old, new: copy_through(finished, old, new), state, like(state, next_state))
         emit_tas = tf.nest.map_structure(lambda ta, e: ta.write(time, e), emit_tas, emit)
         loop_state = loop_state if next_loop_state is None else next_loop_state
         return time + 1, tf.logical_or(finished, next_finished), next_input, emit_tas, next_state, loop_state
 
+    # Rows finished from the start are never stepped: the cell sees a zero state for them,
+    # and they return their initial state as given (TF1's copy-through, NaN included).
+    state = zero_where(finished, initial_state)
     with one_sequence(cell):
         _, _, _, emit_tas, state, loop_state = tf.while_loop(
             lambda time, finished, *_: tf.logical_not(tf.reduce_all(finished)),
             body, (time, finished, next_input, emit_tas, state, loop_state),
             parallel_iterations=parallel_iterations or 32, swap_memory=swap_memory,
         )
-    return emit_tas, state, (None if no_loop_state else loop_state)
+    return emit_tas, take_initial(finished, state, initial_state), (None if no_loop_state else loop_state)
+
+
+_LOOP_FN_RESULTS = (
+    "loop_fn must return the 5 values TF1's raw_rnn expects, (finished, next_input, next_cell_state, "
+    "emit_output, next_loop_state)"
+)
+
+
+def _call_loop_fn(
+    loop_fn: LoopFn, time: Tensor, output: Nested, state: Nested, loop_state: Nested,
+) -> tuple[Any, Any, Any, Any, Any]:
+    """`loop_fn`'s five results, or an error saying what it returned instead."""
+    results = loop_fn(time, output, state, loop_state)
+    if not isinstance(results, (tuple, list)):
+        raise TypeError(f"{_LOOP_FN_RESULTS}, but it returned {show(results)} ({type(results).__name__}).")
+    if len(results) != 5:
+        raise ValueError(f"{_LOOP_FN_RESULTS}, but it returned {len(results)} values. Return None for the ones you do not use.")
+    finished, next_input, next_state, emit, next_loop_state = results
+    return finished, next_input, next_state, emit, next_loop_state
+
+
+def _check_raw_start(cell: Cell, finished: Any, next_input: Nested, state: Nested) -> tuple[Tensor, Nested, Nested]:
+    """What `loop_fn` returned at time 0, checked: `(finished, next_input, initial state)` as tensors."""
+    finished = as_tensor(finished, "loop_fn's finished", "a [batch] bool tensor")
+    if finished.dtype != tf.bool or finished.shape.rank not in (None, 1):
+        raise TypeError(
+            f"loop_fn's finished must be a [batch] bool tensor (True for the rows that are done), but at "
+            f"time 0 it returned a {finished.dtype.name} tensor of shape {tuple(finished.shape)}: e.g. time >= lengths."
+        )
+    flat_input = as_tensors(next_input, "loop_fn's next_input", "a [batch, depth] float tensor (or a nested structure of them)")
+    for x in flat_input:
+        check_numeric(x, "loop_fn's next_input")
+        if x.shape.rank is not None and x.shape.rank < 2:
+            raise ValueError(
+                f"loop_fn's next_input must be [batch, depth] (the input of one step), but at time 0 it "
+                f"returned shape {tuple(x.shape)}.{ids_hint(x, 1) if reads_floats(cell) else ''}"
+            )
+    if state is None:
+        raise ValueError(
+            "loop_fn must return the initial cell state as next_cell_state at time 0 (when cell_output "
+            "is None), e.g. cell.zero_state(batch_size, tf.float32); it returned None."
+        )
+    batch = flat_input[0].shape[0]
+    state = check_initial_state(cell, state, batch, None, flat_input[0].dtype)
+    return finished, tf.nest.pack_sequence_as(next_input, flat_input), state
+
+
+def _emit_zeros(cell: Cell, next_input: Nested, emit_structure: Nested) -> Nested:
+    """Zeros shaped like one step's emit: `emit_structure` if given, else the cell's output."""
+    flat_input = tf.nest.flatten(next_input)
+    if emit_structure is not None:
+        return tf.nest.map_structure(tf.zeros_like, emit_structure)
+    batch_size = tf.shape(flat_input[0])[0]
+    return tf.nest.map_structure(lambda size: tf.zeros(leaf_shape(batch_size, size), flat_input[0].dtype), cell.output_size)
+
+
+def _emitted(emit_zero: Nested, emit: Nested, finished: Tensor) -> Nested:
+    """One step's emit with finished rows zero; it must keep the structure it had at time 0."""
+    if not _same_structure(emit_zero, emit):
+        raise ValueError(
+            f"loop_fn's emit_output must keep one structure (that of emit_output at time 0, or the "
+            f"cell's output), but it was {show(emit_zero)} at time 0 and is {show(emit)} now."
+        )
+    return tf.nest.map_structure(lambda zero, e: copy_through(finished, zero, e), emit_zero, emit)
