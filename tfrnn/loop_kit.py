@@ -1,8 +1,9 @@
 """The loop kit: what every sequence loop needs, written once.
 
 `dynamic_rnn`, `static_rnn`, `raw_rnn`, the bidirectional loops, the fused
-fast paths (and later `dynamic_decode`) share these: the AutoGraph opt-out,
-time-major transposes, argument checks (inputs, `sequence_length`, initial
+fast paths (and later `dynamic_decode`) share these (with the AutoGraph
+opt-out and the warning at the user's line, which live in `base.py` because
+cells need them too): time-major transposes, argument checks (inputs, `sequence_length`, initial
 state), TF1's copy-through of finished rows (`copy_through`), TensorArray
 accumulation (`scan`, `scan_backward`) and the start of a new sequence for a
 cell's dropout masks (`one_sequence`).
@@ -26,12 +27,8 @@ gradient gives exactly zero to the padding (TF1's `grad_x` there).
 from __future__ import annotations
 
 import contextlib
-import os
-import sys
-import warnings
 from collections.abc import Callable, Iterator, Sequence
-from types import FrameType
-from typing import Any, TypeVar
+from typing import Any
 
 import keras
 import numpy as np
@@ -41,37 +38,6 @@ from tfrnn.base import Cell, DType, Nested, Tensor, check_state, new_sequence
 
 # One step of a loop: `step_fn(inputs, state) -> (output, new_state)`, a cell or a wrapper of one.
 StepFn = Callable[[Nested, Nested], tuple[Nested, Nested]]
-
-_Function = TypeVar("_Function", bound=Callable[..., Any])
-
-
-def no_autograph(function: _Function) -> _Function:
-    """`function`, marked for AutoGraph to leave alone (`tf.autograph.experimental.do_not_convert`).
-
-    The loops build their graphs with explicit tf.while_loop; letting AutoGraph
-    convert them (it does when a user's tf.function calls them) costs ~1.3 s of
-    tracing and changes nothing. Written as a function so that the loops keep
-    their signatures for type checkers (TensorFlow's decorator is untyped).
-    """
-    return tf.autograph.experimental.do_not_convert(function)
-
-
-# Frames in these folders are not the user's (`warn_at_caller`): tfrnn's and TensorFlow's.
-_LIBRARY_DIRS = tuple(os.path.dirname(path) + os.sep for path in (__file__, tf.__file__))
-
-
-def warn_at_caller(message: str) -> None:
-    """A `UserWarning` pointing at the user's line: the first frame outside tfrnn and TensorFlow.
-
-    A fixed `stacklevel` cannot: the loops are called directly, through the
-    bidirectional ones, and through TensorFlow's `do_not_convert` wrapper.
-    """
-    frame: FrameType | None = sys._getframe(0)
-    level = 1
-    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY_DIRS):
-        frame, level = frame.f_back, level + 1
-    warnings.warn(message, stacklevel=level)
-
 
 @contextlib.contextmanager
 def one_sequence(cell: Cell) -> Iterator[None]:

@@ -18,12 +18,11 @@ from typing import Any, Union
 import tensorflow as tf
 
 from tfrnn import fused
-from tfrnn.base import Cell, DType, Nested, Tensor, check_cell
+from tfrnn.base import Cell, DType, Nested, Tensor, check_cell, no_autograph, warn_at_caller
 from tfrnn.loop_kit import (
     StepFn, as_tensor, as_tensors, cell_step_fn, check_initial_state, check_numeric, check_sequence_inputs,
     check_sequence_length, copy_through, empty_rows, finished_steps, ids_hint, initial_state_for, leaf_shape,
-    like, no_autograph, one_sequence, reads_floats, rnn_step, show, take_initial, transpose_batch_time,
-    warn_at_caller, zero_where,
+    like, one_sequence, reads_floats, rnn_step, show, take_initial, transpose_batch_time, zero_where,
 )
 
 # static_rnn builds one copy of the cell per step; beyond this many steps the
