@@ -2,7 +2,8 @@
 
 One list (`CONFORMANCE` in `tests/cases.py`) runs through every check: `keras.layers.RNN`
 against a step loop, `Bidirectional`, `fit` in a functional and a Sequential model,
-the config round trip, `.keras` and `save_weights` round trips, a SavedModel reloaded
+stateful layers (state carried across calls as by hand, `reset_states`, `fit` with
+`shuffle=False`), the config round trip, `.keras` and `save_weights` round trips, a SavedModel reloaded
 in a fresh process, `jit_compile=True`, mixed precision, `MirroredStrategy` over two
 logical CPUs, and Keras masks against `dynamic_rnn`'s `sequence_length`.
 
@@ -214,6 +215,50 @@ def test_mixed_precision_trains_in_low_precision_with_float32_weights(case, poli
     assert_fit_lowers_the_loss(case, model, x, y, rtol=1e-2)
     not_float32 = {w.path: w.dtype for w in model.weights if w.dtype != "float32"}
     assert not not_float32, f"weights not float32 under {policy}: {not_float32}"
+
+
+# Stateful RNN layers --------------------------------------------------------------------
+
+
+def stateful_model(case, x):
+    """`Input(batch BATCH) -> RNN(cell, stateful=True) -> Dense(1)`: TF1's language-model pattern in Keras."""
+    inputs = keras.Input(batch_shape=(BATCH, None, *x.shape[2:]), dtype=str(x.dtype))
+    hidden = keras.layers.RNN(case.make(), stateful=True)(inputs)
+    return keras.Model(inputs, keras.layers.Dense(1, dtype="float32")(hidden))
+
+
+def all_zero(states):
+    return all(not np.any(np.asarray(v)) for v in keras.tree.flatten(states))
+
+
+@pytest.mark.parametrize("case", cases("stateful"))
+def test_stateful_rnn_carries_the_state_like_the_step_loop_and_resets(case):
+    x, _ = data(case)
+    layer = keras.layers.RNN(case.make(), stateful=True, return_sequences=True)
+    layer(x[:, :2])
+    randomize(layer.cell, np.random.default_rng(1))
+    layer.reset_states()
+    assert all_zero(layer.states)
+    first, second = np.asarray(layer(x[:, :2])), np.asarray(layer(x[:, 2:]))  # two batches of one sequence
+    outputs, states = step_loop(layer.cell, x)  # the state carried by hand
+    assert_all_close(np.concatenate([first, second], axis=1), outputs, ATOL)
+    assert_all_close(list(layer.states), states, ATOL)
+    layer.reset_states()
+    assert all_zero(layer.states)
+    assert_all_close(layer(x[:, :2]), first, ATOL)
+
+
+@pytest.mark.parametrize("case", cases("stateful_fit"))
+def test_stateful_model_fits_with_shuffle_false_and_keeps_the_last_state(case):
+    x, y = data(case)
+    model = stateful_model(case, x)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05), loss="mse")
+    history = model.fit(x, y, batch_size=BATCH, epochs=2, shuffle=False, verbose=0).history["loss"]
+    assert np.all(np.isfinite(history))
+    rnn = model.layers[1]
+    assert not all_zero(rnn.states), "fit did not carry the state out of the last batch"
+    rnn.reset_states()
+    assert all_zero(rnn.states)
 
 
 # Serialization -------------------------------------------------------------------------

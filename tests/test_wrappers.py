@@ -1,8 +1,10 @@
-"""MultiRNNCell (stacking semantics, the `[cell] * n` pitfall, its errors), ResidualWrapper, DeviceWrapper."""
+"""MultiRNNCell (stacking semantics, the `[cell] * n` pitfall, its errors), ResidualWrapper, DeviceWrapper;
+every wrapper's TF1 behaviours (`wrapped_cell`, the wrapped cell's initial state, checkpoint dependencies)."""
 
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import tfrnn
 from cases import assert_config_round_trip, assert_one_step_matches_oracle
@@ -95,3 +97,75 @@ def test_step_matches_numpy_oracle(name):
 @pytest.mark.parametrize("name", ["residual", "device_basic_rnn"])
 def test_config_round_trip_rebuilds_the_same_cell(name):
     assert_config_round_trip(name)
+
+
+# Issue 24: wrappers as TF1's, object-based checkpoints, the flat state Keras holds.
+
+WRAPPERS = {
+    "dropout": lambda cell: tfrnn.DropoutWrapper(cell, output_keep_prob=0.5, seed=1),
+    "residual": tfrnn.ResidualWrapper,
+    "device": lambda cell: tfrnn.DeviceWrapper(cell, "/cpu:0"),
+    "output_projection": lambda cell: tfrnn.OutputProjectionWrapper(cell, 2),
+    "input_projection": lambda cell: tfrnn.InputProjectionWrapper(cell, 3),
+    "embedding": lambda cell: tfrnn.EmbeddingWrapper(cell, 5, 3),
+}
+
+
+class _OnesStateCell(tfrnn.GRUCell):
+    """A cell with its own initial state (ones), as a TF1 user might write."""
+
+    def zero_state(self, batch_size, dtype):
+        return tf.ones((batch_size, self.state_size), dtype)
+
+
+@pytest.mark.parametrize("name", list(WRAPPERS))
+def test_every_wrapper_has_wrapped_cell_and_keeps_the_cells_initial_state(name):
+    cell = _OnesStateCell(3)
+    wrapper = WRAPPERS[name](cell)
+    assert wrapper.wrapped_cell is cell
+    for state in (wrapper.zero_state(2, tf.float32), wrapper.get_initial_state(batch_size=2, dtype=tf.float32),
+                  wrapper.get_initial_state(2)):
+        np.testing.assert_array_equal(np.asarray(state), np.ones((2, 3)))
+
+
+def test_multi_rnn_cell_checkpoint_has_tf1_dependency_names_and_restores_every_layer(tmp_path):
+    layers = [tfrnn.BasicLSTMCell(2), tfrnn.DropoutWrapper(tfrnn.GRUCell(2))]
+    stack = tfrnn.MultiRNNCell(layers)
+    stack(tf.ones((1, 3)), stack.zero_state(1, tf.float32))
+    children = dict(tf.train.TrackableView(stack).children(stack))
+    assert children["cell-0"] is layers[0] and children["cell-1"] is layers[1]
+    assert dict(tf.train.TrackableView(layers[1]).children(layers[1]))["cell"] is layers[1].cell
+    saved = [np.array(w) for w in stack.weights]
+    path = tf.train.Checkpoint(cell=stack).save(str(tmp_path / "ckpt"))
+    for weight in stack.weights:
+        weight.assign(tf.zeros_like(weight))
+    tf.train.Checkpoint(cell=stack).restore(path).assert_consumed()
+    for weight, value in zip(stack.weights, saved):
+        np.testing.assert_array_equal(np.asarray(weight), value)
+
+
+def test_keras_form_of_get_initial_state_is_flat_for_nested_states_and_cells_take_it():
+    stack = tfrnn.MultiRNNCell([tfrnn.BasicLSTMCell(2), tfrnn.GRUCell(3)])
+    nested = stack.get_initial_state(batch_size=2, dtype=tf.float32)
+    assert isinstance(nested[0], tfrnn.LSTMStateTuple)  # TF1's structure, asked TF1's way
+    flat = stack.get_initial_state(batch_size=2)  # as keras.layers.RNN asks: one tensor per state
+    assert [tuple(s.shape) for s in flat] == [(2, 2), (2, 2), (2, 3)]
+    x = np.ones((2, 4), "float32")
+    got, want = stack(x, flat), stack(x, nested)
+    assert isinstance(got[1][0], tfrnn.LSTMStateTuple)
+    for a, b in zip(keras.tree.flatten(got), keras.tree.flatten(want)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b))
+    wrapped = tfrnn.ResidualWrapper(tfrnn.MultiRNNCell([tfrnn.GRUCell(4), tfrnn.BasicLSTMCell(4)]))
+    assert len(wrapped.get_initial_state(batch_size=2)) == 3
+    assert isinstance(tfrnn.BasicLSTMCell(2).get_initial_state(batch_size=2), tfrnn.LSTMStateTuple)  # one level
+
+
+def test_stateful_keras_rnn_with_a_stack_of_lstms():
+    """The issue's crash: keras.layers.RNN(MultiRNNCell([BasicLSTMCell...]), stateful=True)."""
+    layer = keras.layers.RNN(tfrnn.MultiRNNCell([tfrnn.BasicLSTMCell(3) for _ in range(2)]), stateful=True)
+    x = np.random.default_rng(0).normal(size=(2, 4, 5)).astype("float32")
+    first = np.asarray(layer(x))
+    assert len(layer.states) == 4 and np.any(np.asarray(layer.states[0]))
+    assert not np.allclose(np.asarray(layer(x)), first)  # the second call starts from the carried state
+    layer.reset_states()
+    np.testing.assert_allclose(np.asarray(layer(x)), first, atol=1e-6)

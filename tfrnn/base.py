@@ -155,11 +155,27 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
     Both `cell(inputs, state)` and `cell.call(inputs, state)` work, also on a cell
     that was never built: the first call builds it from the inputs' depth.
 
+    Dtype. As TF1's layers did ("Layer infers the input type"), a cell made
+    without `dtype=` under Keras' default `float32` policy takes its dtype
+    from the first inputs it is built from, called directly or by tfrnn's
+    loops: float64 tensors give float64 weights and outputs, float16 tensors
+    a float16 cell; a stack or wrapper passes that dtype to its unbuilt inner
+    cells. It does not happen for a cell given `dtype=` (or a policy), under a
+    global mixed-precision policy, for NumPy arrays or Python lists (Keras
+    casts those to the cell's dtype, `float32`; NumPy's float64 default would
+    otherwise decide), nor inside `keras.layers.RNN`, which builds its cell
+    from a shape and casts the inputs to its own dtype.
+
+    Configs. `get_config` holds the constructor's arguments, Keras objects
+    (initializers, `tf.float32` and other dtypes) serialized; see
+    `get_config` for what cannot round-trip under Keras' safe mode.
+
     Args:
         trainable: whether the cell's weights are trainable.
         name: the cell's name, which is also its TF1 variable scope. Defaults to
             the snake_case class name (`basic_lstm_cell`), as in TF1.
-        dtype: the Keras dtype (policy) of the weights and computation.
+        dtype: the Keras dtype (policy) of the weights and computation; None
+            (the default) takes the inputs' dtype (see above).
         **kwargs: other `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -215,6 +231,9 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
         # what TF1 checkpoints hold, so it is the Keras name too.
         name = name or default_name(type(self))
         super().__init__(trainable=trainable, name=name, dtype=dtype, **kwargs)
+        # TF1's "Layer infers the input type": without a dtype of its own, the
+        # cell takes its first inputs' (see `take_input_dtype`).
+        self._dtype_follows_inputs = dtype is None
 
     @property
     def state_size(self) -> StateSize:
@@ -261,6 +280,8 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
         for item in self.tf1_layout(depth) or ():
             if isinstance(item, Child):
                 if not item.cell.built:
+                    if isinstance(item.cell, RNNCell):
+                        item.cell.take_input_dtype(self.dtype_policy.name)  # a float64 stack has float64 layers
                     item.cell.build((None, item.input_depth))
             else:
                 self._add_tf1_weight(item)
@@ -278,6 +299,8 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
         # built, `call` checks (unless the subclass wrote `call` itself).
         if not self.built or self._writes_call:
             self._check_step(inputs, state)
+        if not self.built:
+            self.take_input_dtype(_tensor_float_dtype(inputs))  # before Keras casts the inputs
         return super().__call__(inputs, state, *args, **kwargs)
 
     @no_autograph
@@ -295,7 +318,10 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
 
     def _unwrap_state(self, state: Nested) -> Nested:
         # keras.layers.RNN wraps a single-tensor state in a list; TF1's cells expect the tensor.
-        return state if isinstance(self.state_size, (list, tuple)) else single_state(state)
+        if not isinstance(self.state_size, (list, tuple)):
+            return single_state(state)
+        # ... and holds a nested state flat (see `get_initial_state`): nest it again.
+        return _nested_again(state, self.state_size)
 
     def step(self, inputs: Tensor, state: Nested) -> tuple[Tensor, Nested]:
         """The cell's math for one checked step: `(output, new_state)`; subclasses define it."""
@@ -309,7 +335,25 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
         """
         self._check_step(inputs, state)
         if not self.built:
+            self.take_input_dtype(_tensor_float_dtype(inputs))
             self.build(tuple(inputs.shape))
+
+    def take_input_dtype(self, dtype: str | None) -> None:
+        """Before the first build: make `dtype` the cell's dtype, if the cell follows its inputs.
+
+        TF1's layers took their dtype from their first inputs. A tfrnn cell
+        does so when it was made without `dtype=` under Keras' default
+        `float32` policy, and the global policy is still `float32`: then a
+        float `dtype` (`"float64"`, `"float16"`, ...) becomes its policy. A
+        cell given a dtype or made under a mixed-precision policy keeps it;
+        None, or a cell already built, changes nothing. `keras.layers.RNN`
+        builds its cell from a shape, before any inputs, so Keras' casting
+        decides there.
+        """
+        follows = getattr(self, "_dtype_follows_inputs", False) and not self.built
+        default = self.dtype_policy.name == "float32" and keras.config.dtype_policy().name == "float32"
+        if follows and default and dtype in _FLOAT_DTYPES and dtype != "float32":
+            setattr(self, "dtype_policy", keras.DTypePolicy(dtype))  # Keras' property setter, kept out of mypy's inference
 
     def _check_step(self, inputs: Tensor, state: Nested) -> None:
         check_step(self, inputs, state)
@@ -369,30 +413,102 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
 
     @no_autograph
     def get_initial_state(
-        self, batch_size: int | Tensor | None = None, dtype: DType | None = None, inputs: Tensor | None = None,
+        self, inputs: Tensor | None = None, batch_size: int | Tensor | None = None, dtype: DType | None = None,
     ) -> Nested:
-        """Zero state, as `keras.layers.RNN` and TF's loops ask for it.
+        """Zero state, as TF1's `get_initial_state` and `keras.layers.RNN` ask for it.
+
+        The arguments are TF1's, in TF1's order: `get_initial_state(inputs,
+        batch_size, dtype)`. Keras 3's `RNN` calls `get_initial_state(
+        batch_size=n)`, and Keras users write `get_initial_state(32)`: a first
+        argument that is a batch size (an int, or a scalar integer tensor) is
+        read as `batch_size` (then a second one as `dtype`), never as inputs.
 
         Args:
-            batch_size: int or scalar tensor; taken from `inputs` when omitted.
+            inputs: optional `[batch_size, ...]` tensor to take the batch size
+                and dtype from. With `batch_size` or `dtype` also given, they
+                must agree with it (TF1's "batch size from input tensor is
+                different from the input param"; an unknown static batch
+                disagrees with a number, as in TF1).
+            batch_size: int or scalar integer tensor.
             dtype: state dtype; defaults to `inputs.dtype`, else the cell's
-                compute dtype.
-            inputs: optional `[batch_size, ...]` tensor to take both from.
+                compute dtype (TF1 required it; Keras does not pass it).
 
         Returns:
-            Same as `zero_state(batch_size, dtype)`.
+            Same as `zero_state(batch_size, dtype)`; a wrapper returns its
+            wrapped cell's initial state. One exception, for Keras: asked
+            Keras' way (a batch size alone, as `keras.layers.RNN` asks), a
+            cell whose state nests deeper than one level (a `MultiRNNCell`,
+            or a wrapper around one) returns it flat, a list with one tensor
+            per leaf of `state_size`: Keras' `RNN` holds one variable per
+            state tensor (`stateful=True`, `reset_states`) and cannot hold
+            nested ones. Every tfrnn cell takes its state in that flat form
+            too, and nests it again by `state_size`.
+
+        Raises:
+            ValueError: neither `inputs` nor `batch_size` given (TF1's
+                "batch_size and dtype cannot be None"), or `inputs` that
+                disagree with `batch_size` / `dtype`.
         """
+        keras_form = _keras_initial_state_call(inputs, batch_size, dtype)
+        batch_size, dtype = self._initial_state_arguments(inputs, batch_size, dtype)
+        return flat_for_keras(self, self.zero_state(batch_size, dtype), keras_form)
+
+    def _initial_state_arguments(
+        self, inputs: Tensor | None, batch_size: int | Tensor | None, dtype: DType | None,
+    ) -> tuple[int | Tensor, DType]:
+        """`(batch_size, dtype)` from `get_initial_state`'s arguments, by the rule its docstring states."""
         where = f"{self.name}.get_initial_state"
+        if _is_batch_size(inputs):  # Keras' habit: get_initial_state(32) or (32, dtype)
+            if batch_size is not None and dtype is None and not _is_batch_size(batch_size):
+                batch_size, dtype = None, batch_size
+            if batch_size is None:
+                inputs, batch_size = None, inputs
         if batch_size is not None:
             batch_size = check_batch_size(batch_size, where)
         if inputs is not None:
             batch_size, dtype = _batch_and_dtype_of(inputs, batch_size, dtype, where)
         if batch_size is None:
             raise ValueError(
-                f"{self.name}.get_initial_state() needs batch_size (or inputs) to "
-                "build the initial state; received batch_size=None and inputs=None."
+                f"batch_size and dtype cannot be None while constructing initial state: batch_size=None, "
+                f"dtype={dtype}. {where}() needs batch_size (or inputs) to build the initial state: "
+                "pass e.g. get_initial_state(batch_size=32, dtype=tf.float32), or inputs=x."
             )
-        return self.zero_state(batch_size, dtype or self.compute_dtype)
+        return batch_size, dtype or self.compute_dtype
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        instance = super().__new__(cls, *args, **kwargs)
+        if cls.get_config is RNNCell.get_config:  # a class that writes get_config records nothing
+            # Kept off Keras' and TensorFlow's tracking (object.__setattr__): a
+            # wrapped cell in here must not become a second dependency.
+            object.__setattr__(instance, "_constructor_arguments", _constructor_arguments(cls, args, kwargs))
+        return instance
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor's arguments, serialized: what `from_config` rebuilds the cell from.
+
+        Keras' own automatic config takes only plain values; this one also
+        takes initializer, regularizer and constraint objects, activation
+        functions and dtype objects (`tf.float32`), each serialized by
+        `keras.saving.serialize_keras_object`. A lambda or local function
+        round-trips only where Keras loads it (`safe_mode=False`); a named
+        function of your own, once registered with
+        `keras.saving.register_keras_serializable()`. A tensor argument has no
+        config: pass a number. A cell that follows its inputs' dtype and is
+        not yet built has `"dtype": None`, so that its copy follows them too.
+        """
+        config = super().get_config()
+        arguments = getattr(self, "_constructor_arguments", None)
+        if arguments is not None:
+            config.update({key: _config_value(self, key, value) for key, value in arguments.items()})
+        if getattr(self, "_dtype_follows_inputs", False) and not self.built and self.dtype_policy.name == "float32":
+            config["dtype"] = None
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Any:
+        """The cell `get_config` describes; Keras objects in it are deserialized (with `custom_objects`)."""
+        config = {key: _from_config_value(value, custom_objects) for key, value in config.items()}
+        return super().from_config(config)
 
     def get_build_config(self) -> dict[str, Any]:
         # Cells built by `keras.layers.RNN` or by a direct `.call` skip the hook
@@ -599,7 +715,8 @@ def _state_structure_problem(state: Nested, size: StateSize) -> str | None:
         return "a nested sequence where a tensor was expected" if _is_sequence(state) else None
     if not _is_sequence(state):
         what = "a single tensor" if hasattr(state, "shape") else _describe(state)
-        return f"{what} where a tuple of {len(size)} was expected"
+        # TF1's words too ("Expected state to be a tuple of length 2"): TF1 code matches them.
+        return f"{what} where a tuple of {len(size)} was expected (Expected state to be a tuple of length {len(size)})"
     if len(state) != len(size):
         return f"{len(state)} parts where {len(size)} were expected"
     for part, part_size in zip(state, size):
@@ -734,11 +851,14 @@ def _batch_and_dtype_of(
     if inferred_batch is None:
         inferred_batch = ops.shape(inputs)[0]
     inferred_dtype = _dtype_of(inputs)
-    if batch_size is not None and _is_static(batch_size) and _is_static(inferred_batch):
-        if int(batch_size) != int(inferred_batch):
+    if batch_size is not None:
+        static_batch, static_param = _shape_of(inputs)[0], tf.get_static_value(batch_size)
+        static_param = None if static_param is None else int(static_param)
+        if static_batch != static_param:  # TF1's rule: an unknown batch differs from a number
             raise ValueError(
-                f"batch size from input tensor is different from the input param: "
-                f"inputs have batch size {inferred_batch}, batch_size={batch_size}."
+                f"batch size from input tensor is different from the input param: inputs have static batch "
+                f"size {static_batch}, batch_size={static_param if static_param is not None else batch_size}. "
+                "Pass only inputs= (the batch size is read from them), or a matching batch_size."
             )
     if dtype is not None and keras.backend.standardize_dtype(dtype) != inferred_dtype:
         raise ValueError(
@@ -748,8 +868,91 @@ def _batch_and_dtype_of(
     return (inferred_batch if batch_size is None else batch_size), inferred_dtype
 
 
-def _is_static(value: object) -> bool:
-    return isinstance(value, (int, np.integer))
+# Arguments Keras' own Layer config holds already.
+_LAYER_ARGUMENTS = ("name", "dtype", "trainable")
+
+
+def _constructor_arguments(cls: type[Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any] | None:
+    """`{argument: value}` of one constructor call (defaults included); None if they do not bind."""
+    signature = inspect.signature(cls.__init__)
+    try:
+        bound = signature.bind(None, *args, **kwargs)
+    except TypeError:
+        return None  # the constructor raises its own error
+    bound.apply_defaults()
+    arguments = dict(bound.arguments)
+    for name, parameter in signature.parameters.items():
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            arguments.update(arguments.pop(name, {}))
+        elif parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+            arguments.pop(name, None)
+    del arguments[next(iter(signature.parameters))]  # self
+    return {key: value for key, value in arguments.items() if key not in _LAYER_ARGUMENTS}
+
+
+def _config_value(cell: Cell, key: str, value: Any) -> Any:
+    """`value` as a config holds it: plain values as they are, Keras objects and functions serialized."""
+    if isinstance(value, (tf.DType, np.dtype)) or (isinstance(value, type) and issubclass(value, np.generic)):
+        return keras.backend.standardize_dtype(value)
+    if _is_tensor(value) or isinstance(value, tf.TensorArray):
+        raise TypeError(
+            f"{type(cell).__name__}.get_config(): argument {key} is a tensor ({_describe(value)}), which has no "
+            "config. Pass a Python number or a Keras object instead."
+        )
+    return keras.saving.serialize_keras_object(value)
+
+
+def _from_config_value(value: Any, custom_objects: dict[str, Any] | None) -> Any:
+    if isinstance(value, dict) and "class_name" in value:
+        return keras.saving.deserialize_keras_object(value, custom_objects)
+    return value
+
+
+def _keras_initial_state_call(inputs: Any, batch_size: Any, dtype: Any) -> bool:
+    """Whether `get_initial_state` was asked Keras' way: a batch size alone (`batch_size=n`, or `(n)`)."""
+    return dtype is None and ((inputs is None and batch_size is not None) or (batch_size is None and _is_batch_size(inputs)))
+
+
+def _nests_deeper(state_size: StateSize) -> bool:
+    return isinstance(state_size, (list, tuple)) and any(isinstance(size, (list, tuple)) for size in state_size)
+
+
+def flat_for_keras(cell: Cell, state: Nested, keras_form: bool) -> Nested:
+    """`state` as `get_initial_state` returns it: flat for Keras when it nests deeper than one level."""
+    if keras_form and _nests_deeper(cell.state_size):
+        return keras.tree.flatten(state)
+    return state
+
+
+def _nested_again(state: Nested, state_size: StateSize) -> Nested:
+    """A state Keras holds flat (one tensor per leaf of a deeper `state_size`), nested again; else `state`."""
+    if not (isinstance(state_size, (list, tuple)) and _nests_deeper(state_size) and _is_sequence(state)):
+        return state
+    leaves = keras.tree.flatten(state_size)
+    if len(state) != len(leaves) or len(state) == len(state_size) or any(_is_sequence(part) for part in state):
+        return state
+    return keras.tree.pack_sequence_as(state_size, list(state))
+
+
+def _tensor_float_dtype(inputs: Tensor) -> str | None:
+    """The float dtype of a tensor (`tf.Tensor`, variable, Keras tensor); None for anything else.
+
+    NumPy arrays and Python lists give None: Keras casts them to the layer's
+    dtype, and NumPy's float64 default would otherwise make float64 cells.
+    """
+    if isinstance(inputs, (np.ndarray, np.generic)) or not _is_tensor(inputs):
+        return None
+    dtype = _dtype_of(inputs)
+    return dtype if dtype in _FLOAT_DTYPES else None
+
+
+def _is_batch_size(value: Any) -> bool:
+    """An int, or a scalar integer tensor: what `get_initial_state` reads as a batch size."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, (int, np.integer)):
+        return True
+    return _is_tensor(value) and len(value.shape) == 0 and "int" in keras.backend.standardize_dtype(value.dtype)
 
 
 def _is_sequence(value: object) -> TypeIs[list[Any] | tuple[Any, ...]]:

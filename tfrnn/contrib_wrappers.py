@@ -49,7 +49,7 @@ class OutputProjectionWrapper(CellWrapper):
         state: the wrapped cell's state.
 
     Attributes:
-        cell: the wrapped cell.
+        cell: the wrapped cell (also `wrapped_cell`, TF1's name).
         kernel: `[O, P]`, glorot-uniform.
         bias: `[P]`, zeros.
 
@@ -126,7 +126,7 @@ class InputProjectionWrapper(CellWrapper):
         state: the wrapped cell's state.
 
     Attributes:
-        cell: the wrapped cell.
+        cell: the wrapped cell (also `wrapped_cell`, TF1's name).
         kernel: `[D, P]`, glorot-uniform.
         bias: `[P]`, zeros.
 
@@ -209,7 +209,7 @@ class EmbeddingWrapper(CellWrapper):
         state: the wrapped cell's state.
 
     Attributes:
-        cell: the wrapped cell.
+        cell: the wrapped cell (also `wrapped_cell`, TF1's name).
         embedding: `[C, E]`.
 
     Example:

@@ -93,8 +93,22 @@ class DropoutWrapper(CellWrapper):
         state: the wrapped cell's state.
         training: Python bool; dropout only when True.
 
+    Serialization: a custom `dropout_state_filter_visitor` goes into
+    `get_config` through `keras.saving.serialize_keras_object`: a lambda or
+    local function loads only with `safe_mode=False`; a named function loads
+    in safe mode once registered with
+    `@keras.saving.register_keras_serializable(package="my_model")`.
+
+    Checkpoints: an object-based checkpoint (`tf.train.Checkpoint`) holds the
+    dependency `cell`, as TF1's did, and, when some keep probability is below
+    1, `seed_state` (the masks' seed variable; TF1 had none): it is there so
+    that `tf.saved_model` exports the seed. A checkpoint written from a
+    wrapper without it (all keep probabilities 1) restores into one with it,
+    but not with `assert_consumed()`.
+
     Attributes:
-        cell: the wrapped cell; the wrapper's `.weights` are its weights.
+        cell: the wrapped cell (also `wrapped_cell`, TF1's name); the
+            wrapper's `.weights` are its weights.
         seed_generator: the `keras.random.SeedGenerator` of the masks (its
             state is a non-trainable variable, not in `.weights`); None when
             every keep probability is 1.

@@ -17,7 +17,8 @@ import tensorflow as tf
 from keras import ops
 
 from tfrnn.base import (
-    Cell, Child, DType, Nested, RNNCell, StateSize, Tensor, Weight, built_input_depth, check_cell, no_autograph,
+    Cell, Child, DType, Nested, RNNCell, StateSize, Tensor, Weight, _keras_initial_state_call, built_input_depth,
+    check_cell, flat_for_keras, new_sequence, no_autograph,
 )
 
 if TYPE_CHECKING:
@@ -48,7 +49,9 @@ class MultiRNNCell(RNNCell):
         state: tuple with one state per cell.
 
     Attributes:
-        cells: the list of cells; each keeps its own weights.
+        cells: the list of cells; each keeps its own weights. In object-based
+            checkpoints (`tf.train.Checkpoint`, SavedModel) they are TF1's
+            dependencies `cell-0`, `cell-1`, ...
 
     Example:
 
@@ -82,6 +85,13 @@ class MultiRNNCell(RNNCell):
             )
         super().__init__(**kwargs)
         self.cells = list(cells)
+        for position, cell in enumerate(self.cells):
+            # Object-based checkpoints (tf.train.Checkpoint, SavedModel) find the
+            # layers under TF1's dependency names; Keras' list tracking is not
+            # TensorFlow's. `_track_trackable` is what TensorFlow's attribute
+            # tracking calls; a name with `-` keeps it out of Keras' `.keras` paths.
+            if isinstance(cell, tf.__internal__.tracking.Trackable):
+                self._track_trackable(cell, name=f"cell-{position}")
 
     @property
     def state_size(self) -> tuple[StateSize, ...]:
@@ -167,9 +177,11 @@ def _check_stacked_depth(below: Cell, cell: Cell, position: int) -> None:
 class CellWrapper(RNNCell):
     """Base of the wrappers (TF1's `_RNNCellWrapperV1`): a cell around `cell`.
 
-    It has the wrapped cell's sizes, tracks it as a sublayer (so `.weights`
-    lists its weights; TF1's wrappers listed none) and serializes it in
-    `get_config`. A non-cell is TF1's `TypeError`. Subclasses define `step`;
+    It has the wrapped cell's sizes and initial state (`zero_state` and
+    `get_initial_state` ask the wrapped cell, as in TF1), names it
+    `wrapped_cell` (TF1) and `cell`, tracks it as a sublayer (so `.weights`
+    lists its weights; TF1's wrappers listed none) and as the checkpoint
+    dependency `cell`, and serializes it in `get_config`. A non-cell is TF1's `TypeError`. Subclasses define `step`;
     the wrapped cell is a `Child` of the layout at the wrapper's own scope
     level (TF1's core wrappers add no scope).
     """
@@ -182,12 +194,43 @@ class CellWrapper(RNNCell):
         self.cell = cell
 
     @property
+    def wrapped_cell(self) -> Cell:
+        """The wrapped cell, under TF1's name (also `cell`)."""
+        return self.cell
+
+    @property
     def state_size(self) -> StateSize:
         return self.cell.state_size
 
     @property
     def output_size(self) -> int:
         return self.cell.output_size
+
+    @no_autograph
+    def zero_state(self, batch_size: int | Tensor, dtype: DType) -> Nested:
+        """The wrapped cell's `zero_state` (TF1): a cell with its own initial state keeps it once wrapped.
+
+        A wrapped Keras cell (no `zero_state`) gets zeros shaped by its
+        `state_size`. Either way the wrapper starts a new sequence.
+        """
+        if not hasattr(self.cell, "zero_state"):
+            return super().zero_state(batch_size, dtype)
+        state = self.cell.zero_state(batch_size, dtype)
+        new_sequence(self)
+        return state
+
+    @no_autograph
+    def get_initial_state(
+        self, inputs: Tensor | None = None, batch_size: int | Tensor | None = None, dtype: DType | None = None,
+    ) -> Nested:
+        """The wrapped cell's `get_initial_state`, with `RNNCell.get_initial_state`'s arguments and rules."""
+        keras_form = _keras_initial_state_call(inputs, batch_size, dtype)
+        batch_size, dtype = self._initial_state_arguments(inputs, batch_size, dtype)
+        if not isinstance(self.cell, RNNCell):  # a user's TF1 cell: its zero_state; a Keras cell: zeros
+            return flat_for_keras(self, self.zero_state(batch_size, dtype), keras_form)
+        state = self.cell.get_initial_state(batch_size=batch_size, dtype=dtype)
+        new_sequence(self)
+        return flat_for_keras(self, state, keras_form)
 
     def tf1_layout(self, input_depth: int) -> list[Weight | Child]:
         return [Child("", self.cell, input_depth)]
@@ -227,7 +270,16 @@ class ResidualWrapper(CellWrapper):
         state: the wrapped cell's state.
 
     Attributes:
-        cell: the wrapped cell; the wrapper's `.weights` are its weights.
+        cell: the wrapped cell (also `wrapped_cell`, TF1's name); the
+            wrapper's `.weights` are its weights.
+
+    Serialization: `get_config` stores `residual_fn` with
+    `keras.saving.serialize_keras_object`. A lambda or a local function
+    loads only with `safe_mode=False` (`keras.models.load_model(...,
+    safe_mode=False)`, or `keras.config.enable_unsafe_deserialization()`);
+    a named function loads in safe mode once registered:
+    `@keras.saving.register_keras_serializable(package="my_model")` above
+    its `def`, imported before loading.
 
     Example:
 
@@ -297,7 +349,7 @@ class DeviceWrapper(CellWrapper):
         state: the wrapped cell's state.
 
     Attributes:
-        cell: the wrapped cell; the wrapper's `.weights` are its weights.
+        cell: the wrapped cell (also `wrapped_cell`); the wrapper's `.weights` are its weights.
         device: the device string.
 
     Example:
@@ -326,6 +378,13 @@ class DeviceWrapper(CellWrapper):
     def zero_state(self, batch_size: int | Tensor, dtype: DType) -> Nested:
         with tf.device(self.device):
             return super().zero_state(batch_size, dtype)
+
+    @no_autograph
+    def get_initial_state(
+        self, inputs: Tensor | None = None, batch_size: int | Tensor | None = None, dtype: DType | None = None,
+    ) -> Nested:
+        with tf.device(self.device):
+            return super().get_initial_state(inputs, batch_size, dtype)
 
     @no_autograph
     def call(self, inputs: Tensor, state: Nested, training: bool | None = None) -> tuple[Tensor, Nested]:
