@@ -58,6 +58,42 @@ def test_keras_cells_in_the_bidirectional_loops_like_keras_bidirectional(make_ce
         np.testing.assert_allclose(a, b, atol=1e-5)
 
 
+class PairSumCell:
+    """A TF1-contract cell over a pair of inputs `(a, b)`: state and output are the running sums `(sum a, sum b)`."""
+
+    output_size = state_size = (1, 2)
+
+    def zero_state(self, batch_size, dtype):
+        return tf.zeros([batch_size, 1], dtype), tf.zeros([batch_size, 2], dtype)
+
+    def __call__(self, inputs, state):
+        new_state = tuple(x + s for x, s in zip(inputs, state))
+        return new_state, new_state
+
+
+def test_nested_inputs_are_reversed_leaf_by_leaf_within_each_length():
+    """TF1's testNestedIOLSTMAllRNNContainers: every leaf of a tuple of inputs is reversed along its own lengths."""
+    lengths = [4, 2]
+    a, b = ramp(2, 4, depth=1), 10 * ramp(2, 4)  # [B, T, 1] and [B, T, 2]: leaves of different depths
+    padding = np.arange(4)[None, :, None] >= np.array(lengths)[:, None, None]
+    # The backward running sum at step t of a row of length L: sum over s in [t, L) of (s + 1).
+    suffix = np.where(padding, 0.0, np.array([[10, 9, 7, 4], [3, 2, 0, 0]], "float32")[..., None])
+    (_, (bw_a, bw_b)), (_, (state_a, state_b)) = tfrnn.bidirectional_dynamic_rnn(
+        PairSumCell(), PairSumCell(), (a, b), sequence_length=lengths, dtype=tf.float32
+    )
+    np.testing.assert_array_equal(bw_a, suffix)
+    np.testing.assert_array_equal(bw_b, np.broadcast_to(10 * suffix, (2, 4, 2)))
+    np.testing.assert_array_equal(state_a[:, 0], [10, 3])
+    steps = [(a[:, t], b[:, t]) for t in range(4)]
+    outputs, _, (state_a, state_b) = tfrnn.static_bidirectional_rnn(
+        PairSumCell(), PairSumCell(), steps, sequence_length=lengths, dtype=tf.float32
+    )
+    assert len(outputs) == 4 and [o.shape for o in outputs[0]] == [(2, 2), (2, 4)]  # fw and bw joined per leaf
+    np.testing.assert_array_equal(np.stack([o[0][:, 1] for o in outputs], 1), suffix[..., 0])
+    np.testing.assert_array_equal(np.stack([o[1][:, 2:] for o in outputs], 1), np.broadcast_to(10 * suffix, (2, 4, 2)))
+    np.testing.assert_array_equal(state_b[:, 0], [100, 30])
+
+
 BIDIRECTIONAL_LOOPS = {  # name: whether it reads a list of steps
     "bidirectional_dynamic_rnn": False, "static_bidirectional_rnn": True,
     "stack_bidirectional_dynamic_rnn": False, "stack_bidirectional_rnn": True,

@@ -149,3 +149,27 @@ def test_a_state_dtype_other_than_the_inputs_is_refused(initial_state, dtype, ma
 
 def test_integer_inputs_of_an_id_reading_cell_take_any_state_dtype():
     assert loop_kit.check_initial_state(tfrnn.GRUCell(3), None, 2, tf.float32, tf.int32) is None
+
+
+def test_carry_state_keeps_any_rank_and_passes_scalars_and_tensor_arrays():
+    """TF1's copy-through for every state leaf: rows of any rank, a scalar and a TensorArray take the new value."""
+    finished = tf.constant([True, False])
+    old, new = tf.zeros((2, 3, 4, 5), tf.float64), tf.ones((2, 3, 4, 5), tf.float32)
+    kept = loop_kit.carry_state(finished, old, new)
+    assert kept.dtype == tf.float32 and kept.shape == (2, 3, 4, 5)
+    np.testing.assert_array_equal(kept[:, 0, 0, 0], [0, 1])
+    assert int(loop_kit.carry_state(finished, tf.constant(3), tf.constant(4))) == 4
+    array = tf.TensorArray(tf.float32, size=1)
+    assert loop_kit.carry_state(finished, tf.TensorArray(tf.float32, size=1), array) is array
+
+
+def test_set_leading_shape_gives_back_the_static_time_and_batch():
+    def run(x):
+        outputs = tf.reshape(x, [-1, tf.shape(x)[1], 3])  # [None, 2, 3] as a fused loop's stack
+        return loop_kit.set_leading_shape({"out": outputs, "scalar": tf.constant(1.0)}, [8, 2])
+
+    graph = tf.function(run).get_concrete_function(tf.TensorSpec([8, 2, 3]))
+    assert graph.structured_outputs["out"].shape.as_list() == [8, 2, 3]
+    assert graph.structured_outputs["scalar"].shape.rank == 0
+    wrong = tf.zeros((3, 2, 3))  # leaves whose sizes disagree are left alone
+    assert loop_kit.set_leading_shape(wrong, [8, 2]).shape == (3, 2, 3)

@@ -415,3 +415,143 @@ def test_raw_rnn_never_feeds_finished_rows_garbage(fill):
         np.testing.assert_allclose(got_state, np.where([[0], [0], [1]], given, want_state), atol=1e-6)
     for a, b in zip(tf.nest.flatten(got_grads), tf.nest.flatten(want_grads), strict=True):
         np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+# Issue #24: what TF 1.15's own tests pin about the loops (tests/test_tf1_port_*.py hold the ports).
+
+STATIC_SHAPE_CELLS = {  # name: (cell, whether dynamic_rnn fuses it)
+    "BasicLSTMCell": (lambda: tfrnn.BasicLSTMCell(3), True), "LSTMCell": (lambda: tfrnn.LSTMCell(3), True),
+    "GRUCell": (lambda: tfrnn.GRUCell(3), True), "BasicRNNCell": (lambda: tfrnn.BasicRNNCell(3), False),
+    "peephole LSTMCell": (lambda: tfrnn.LSTMCell(3, use_peepholes=True), False),
+    "keras SimpleRNNCell": (lambda: keras.layers.SimpleRNNCell(3), False),
+}
+
+
+@pytest.mark.parametrize("time_major", [False, True], ids=["batch_major", "time_major"])
+@pytest.mark.parametrize("with_lengths", [False, True], ids=["no_lengths", "lengths"])
+@pytest.mark.parametrize("name", STATIC_SHAPE_CELLS)
+def test_static_shapes_survive_every_path_in_a_tf_function(name, with_lengths, time_major):
+    """TF1's graphs had `[2, 8, H]` outputs for `[2, 8, 5]` inputs: the fused loops' runtime-sized arrays lose none of it."""
+    make_cell, fused_path = STATIC_SHAPE_CELLS[name]
+    cell, cell_bw = make_cell(), make_cell()
+    assert (fused.loop_for(cell, tf.zeros((8, 2, 5))) is not None) == fused_path
+    shape = [8, 2, 5] if time_major else [2, 8, 5]
+    lengths = tf.constant([8, 3]) if with_lengths else None
+    options = dict(sequence_length=lengths, dtype=tf.float32, time_major=time_major)
+    loops = {
+        "dynamic_rnn": lambda x: tfrnn.dynamic_rnn(cell, x, **options),
+        "bidirectional_dynamic_rnn": lambda x: tfrnn.bidirectional_dynamic_rnn(cell, cell_bw, x, **options),
+        "stack_bidirectional_dynamic_rnn": lambda x: tfrnn.stack_bidirectional_dynamic_rnn([cell], [cell_bw], x, **options),
+    }
+    for loop, run in loops.items():
+        outputs, *states = tf.function(run).get_concrete_function(tf.TensorSpec(shape)).structured_outputs
+        depth = 6 if loop.startswith("stack") else 3
+        for output in tf.nest.flatten(outputs):
+            assert output.shape.as_list() == shape[:2] + [depth], loop
+        for state in tf.nest.flatten(states):
+            assert state.shape.as_list() == [2, 3], loop
+
+
+class AnyStateCell:
+    """A TF1-contract cell (not a Keras layer) with every kind of state leaf TF1 accepted.
+
+    State `(count, h, seen)`: an int32 scalar step counter (`state_size` `TensorShape([])`),
+    `h` of `TensorShape([3, 2])` (`[batch, 3, 2]`) that sums the inputs, and a TensorArray
+    of the inputs read (`state_size` `()`). Output: the input. Its own `zero_state`:
+    `RNNCell.zero_state` is the contract's, tested with the cells.
+    """
+
+    output_size = 1
+    state_size = (tf.TensorShape([]), tf.TensorShape([3, 2]), ())
+
+    def zero_state(self, batch_size, dtype):
+        seen = tf.TensorArray(dtype, size=0, dynamic_size=True, element_shape=[batch_size, 1])
+        return tf.zeros([], tf.int32), tf.zeros([batch_size, 3, 2], dtype), seen
+
+    def __call__(self, inputs, state):
+        count, h, seen = state
+        return inputs, (count + 1, h + inputs[:, :, None], seen.write(count, inputs))
+
+
+ANY_STATE_LOOPS = {  # name: run(cell, x [B, T, 1], lengths) -> (outputs [B, T, 1], final state)
+    "dynamic_rnn": lambda cell, x, lengths: tfrnn.dynamic_rnn(cell, x, sequence_length=lengths, dtype=tf.float32),
+    "static_rnn": lambda cell, x, lengths: (lambda out, s: (tf.stack(out, 1), s))(
+        *tfrnn.static_rnn(cell, tf.unstack(x, axis=1), sequence_length=lengths, dtype=tf.float32)),
+    "bidirectional_dynamic_rnn (fw)": lambda cell, x, lengths: (lambda o, s: (o[0], s[0]))(
+        *tfrnn.bidirectional_dynamic_rnn(cell, AnyStateCell(), x, sequence_length=lengths, dtype=tf.float32)),
+    "static_bidirectional_rnn (fw)": lambda cell, x, lengths: (lambda out, fw, _: (tf.stack(out, 1)[:, :, :1], fw))(
+        *tfrnn.static_bidirectional_rnn(cell, AnyStateCell(), tf.unstack(x, axis=1), sequence_length=lengths, dtype=tf.float32)),
+}
+
+
+@pytest.mark.parametrize("in_function", [False, True], ids=["eager", "tf_function"])
+@pytest.mark.parametrize("loop", ANY_STATE_LOOPS)
+def test_scalar_multi_dimensional_and_tensor_array_states_in_every_loop(loop, in_function):
+    """TF1's testScalarStateIsAccepted, testTensorArrayStateIsAccepted and multi-dimensional states, in one cell.
+
+    A scalar has no rows: it takes each step's value (4 steps run: the longest row). `h`
+    is copied through per row at rank 3. The TensorArray passes through, as in TF1; the
+    cell read zeros in the padding.
+    """
+    x = ramp(2, 4, depth=1)
+    lengths = tf.constant([4, 2])
+    run = lambda x: ANY_STATE_LOOPS[loop](AnyStateCell(), x, lengths)  # noqa: E731
+    outputs, (count, h, seen) = tf.function(run)(x) if in_function else run(x)
+    if in_function:  # a TensorArray does not leave a tf.function: check it inside
+        outputs, (count, h, seen) = run(x)
+    padding = np.arange(4)[None, :] >= lengths.numpy()[:, None]  # [B, T]
+    want_outputs = np.where(padding[..., None], 0.0, x)
+    np.testing.assert_array_equal(outputs, want_outputs)
+    assert count.shape == () and int(count) == 4
+    assert h.shape == (2, 3, 2)
+    np.testing.assert_array_equal(h, np.broadcast_to(np.array([10.0, 3.0])[:, None, None], (2, 3, 2)))
+    np.testing.assert_array_equal(seen.stack(), np.transpose(want_outputs, (1, 0, 2)))
+
+
+KERAS_SINGLE_STATE_LOOPS = {  # name: run(cell, x) -> final state
+    "dynamic_rnn": lambda cell, x: tfrnn.dynamic_rnn(cell, x, sequence_length=[4, 2], dtype=tf.float32)[1],
+    "static_rnn": lambda cell, x: tfrnn.static_rnn(cell, tf.unstack(x, axis=1), sequence_length=[4, 2], dtype=tf.float32)[1],
+    "bidirectional_dynamic_rnn": lambda cell, x: tfrnn.bidirectional_dynamic_rnn(
+        cell, cell, x, sequence_length=[4, 2], dtype=tf.float32)[1][0],
+    "static_bidirectional_rnn": lambda cell, x: tfrnn.static_bidirectional_rnn(
+        cell, cell, tf.unstack(x, axis=1), sequence_length=[4, 2], dtype=tf.float32)[1],
+    "stack_bidirectional_dynamic_rnn": lambda cell, x: tfrnn.stack_bidirectional_dynamic_rnn(
+        [cell], [cell], x, sequence_length=[4, 2], dtype=tf.float32)[1][0],
+}
+
+
+@pytest.mark.parametrize("make_cell", [lambda: keras.layers.SimpleRNNCell(5), lambda: keras.layers.GRUCell(5)],
+                         ids=["SimpleRNNCell", "GRUCell"])
+@pytest.mark.parametrize("loop", KERAS_SINGLE_STATE_LOOPS)
+def test_keras_cell_with_one_state_tensor_returns_that_tensor(loop, make_cell):
+    """TF1's testRNNWithKerasSimpleRNNCell / GRUCell: the final state is `h`, not Keras' `[h]`, and it is Keras' `h`."""
+    cell = make_cell()
+    x = np.random.default_rng(7).normal(size=(2, 4, 3)).astype("float32")
+    state = KERAS_SINGLE_STATE_LOOPS[loop](cell, x)
+    assert isinstance(state, tf.Tensor) and state.shape == (2, 5)
+    _, want = keras.layers.RNN(cell, return_state=True)(x, mask=tf.sequence_mask([4, 2], 4))
+    np.testing.assert_allclose(state, want, atol=1e-5)
+
+
+def test_raw_rnn_reads_emit_output_at_time_0_as_per_example_sizes():
+    """TF1's testEmitDifferentStructureThanCellOutput: at time 0, `emit_output`'s shapes are one example's.
+
+    The emitted structure differs from the cell's output, in structure, dtype and shape;
+    rows finished emit zeros.
+    """
+    lengths = tf.constant([3, 1])
+    cell = tfrnn.LSTMCell(3)
+
+    def loop_fn(time, cell_output, cell_state, loop_state):
+        if cell_output is None:
+            emit = (tf.zeros([2, 3], tf.int32), tf.zeros([], tf.float32))  # one example's sizes
+            state = cell.zero_state(2, tf.float32)
+        else:
+            emit, state = (tf.ones([2, 2, 3], tf.int32), tf.fill([2], tf.cast(time, tf.float32))), cell_state
+        return time >= lengths, tf.ones([2, 4]), state, emit, None
+
+    for run in (lambda: tfrnn.raw_rnn(cell, loop_fn)[0], tf.function(lambda: [ta.stack() for ta in tfrnn.raw_rnn(cell, loop_fn)[0]])):
+        grid, steps = (ta.stack() if isinstance(ta, tf.TensorArray) else ta for ta in run())
+        assert grid.dtype == tf.int32 and steps.dtype == tf.float32
+        np.testing.assert_array_equal(grid, np.ones((3, 2, 2, 3)) * np.array([[1, 1], [1, 0], [1, 0]])[..., None, None])
+        np.testing.assert_array_equal(steps, [[1, 1], [2, 0], [3, 0]])

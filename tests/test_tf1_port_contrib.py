@@ -52,7 +52,7 @@ import pytest
 import tensorflow as tf
 
 import tfrnn
-from tf1_port_support import TF1_CLOSE, call_under_scope_initializer, gap, keras_seed
+from tf1_port_support import TF1_CLOSE, call_under_scope_initializer, keras_seed
 
 LSTMStateTuple = tfrnn.LSTMStateTuple
 SEED = 23489
@@ -195,7 +195,6 @@ def test_multi_rnn_cell_with_state_tuple():
     np.testing.assert_allclose(ml[1], [[0.13248, 0.13248]], **TF1_CLOSE)
 
 
-@gap(11, "TF1: 'Expected state to be a tuple of length 2, but received: Tensor(...)'")
 def test_multi_rnn_cell_with_state_tuple_error():
     cell = tfrnn.MultiRNNCell([tfrnn.GRUCell(2) for _ in range(2)])
     with pytest.raises(ValueError, match="Expected state .* a tuple"):

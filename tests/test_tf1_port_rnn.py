@@ -193,7 +193,6 @@ def test_tensor_array_state_is_accepted():
     np.testing.assert_array_equal(state[1], [[[1]], [[2]], [[3]], [[4]]])
 
 
-@gap(10)
 def test_cell_get_initial_state():
     cell = tfrnn.BasicRNNCell(5)
     with pytest.raises(ValueError, match="batch_size and dtype cannot be None"):
@@ -269,14 +268,12 @@ def keras_cell_in_dynamic_rnn(cell, state_for_loss, timestep=4, input_shape=10, 
     return symbolic[1], values[1]
 
 
-@gap(9, "SimpleRNNCell's final state comes back as [h]")
 def test_rnn_with_keras_simple_rnn_cell():
     state, value = keras_cell_in_dynamic_rnn(keras.layers.SimpleRNNCell(5), lambda s: s)
     assert state.shape.as_list() == [None, 5]
     assert len(value) == 100
 
 
-@gap(9, "GRUCell's final state comes back as [h]")
 def test_rnn_with_keras_gru_cell():
     state, value = keras_cell_in_dynamic_rnn(keras.layers.GRUCell(5), lambda s: s)
     assert state.shape.as_list() == [None, 5]
@@ -301,7 +298,6 @@ def test_rnn_with_stack_keras_cell():
     assert all(len(s) == 100 for s in tf.nest.flatten(value))
 
 
-@gap(9, "SimpleRNNCell's final state comes back as [h]")
 def test_static_rnn_with_keras_simple_rnn_cell():
     input_shape, timestep, batch = 10, 4, 100
     x_train, y_train = get_test_data(batch, timestep, input_shape, 5)
@@ -319,7 +315,6 @@ def test_static_rnn_with_keras_simple_rnn_cell():
     assert len(state) == batch
 
 
-@gap(9, "SimpleRNNCell's final state comes back as [h], shape (1, 20, 5) against Keras' (20, 5)")
 def test_keras_and_tf_rnn_layer_output_comparison():
     input_shape, output_shape, timestep, batch = 10, 5, 4, 20
     x_train, _ = get_test_data(batch, timestep, input_shape, output_shape)
@@ -339,7 +334,6 @@ def test_keras_and_tf_rnn_layer_output_comparison():
     np.testing.assert_allclose(tf_state, k_state, **TF1_CLOSE)
 
 
-@gap(9, "SimpleRNNCell's final state comes back as [h], shape (1, 20, 5) against BasicRNNCell's (20, 5)")
 def test_simple_rnn_cell_and_basic_rnn_cell_comparison():
     input_shape, output_shape, timestep, batch = 10, 5, 4, 20
     x_train, _ = get_test_data(batch, timestep, input_shape, output_shape)
@@ -377,15 +371,11 @@ def test_basic_lstm_cell_interchange_with_lstm_cell(tmp_path):
     np.testing.assert_array_equal(lstm_cell.bias, [10.0] * 4)
 
 
-DTYPE_OBJECT = gap(7, "a cell made with dtype=tf.float32 raises NotImplementedError in get_config")
-
-
 @pytest.mark.parametrize("make_cell", [
     pytest.param(lambda: tfrnn.LSTMCell(32, use_peepholes=True, cell_clip=True), id="LSTMCell"),
-    pytest.param(lambda: tfrnn.BasicLSTMCell(32, dtype=tf.float32), id="BasicLSTMCell", marks=DTYPE_OBJECT),
-    pytest.param(lambda: tfrnn.BasicRNNCell(32, activation="relu", dtype=tf.float32), id="BasicRNNCell",
-                 marks=DTYPE_OBJECT),
-    pytest.param(lambda: tfrnn.GRUCell(32, dtype=tf.float32), id="GRUCell", marks=DTYPE_OBJECT),
+    pytest.param(lambda: tfrnn.BasicLSTMCell(32, dtype=tf.float32), id="BasicLSTMCell"),
+    pytest.param(lambda: tfrnn.BasicRNNCell(32, activation="relu", dtype=tf.float32), id="BasicRNNCell"),
+    pytest.param(lambda: tfrnn.GRUCell(32, dtype=tf.float32), id="GRUCell"),
 ])
 def test_rnn_cell_serialization(make_cell):
     x = keras.Input((None, 5))

@@ -127,11 +127,11 @@ def static_bidirectional_rnn(
         )
     lengths, init_fw = prepare_static(cell_fw, inputs, initial_state_fw, dtype, sequence_length)
     reverse = _reverser(lengths, time_axis=0, batch_axis=1)
-    reversed_inputs = _unstack_like(reverse(_stack(inputs)), inputs)
+    reversed_inputs = _unstack_like(tf.nest.map_structure(reverse, _stack(inputs)), inputs)  # each leaf
     _, init_bw = prepare_static(cell_bw, reversed_inputs, initial_state_bw, dtype, sequence_length)
     output_fw, state_fw = run_static(cell_fw, inputs, lengths, init_fw, training)
     output_bw, state_bw = run_static(cell_bw, reversed_inputs, lengths, init_bw, training)
-    output_bw = _unstack_like(reverse(_stack(output_bw)), output_bw)
+    output_bw = _unstack_like(tf.nest.map_structure(reverse, _stack(output_bw)), output_bw)
     outputs = [
         tf.nest.map_structure(lambda fw, bw: tf.concat([fw, bw], 1), fw, bw)
         for fw, bw in zip(output_fw, output_bw)

@@ -34,7 +34,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfrnn.base import Cell, DType, Nested, Tensor, check_state, new_sequence
+from tfrnn.base import Cell, DType, Nested, Tensor, check_state, new_sequence, single_state
 
 # One step of a loop: `step_fn(inputs, state) -> (output, new_state)`, a cell or a wrapper of one.
 StepFn = Callable[[Nested, Nested], tuple[Nested, Nested]]
@@ -67,12 +67,20 @@ def rnn_step(
         return output, like(state, new_state)
     done = t >= lengths  # [batch]
     output = tf.nest.map_structure(lambda o: copy_through(done, tf.zeros_like(o), o), output)
-    # The cell may compute in another dtype than the given state (Keras casts to
-    # its compute dtype); the carried state follows the cell.
-    new_state = tf.nest.map_structure(
-        lambda old, new: copy_through(done, tf.cast(old, new.dtype), new), state, like(state, new_state)
-    )
+    new_state = tf.nest.map_structure(lambda old, new: carry_state(done, old, new), state, like(state, new_state))
     return output, new_state
+
+
+def carry_state(finished: Tensor, old: Tensor, new: Tensor) -> Tensor:
+    """`copy_through` for one leaf of a state: `old` in finished rows, in `new`'s dtype.
+
+    The cell may compute in another dtype than the given state (Keras casts to
+    its compute dtype); the carried state follows the cell. A scalar or a
+    `TensorArray` takes `new`, as `copy_through` says.
+    """
+    if isinstance(new, tf.TensorArray) or new.shape.rank == 0:
+        return new
+    return copy_through(finished, tf.cast(old, new.dtype), new)
 
 
 def copy_through(finished: Tensor, old: Tensor, new: Tensor) -> Tensor:
@@ -183,6 +191,27 @@ def leaf_shape(batch_size: int | Tensor, size: int | Sequence[int]) -> Tensor:
 def transpose_batch_time(x: Tensor) -> Tensor:
     """Swaps the first two axes (TF1's `_transpose_batch_time`); rank >= 3 was checked."""
     return tf.transpose(x, [1, 0] + list(range(2, x.shape.rank)))
+
+
+def set_leading_shape(values: Nested, leading: Sequence[int | None]) -> Nested:
+    """`values` with the static sizes of their leading axes set (`[time, batch]`, or `[batch]` for a state).
+
+    What the loop knows from its inputs' static shape, given back to results
+    whose shape a loop lost (a fused loop sizes its `TensorArray`s by the
+    runtime length): a static fact, no op. Scalars, `TensorArray`s and leaves
+    whose sizes disagree are left as they are.
+    """
+    known = tf.TensorShape(leading)
+
+    def set_shape(value: Tensor) -> Tensor:
+        if isinstance(value, tf.TensorArray) or value.shape.rank is None or value.shape.rank < known.rank:
+            return value
+        shape = known.concatenate([None] * (value.shape.rank - known.rank))
+        if value.shape.is_compatible_with(shape):
+            value.set_shape(shape)
+        return value
+
+    return tf.nest.map_structure(set_shape, values)
 
 
 def reads_floats(cell: Cell) -> bool:
@@ -379,8 +408,12 @@ def initial_state_for(
         return state
     if hasattr(cell, "zero_state"):
         return cell.zero_state(batch_size, dtype)
-    # Keras 3 cells: get_initial_state(batch_size) in the layer's dtype.
+    # Keras 3 cells: get_initial_state(batch_size) in the layer's dtype. A cell
+    # whose state_size is one size returns `[h]`; TF1's loops carried (and
+    # returned) `h`, and Keras' cells take either.
     state = cell.get_initial_state(batch_size=batch_size)
+    if not isinstance(cell.state_size, (list, tuple)):
+        state = single_state(state)
     return tf.nest.map_structure(lambda s: tf.cast(s, dtype), state)
 
 
@@ -391,7 +424,9 @@ def check_initial_state(
     """Checks a given initial state against the cell (returns it as tensors), or that `dtype` is there.
 
     The state's dtype (given, or `dtype`) must be the inputs' when they are
-    floats: in TF1 the two met inside the cell and TF 1.15 raised.
+    floats: in TF1 the two met inside the cell and TF 1.15 raised. Scalars and
+    `TensorArray`s in a state (TF1's step counters and accumulators) have no
+    rows and keep their own dtype: only the other parts are checked.
     """
     if initial_state is None:
         if dtype is None:
@@ -402,10 +437,16 @@ def check_initial_state(
         name = _dtype_name(dtype)
         _check_state_dtype(name, inputs_dtype, f"dtype={name}", "pass dtype=tf.{inputs}")
         return None
-    flat = as_tensors(initial_state, "initial_state", "a tensor or a (nested) tuple of tensors matching cell.state_size")
-    for leaf in flat:
+    expected = "a tensor or a (nested) tuple of tensors matching cell.state_size"
+    flat = [  # a TensorArray in a state (TF1 allowed them) stays one
+        leaf if isinstance(leaf, tf.TensorArray) else as_tensor(leaf, "initial_state", expected)
+        for leaf in tf.nest.flatten(initial_state)
+    ]
+    tensors = [leaf for leaf in flat if not isinstance(leaf, tf.TensorArray)]
+    for leaf in tensors:
         check_numeric(leaf, "initial_state")
-    dtypes = {s.dtype for s in flat}
+    rows = [leaf for leaf in tensors if leaf.shape.rank != 0]  # the parts with a batch axis
+    dtypes = {s.dtype for s in rows}
     if len(dtypes) > 1:
         raise ValueError(
             f"All parts of initial_state must have one dtype, but received "
@@ -413,8 +454,9 @@ def check_initial_state(
         )
     state = tf.nest.pack_sequence_as(initial_state, flat)
     check_state(cell, state, batch_size if isinstance(batch_size, int) else None)
-    name = flat[0].dtype.name
-    _check_state_dtype(name, inputs_dtype, f"initial_state has dtype {name}", "cast the state to {inputs}")
+    if rows:
+        name = rows[0].dtype.name
+        _check_state_dtype(name, inputs_dtype, f"initial_state has dtype {name}", "cast the state to {inputs}")
     return state
 
 

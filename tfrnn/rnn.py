@@ -22,7 +22,7 @@ from tfrnn.base import Cell, DType, Nested, Tensor, check_cell, no_autograph, wa
 from tfrnn.loop_kit import (
     StepFn, as_tensor, as_tensors, cell_step_fn, check_initial_state, check_numeric, check_sequence_inputs,
     check_sequence_length, copy_through, empty_rows, finished_steps, ids_hint, initial_state_for, leaf_shape,
-    like, one_sequence, reads_floats, rnn_step, show, take_initial, transpose_batch_time, zero_where,
+    like, one_sequence, reads_floats, rnn_step, set_leading_shape, show, take_initial, transpose_batch_time, zero_where,
 )
 
 # static_rnn builds one copy of the cell per step; beyond this many steps the
@@ -175,6 +175,10 @@ def run_dynamic(
             outputs, final_state = _dynamic_loop(step_fn, inputs_tm, state, lengths, time_steps, loop_options)
     if lengths is not None:
         final_state = take_initial(empty_rows(lengths), final_state, initial_state)
+    # The static [time, batch] of the inputs, which a fused loop's runtime-sized arrays lose.
+    time_batch = tf.nest.flatten(inputs_tm)[0].shape[:2]
+    outputs = set_leading_shape(outputs, time_batch)
+    final_state = set_leading_shape(final_state, time_batch[1:])
     if not time_major:
         outputs = tf.nest.map_structure(transpose_batch_time, outputs)
     return outputs, final_state
@@ -517,12 +521,27 @@ def _check_raw_start(cell: Cell, finished: Any, next_input: Nested, state: Neste
 
 
 def _emit_zeros(cell: Cell, next_input: Nested, emit_structure: Nested) -> Nested:
-    """Zeros shaped like one step's emit: `emit_structure` if given, else the cell's output."""
+    """Zeros `[batch] + size` for one step's emit, as TF1 read `emit_output` at time 0.
+
+    Given, each leaf of `emit_structure` is a tensor whose shape is the size
+    of one example's emit and whose dtype is the emit's (TF1: `emit.shape`, or
+    `tf.shape(emit)` where not fully known), or a size (an int or a
+    `TensorShape`) in the inputs' dtype. Not given, the cell's `output_size`.
+    """
     flat_input = tf.nest.flatten(next_input)
-    if emit_structure is not None:
-        return tf.nest.map_structure(tf.zeros_like, emit_structure)
     batch_size = tf.shape(flat_input[0])[0]
-    return tf.nest.map_structure(lambda size: tf.zeros(leaf_shape(batch_size, size), flat_input[0].dtype), cell.output_size)
+
+    def zeros(size: Any) -> Tensor:
+        if isinstance(size, (int, tf.TensorShape)):
+            return tf.zeros(leaf_shape(batch_size, size), flat_input[0].dtype)
+        emit = tf.convert_to_tensor(size)
+        zero = tf.zeros(tf.concat([[batch_size], tf.shape(emit)], 0), emit.dtype)
+        zero.set_shape(flat_input[0].shape[:1].concatenate(emit.shape))
+        return zero
+
+    if emit_structure is None:
+        return tf.nest.map_structure(zeros, cell.output_size)
+    return tf.nest.map_structure(zeros, emit_structure)
 
 
 def _emitted(emit_zero: Nested, emit: Nested, finished: Tensor) -> Nested:
