@@ -469,7 +469,6 @@ def test_bidirectional_dynamic_rnn(use_shape, use_time_major, use_sequence_lengt
 # MultiDimensionalLSTMTest, NestedLSTMTest --------------------------------------------
 
 
-@gap(3, "state_size of TensorShape([3, 4, 5]) pairs")
 def test_multi_dimensional_lstm_all_rnn_containers():
     feature_dims = (3, 4, 5)
     batch_size, max_length, sequence_length = 2, 8, [4, 6]

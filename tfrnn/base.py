@@ -301,6 +301,12 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
             self._check_step(inputs, state)
         if not self.built:
             self.take_input_dtype(_tensor_float_dtype(inputs))  # before Keras casts the inputs
+        if any(isinstance(leaf, tf.TensorArray) for leaf in tf.nest.flatten(state)):
+            # Keras' __call__ refuses a TensorArray among its arguments; TF1's cells took
+            # them inside a state, so such a step goes to `call` directly.
+            if not self.built:
+                self.build(tuple(inputs.shape))
+            return self.call(inputs, state, *args, **kwargs)
         return super().__call__(inputs, state, *args, **kwargs)
 
     @no_autograph
@@ -360,7 +366,10 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
 
     @no_autograph
     def zero_state(self, batch_size: int | Tensor, dtype: DType) -> Nested:
-        """All-zero state: a tensor `[batch_size, s]` for each int `s` in `state_size`.
+        """All-zero state: `[batch_size] + s` zeros for each size `s` in `state_size`.
+
+        A size is an int (`[batch_size, s]`) or, as TF1 allowed, a `TensorShape`
+        of any rank, `()` included (a scalar per example).
 
         Args:
             batch_size: int >= 0 or scalar integer tensor.
@@ -376,7 +385,9 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
         where = f"{self.name}.zero_state"
         batch_size = check_batch_size(batch_size, where)
         dtype = _state_dtype(dtype, where)
-        state = keras.tree.map_structure(lambda size: ops.zeros((batch_size, size), dtype=dtype), self.state_size)
+        state = keras.tree.map_structure(
+            lambda size: ops.zeros((batch_size, *tf.TensorShape(size).as_list()), dtype=dtype), self.state_size
+        )
         new_sequence(self)  # a zero state starts a sequence
         return state
 
@@ -692,10 +703,9 @@ def check_step(cell: Cell, inputs: Tensor, state: Nested) -> None:
 
 def check_state(cell: Cell, state: Nested, batch_size: int | None) -> None:
     """Raise a `ValueError` if `state` does not match `cell.state_size` and the batch size."""
-    sizes = keras.tree.flatten(cell.state_size)
     problem = _state_structure_problem(state, cell.state_size)
     if problem is None:
-        for tensor, size in zip(_flat_state(state, cell.state_size), sizes):
+        for tensor, size in _flat_state(state, cell.state_size):
             problem = _state_leaf_problem(tensor, size, batch_size)
             if problem:
                 break
@@ -709,6 +719,8 @@ def check_state(cell: Cell, state: Nested, batch_size: int | None) -> None:
 
 
 def _state_structure_problem(state: Nested, size: StateSize) -> str | None:
+    if isinstance(state, tf.TensorArray):  # TF1 carried TensorArrays in a state as they are
+        return None
     if not _is_sequence(size):
         if _is_sequence(state) and len(state) == 1:  # keras.layers.RNN's [h]
             state = state[0]
@@ -726,20 +738,27 @@ def _state_structure_problem(state: Nested, size: StateSize) -> str | None:
     return None
 
 
-def _flat_state(state: Nested, size: StateSize) -> list[Tensor]:
-    if not _is_sequence(size):
-        return [single_state(state)]
-    return [leaf for part, s in zip(state, size) for leaf in _flat_state(part, s)]
+def _flat_state(state: Nested, size: StateSize) -> list[tuple[Tensor, Any]]:
+    """`(leaf, size)` pairs; a TensorArray is a leaf whatever its size says."""
+    if isinstance(state, tf.TensorArray) or not _is_sequence(size):
+        return [(single_state(state), size)]
+    return [pair for part, s in zip(state, size) for pair in _flat_state(part, s)]
 
 
-def _state_leaf_problem(tensor: Tensor, size: int, batch_size: int | None) -> str | None:
+def _state_leaf_problem(tensor: Tensor, size: Any, batch_size: int | None) -> str | None:
+    if isinstance(tensor, tf.TensorArray):
+        return None
+    per_example = tuple(tf.TensorShape(size).as_list())  # an int size or a TensorShape
+    expected = "[batch_size" + "".join(f", {d}" for d in per_example) + "]"
     if not hasattr(tensor, "shape") and not isinstance(tensor, (list, float, int)):
-        return f"{_describe(tensor)} where a [batch_size, {size}] tensor was expected"
+        return f"{_describe(tensor)} where a {expected} tensor was expected"
     shape = _shape_of(tensor)
-    if len(shape) != 2:
-        return f"a part of shape {shape} where [batch_size, {size}] was expected"
-    if shape[1] is not None and shape[1] != size:
-        return f"a part of shape {shape} where [batch_size, {size}] was expected"
+    if len(shape) == 0 and not per_example:
+        return None  # a scalar state (size `()`, TF1's step counter) has no batch axis; TF1 accepted it
+    if len(shape) != 1 + len(per_example) or any(
+        d is not None and e is not None and d != e for d, e in zip(shape[1:], per_example)
+    ):
+        return f"a part of shape {shape} where {expected} was expected"
     if None not in (shape[0], batch_size) and shape[0] != batch_size:
         return f"a part with batch size {shape[0]} but the inputs' batch size is {batch_size}"
     return None
