@@ -28,7 +28,7 @@ import pytest
 import tensorflow as tf
 
 import tfrnn
-from tf1_port_support import TF1_CLOSE, gap
+from tf1_port_support import TF1_CLOSE
 
 SEED = 23489
 

@@ -31,7 +31,7 @@ import pytest
 import tensorflow as tf
 
 import tfrnn
-from tf1_port_support import TF1_CLOSE, call_under_scope_initializer, gap, trackable_children
+from tf1_port_support import TF1_CLOSE, call_under_scope_initializer, trackable_children
 
 LSTMStateTuple = tfrnn.LSTMStateTuple
 

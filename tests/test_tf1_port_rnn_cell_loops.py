@@ -55,7 +55,7 @@ import pytest
 import tensorflow as tf
 
 import tfrnn
-from tf1_port_support import TF1_CLOSE, gap, keras_seed, trackable_children
+from tf1_port_support import TF1_CLOSE, keras_seed, trackable_children
 
 SEED = 23489
 
@@ -163,7 +163,6 @@ def test_dropout():
         np.testing.assert_allclose(d_v, np.ones_like(input_value), **TF1_CLOSE)
 
 
-@gap("new-a")
 def test_dropout_dependencies():
     # testDropout's `(name, dep), = full_dropout_cell._checkpoint_dependencies`: one, the cell.
     cell = Plus1RNNCell()

@@ -6,15 +6,11 @@
   tf.constant_initializer(value))` on a built tfrnn cell;
   `call_under_scope_initializer` is a cell's first call under such a scope.
 - `keras_seed(seed)`: TF1's seeded `random_uniform_initializer(-0.01, 0.01)`.
-- `gap(behaviour)`: the strict xfail mark of a port that fails because of a tfrnn
-  behaviour issue #24 lists (or one the ports found); `BEHAVIOURS` names them once,
-  so every mark of one behaviour says the same thing.
 - `trackable_children(obj)`: the names a `tf.train.Checkpoint` gives an object's
   dependencies (TF1's tests read the private `_checkpoint_dependencies`).
 """
 
 import keras
-import pytest
 import tensorflow as tf
 
 import tfrnn
@@ -44,33 +40,6 @@ def scope_initializer(cell, value):
 def trackable_children(obj):
     """`{name: child}` of `obj`'s dependencies, as an object-based checkpoint records them."""
     return dict(tf.train.TrackableView(obj).children(obj))
-
-
-BEHAVIOURS = {
-    1: "cells take their dtype from their inputs (TF1: 'Layer infers the input type')",
-    2: "static shapes survive the loops' fast paths in a tf.function",
-    3: "any TF1 state structure: TensorShape / scalar / TensorArray states",
-    4: "nested inputs in every loop",
-    5: "raw_rnn reads emit_output at time 0 as per-example sizes or structure",
-    6: "object-based checkpoints track every layer's weights",
-    7: "get_config/from_config round-trip cells made with initializer or dtype objects",
-    8: "wrappers: wrapped_cell; zero_state delegates to the wrapped cell",
-    9: "a Keras cell with a single-tensor state gives a single tensor from the loops",
-    10: "get_initial_state: TF1's positional order and errors",
-    11: "error texts keep TF1's key phrases",
-    # Found by the ports, not in the issue's list:
-    "new-a": "DropoutWrapper(keep < 1) has a second checkpoint dependency, 'seed_state' (TF1's had only 'cell')",
-}
-
-
-def gap(behaviour, detail=""):
-    """Strict xfail: the port fails today because of tfrnn behaviour `behaviour` (a key of BEHAVIOURS).
-
-    Numbers are issue #24's list; `new-*` keys are behaviours the ports found.
-    """
-    label = f"#24 ({behaviour})" if isinstance(behaviour, int) else f"#24, {behaviour} (not in the issue's list)"
-    reason = f"{label}: {BEHAVIOURS[behaviour]}" + (f"; {detail}" if detail else "")
-    return pytest.mark.xfail(strict=True, reason=reason)
 
 
 def keras_seed(seed):

@@ -99,12 +99,10 @@ class DropoutWrapper(CellWrapper):
     in safe mode once registered with
     `@keras.saving.register_keras_serializable(package="my_model")`.
 
-    Checkpoints: an object-based checkpoint (`tf.train.Checkpoint`) holds the
-    dependency `cell`, as TF1's did, and, when some keep probability is below
-    1, `seed_state` (the masks' seed variable; TF1 had none): it is there so
-    that `tf.saved_model` exports the seed. A checkpoint written from a
-    wrapper without it (all keep probabilities 1) restores into one with it,
-    but not with `assert_consumed()`.
+    Checkpoints: an object-based checkpoint (`tf.train.Checkpoint`) holds one
+    dependency, `cell`, as TF1's did (the masks' seed is not saved: restored
+    training draws new masks). A SavedModel also holds `seed_state`, the
+    seed's variable, so that its exported functions draw masks.
 
     Attributes:
         cell: the wrapped cell (also `wrapped_cell`, TF1's name); the
@@ -159,6 +157,14 @@ class DropoutWrapper(CellWrapper):
             # used by `.keras` files and `.weights`, is unaffected by a tf.Module).
             self.seed_state = tf.Module()
             self.seed_state.variable = self.seed_generator.state
+
+    def _trackable_children(self, save_type: str = "checkpoint", **kwargs: Any) -> dict[str, Any]:
+        # TF's object graph (tf.train.Checkpoint, SavedModel) asks this. A checkpoint
+        # records TF1's one dependency, the cell; only a SavedModel needs the seed.
+        children = super()._trackable_children(save_type, **kwargs)
+        if save_type == "checkpoint":
+            children.pop("seed_state", None)
+        return dict(children)
 
     def step(self, inputs: Tensor, state: Nested, training: bool | None = None) -> tuple[Tensor, Nested]:
         if self.seed_generator is None:
