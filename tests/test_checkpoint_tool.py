@@ -28,8 +28,12 @@ from tfrnn.checkpoint.tool import main
 ROOT = pathlib.Path(__file__).parent.parent
 GOLDEN = pathlib.Path(__file__).parent / "golden"
 ATOL = 1e-5
-# Every TF1-written checkpoint in the repository.
-ALL_CHECKPOINTS = sorted(str(p.parent.relative_to(ROOT)) for p in GOLDEN.rglob("checkpoint"))
+# Every TF1-written checkpoint in the repository, but the seq2seq goldens': their attention
+# mechanisms, wrappers and decoders have no tfrnn classes yet (the seq2seq port adds them,
+# and with them these checkpoints join the list).
+ALL_CHECKPOINTS = sorted(
+    str(p.parent.relative_to(ROOT)) for p in GOLDEN.rglob("checkpoint") if "tf115_seq2seq" not in p.parts
+)
 # The variables of those checkpoints that no RNN cell holds; everything else is in a cell.
 NOT_IN_A_CELL = {
     "tests/golden/structures/seq2seq": {

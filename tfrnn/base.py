@@ -294,7 +294,11 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
 
     @no_autograph
     def __call__(self, inputs: Tensor, state: Nested, *args: Any, **kwargs: Any) -> tuple[Tensor, Nested]:
-        state = self._unwrap_state(state)
+        output, new_state = self._call_nested(inputs, self._unwrap_state(state), *args, **kwargs)
+        # Keras holds a deeper state flat (see `get_initial_state`) and wants it back flat.
+        return output, (keras.tree.flatten(new_state) if _held_flat(state, self.state_size) else new_state)
+
+    def _call_nested(self, inputs: Tensor, state: Nested, *args: Any, **kwargs: Any) -> tuple[Tensor, Nested]:
         # Before Keras builds the layer: a bad input must not create weights. Once
         # built, `call` checks (unless the subclass wrote `call` itself).
         if not self.built or self._writes_call:
@@ -943,14 +947,17 @@ def flat_for_keras(cell: Cell, state: Nested, keras_form: bool) -> Nested:
     return state
 
 
+def _held_flat(state: Nested, state_size: StateSize) -> bool:
+    """Whether `state` is a deeper `state_size`'s state as Keras holds it: one tensor per leaf."""
+    if not (isinstance(state_size, (list, tuple)) and _nests_deeper(state_size) and _is_sequence(state)):
+        return False
+    leaves = keras.tree.flatten(state_size)
+    return len(state) == len(leaves) != len(state_size) and not any(_is_sequence(part) for part in state)
+
+
 def _nested_again(state: Nested, state_size: StateSize) -> Nested:
     """A state Keras holds flat (one tensor per leaf of a deeper `state_size`), nested again; else `state`."""
-    if not (isinstance(state_size, (list, tuple)) and _nests_deeper(state_size) and _is_sequence(state)):
-        return state
-    leaves = keras.tree.flatten(state_size)
-    if len(state) != len(leaves) or len(state) == len(state_size) or any(_is_sequence(part) for part in state):
-        return state
-    return keras.tree.pack_sequence_as(state_size, list(state))
+    return keras.tree.pack_sequence_as(state_size, list(state)) if _held_flat(state, state_size) else state
 
 
 def _tensor_float_dtype(inputs: Tensor) -> str | None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import math
 import os
 import re
@@ -381,6 +382,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     Checkpoints do not store activation, forget_bias ...
     0
     """
+    default_hook = sys.unraisablehook
+    try:
+        return _run(argv)
+    finally:
+        gc.collect()  # while a stopped run's hook is quiet (see `_stopped`)
+        sys.unraisablehook = default_hook
+
+
+def _run(argv: Sequence[str] | None) -> int:
     try:
         args = _parser().parse_args(argv)
         print(_inspect(args.path) if args.command == "inspect" else _convert(args))
@@ -390,12 +400,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = exit_.code
         return code if isinstance(code, int) else int(code is not None)  # None or a message: as sys.exit reads them
     except KeyboardInterrupt:
-        return _fail("interrupted; nothing was written", 130)
+        return _stopped("interrupted; nothing was written", 130)
     except _Terminated:
-        return _fail("terminated by SIGTERM; nothing was written", 128 + signal.SIGTERM)
+        return _stopped("terminated by SIGTERM; nothing was written", 128 + signal.SIGTERM)
     except Exception as error:  # noqa: BLE001 - a command-line tool answers in one line, never a traceback
         return _fail(f"unexpected {type(error).__name__}: {error} (please report this to tfrnn)", 1)
     return 0
+
+
+def _stopped(message: str, code: int) -> int:
+    """`_fail`, for a run a signal stopped halfway through the writer's work.
+
+    The signal may have stopped an object's constructor (a `zipfile.ZipFile`)
+    whose `__del__` then fails when the traceback is dropped: after the one
+    error line, that report must not reach stderr. `main` restores the hook.
+    """
+    sys.unraisablehook = lambda unraisable: None
+    return _fail(message, code)
 
 
 def _fail(message: str, code: int) -> int:
