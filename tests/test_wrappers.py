@@ -71,8 +71,10 @@ def test_wrong_number_of_layer_states_is_refused_before_building():
 
 def test_keras_cells_can_be_stacked():
     stack = tfrnn.MultiRNNCell([tfrnn.BasicLSTMCell(3), keras.layers.GRUCell(2)])
-    output, state = stack(np.ones((2, 4), "float32"), stack.get_initial_state(batch_size=2))
+    output, state = stack(np.ones((2, 4), "float32"), stack.zero_state(2, "float32"))
     assert tuple(output.shape) == (2, 2) and isinstance(state[0], tfrnn.LSTMStateTuple)
+    _, flat = stack(np.ones((2, 4), "float32"), stack.get_initial_state(batch_size=2))  # Keras' form
+    assert [tuple(s.shape) for s in flat] == [(2, 3), (2, 3), (2, 2)]
 
 
 def test_config_round_trip_rebuilds_the_same_stack():
@@ -152,7 +154,7 @@ def test_keras_form_of_get_initial_state_is_flat_for_nested_states_and_cells_tak
     assert [tuple(s.shape) for s in flat] == [(2, 2), (2, 2), (2, 3)]
     x = np.ones((2, 4), "float32")
     got, want = stack(x, flat), stack(x, nested)
-    assert isinstance(got[1][0], tfrnn.LSTMStateTuple)
+    assert isinstance(want[1][0], tfrnn.LSTMStateTuple) and len(got[1]) == 3  # flat in, flat out (Keras' form)
     for a, b in zip(keras.tree.flatten(got), keras.tree.flatten(want)):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b))
     wrapped = tfrnn.ResidualWrapper(tfrnn.MultiRNNCell([tfrnn.GRUCell(4), tfrnn.BasicLSTMCell(4)]))

@@ -457,7 +457,7 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
             per leaf of `state_size`: Keras' `RNN` holds one variable per
             state tensor (`stateful=True`, `reset_states`) and cannot hold
             nested ones. Every tfrnn cell takes its state in that flat form
-            too, and nests it again by `state_size`.
+            too, nests it again by `state_size`, and returns its new state flat.
 
         Raises:
             ValueError: neither `inputs` nor `batch_size` given (TF1's
