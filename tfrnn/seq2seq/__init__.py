@@ -1,0 +1,10 @@
+"""`tf.contrib.seq2seq` on Keras 3: attention, the attention wrapper, decoders,
+helpers, `dynamic_decode` and the sequence loss, with TF1's names, signatures,
+numbers and checkpoint names.
+
+Where TF1 code said `tf.contrib.seq2seq.X`, it says `tfrnn.seq2seq.X`.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []
