@@ -245,7 +245,7 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
         """Size of the output: an int."""
         raise NotImplementedError(f"{type(self).__name__} must define output_size.")
 
-    def tf1_layout(self, input_depth: int) -> Sequence[Weight | Child] | None:
+    def tf1_layout(self, input_depth: int) -> Sequence[Weight | Child | Sublayer] | None:
         """The cell's weights and inner cells, in TF1's order, for inputs of `input_depth`.
 
         This one description is what `build` creates, what `tf1_variable_names`
@@ -277,20 +277,7 @@ class RNNCell(keras.layers.Layer, _KerasDropoutCell):
     def build(self, input_shape: Shape) -> None:
         """Creates the weights and builds the inner cells that `tf1_layout` describes."""
         depth = self._set_input_depth(input_shape)
-        for item in self.tf1_layout(depth) or ():
-            if isinstance(item, Child):
-                if not item.cell.built:
-                    if isinstance(item.cell, RNNCell):
-                        item.cell.take_input_dtype(self.dtype_policy.name)  # a float64 stack has float64 layers
-                    item.cell.build((None, item.input_depth))
-            else:
-                self._add_tf1_weight(item)
-
-    def _add_tf1_weight(self, weight: Weight) -> None:
-        *holders, leaf = weight.path
-        owner = functools.reduce(_holder_of, holders, self)
-        variable = owner.add_weight(shape=weight.shape, initializer=weight.initializer, name=leaf)
-        setattr(owner, leaf, variable)
+        build_layout(self, self.tf1_layout(depth) or ())
 
     @no_autograph
     def __call__(self, inputs: Tensor, state: Nested, *args: Any, **kwargs: Any) -> tuple[Tensor, Nested]:
@@ -580,13 +567,58 @@ class Child:
         scope: the TF1 scope the child's names sit under, relative to the scope
             that holds the parent (`""` for TF1's core wrappers, which add no
             scope; `multi_rnn_cell/cell_0` for a stack's first layer).
-        cell: the inner cell.
+        cell: the inner cell, or any layer with a `tf1_layout` (an attention
+            mechanism inside its wrapper).
         input_depth: the depth of the inputs the inner cell reads.
+        name: the TF1 name of the child's own scope when it is not the
+            child's Keras name: the parent decides it (an attention wrapper
+            numbers its mechanisms `bahdanau_attention`, `bahdanau_attention_1`).
     """
 
     scope: str
     cell: Cell
     input_depth: int
+    name: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Sublayer:
+    """A Keras layer of the user's that a cell calls, e.g. an `attention_layer`.
+
+    The layer creates its own weights (`build` only builds it, for inputs of
+    `input_depth`); TF1 named them `<cell scope>/<layer name>/<weight name>`,
+    e.g. `attention_wrapper/my_attention/kernel`.
+    """
+
+    layer: Any
+    input_depth: int
+
+
+def build_layout(owner: keras.layers.Layer, layout: Sequence[Weight | Child | Sublayer]) -> None:
+    """Creates `owner`'s weights and builds its inner cells and layers, as `layout` describes them.
+
+    `RNNCell.build` and every other layer with a `tf1_layout` (attention
+    mechanisms) build through it.
+    """
+    for item in layout:
+        if isinstance(item, Child):
+            if not item.cell.built:
+                if isinstance(item.cell, RNNCell):
+                    item.cell.take_input_dtype(owner.dtype_policy.name)  # a float64 stack has float64 layers
+                item.cell.build((None, item.input_depth))
+        elif isinstance(item, Sublayer):
+            if not item.layer.built:
+                item.layer.build((None, item.input_depth))
+        else:
+            add_tf1_weight(owner, item)
+
+
+def add_tf1_weight(owner: keras.layers.Layer, weight: Weight) -> None:
+    """Creates the variable `weight` describes, held where its `attribute` path says."""
+    *holders, leaf = weight.path
+    holder = functools.reduce(_holder_of, holders, owner)
+    variable = holder.add_weight(shape=weight.shape, initializer=weight.initializer, name=leaf)
+    setattr(holder, leaf, variable)
 
 
 class WeightGroup(keras.layers.Layer):

@@ -8,12 +8,15 @@ transposed, split or re-ordered.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import keras
+import tensorflow as tf
 
-from tfrnn.base import Cell, Child, Tensor, Weight, built_input_depth
+from tfrnn.base import Cell, Child, Sublayer, Tensor, Weight, built_input_depth
 
 _SHOWN = 60  # characters of a wrong argument's repr shown in an error
 
@@ -24,21 +27,24 @@ class Entry:
 
     name: str
     shape: tuple[int, ...]
-    cell: Cell
+    cell: Cell  # the cell or Keras layer that holds it; None for a bare variable
     weight: Weight
+    held: Tensor | None = None  # the variable itself, where no layout describes it (a user's layer)
 
     def variable(self) -> Tensor:
         """The Keras variable (the cell must be built)."""
-        return self.weight.variable(self.cell)
+        return self.held if self.held is not None else self.weight.variable(self.cell)
 
 
-def tf1_entries(cell: Cell, input_depth: int, scope: str = "") -> Iterator[Entry]:
+def tf1_entries(cell: Cell, input_depth: int, scope: str = "", name: str | None = None) -> Iterator[Entry]:
     """Yields every TF1 variable of `cell` built for `input_depth`, in TF1's order.
 
     Args:
-        cell: a tfrnn cell (or a structure of them).
+        cell: a tfrnn cell (or a structure of them), or another layer with a
+            `tf1_layout` (an attention mechanism).
         input_depth: the depth of the inputs the cell reads.
         scope: the enclosing TF1 scope, `""` for none.
+        name: the TF1 name of the cell's own scope, if not its Keras name.
 
     Raises:
         TypeError: a cell in the structure has no TF1 layout (a Keras cell, a
@@ -52,14 +58,95 @@ def tf1_entries(cell: Cell, input_depth: int, scope: str = "") -> Iterator[Entry
             "and wrappers (and MultiRNNCell of them); a Keras cell or a cell that "
             "creates its own weights has none."
         )
+    own = cell.name if name is None else name
     for item in layout:
         if isinstance(item, Child):
-            yield from tf1_entries(item.cell, item.input_depth, join_scope(scope, item.scope))
+            yield from tf1_entries(item.cell, item.input_depth, join_scope(scope, item.scope), item.name)
+        elif isinstance(item, Sublayer):
+            yield from layer_entries(item.layer, join_scope(scope, own))
         else:
-            yield Entry(join_scope(scope, cell.name, item.name), tuple(item.shape), cell, item)
+            yield Entry(join_scope(scope, own, item.name), tuple(item.shape), cell, item)
 
 
-def tf1_variable_names(cell: Cell, scope: str = "rnn") -> dict[str, Tensor]:
+def layer_entries(layer: keras.layers.Layer, scope: str, name: str | None = None) -> Iterator[Entry]:
+    """The variables of a Keras layer without a TF1 layout (a `Dense` output or attention
+    layer, an `Embedding`), named as TF1 named a `tf.layers` layer's: `<scope>/<layer name>/<weight>`."""
+    for variable in layer.weights:
+        leaf = variable_name(variable)
+        yield Entry(join_scope(scope, name or layer.name, leaf), tuple(variable.shape), layer, Weight(leaf, ()), variable)
+
+
+def variable_name(variable: Tensor) -> str:
+    """A variable's own name, without TensorFlow's `:0` or the path of the layer holding it."""
+    return str(variable.name).split(":")[0].split("/")[-1]
+
+
+def structure_entries(structure: Any, scope: str, depth_of: Any = None) -> Iterator[Entry]:
+    """Every TF1 variable of one object, a list of objects, or `{scope: object(s)}`.
+
+    An object is a tfrnn cell, a seq2seq object (`tf1_parts()` says what holds
+    its variables: a decoder's cell and output layer, a mechanism's memory
+    layer), a Keras layer or a variable. Objects of one scope with the same name
+    are numbered as TF1 numbered them: `memory_layer`, `memory_layer_1`, ...
+    `depth_of(cell, scope, name)` gives the input depth of an unbuilt cell (loading
+    infers it from the checkpoint); without it an unbuilt cell is a `ValueError`.
+    """
+    if isinstance(structure, Mapping):
+        for key, value in structure.items():
+            yield from structure_entries(value, join_scope(scope, key), depth_of)
+        return
+    parts = list(_parts(structure))
+    counts: collections.Counter[str] = collections.Counter()
+    for part in parts:
+        base = _own_name(part)
+        name = base if counts[base] == 0 else f"{base}_{counts[base]}"
+        counts[base] += 1
+        yield from _part_entries(part, scope, name, depth_of)
+
+
+def _parts(structure: Any) -> Iterator[Any]:
+    if isinstance(structure, (list, tuple)) and not hasattr(structure, "_fields"):
+        for item in structure:
+            yield from _parts(item)
+    elif hasattr(structure, "tf1_parts") and not hasattr(structure, "tf1_layout"):
+        yield from _parts(structure.tf1_parts())
+    else:
+        yield structure
+
+
+def _own_name(part: Any) -> str:
+    if isinstance(part, (tf.Variable, keras.Variable)):
+        return variable_name(part)
+    return str(getattr(part, "name", ""))
+
+
+def _part_entries(part: Any, scope: str, name: str, depth_of: Any) -> Iterator[Entry]:
+    if isinstance(part, (tf.Variable, keras.Variable)):
+        yield Entry(join_scope(scope, name), tuple(part.shape), None, Weight(name, ()), part)
+    elif hasattr(part, "tf1_layout"):
+        depth = built_input_depth(part) if part.built else None
+        if depth is None and depth_of is not None:
+            depth = depth_of(part, scope, name)
+        if depth is None:
+            raise ValueError(_unbuilt_message(part))
+        yield from tf1_entries(part, depth, scope, name)
+    elif isinstance(part, keras.layers.Layer):
+        if not part.built:
+            raise ValueError(_unbuilt_message(part))
+        yield from layer_entries(part, scope, name)
+    else:
+        require_tf1_cell(part, "tf1_variable_names")
+
+
+def _unbuilt_message(part: Any) -> str:
+    return (
+        f"tf1_variable_names needs a built cell, but {part.name} has no weights "
+        "yet. Call it once on inputs, or use load_tf1_checkpoint, which builds "
+        "an unbuilt cell from the checkpoint's shapes."
+    )
+
+
+def tf1_variable_names(cell: Any, scope: str = "rnn") -> dict[str, Tensor]:
     """Maps each weight of a built cell to the name TF1 gives it in a checkpoint.
 
     The names are those of `tf.compat.v1.train.Saver`: the scope of the loop
@@ -68,9 +155,23 @@ def tf1_variable_names(cell: Cell, scope: str = "rnn") -> dict[str, Tensor]:
     `MultiRNNCell` adds `multi_rnn_cell/cell_{i}/` before each layer's cell,
     whatever the layers are called in Keras.
 
+    Seq2seq objects have TF1's names too. An `AttentionWrapper` names its cell,
+    its mechanisms' scoring variables (`bahdanau_attention/query_layer/kernel`,
+    `attention_v`, ...) and its attention layers; a mechanism names its
+    `memory_layer/kernel`, which TF1 created where the mechanism was built; a
+    `BasicDecoder` names its cell and its output layer (give `dynamic_decode`'s
+    scope, e.g. `"decoder"`). A list of objects shares `scope`, and objects of
+    one name in one scope are numbered as TF1 numbered them (`memory_layer`,
+    `memory_layer_1`); a mapping `{scope: object or list}` names several
+    structures at once (an encoder, a decoder, the embeddings' variables).
+
     Args:
-        cell: a built tfrnn cell, or a `MultiRNNCell` of them.
-        scope: the enclosing TF1 variable scope; `""` for none.
+        cell: a built tfrnn cell, or a `MultiRNNCell` of them; a seq2seq object
+            (attention wrapper, mechanism, decoder); a Keras layer or variable;
+            a list of these, or a mapping `{scope: these}`.
+        scope: the enclosing TF1 variable scope; `""` for none. With a mapping,
+            each key is a full scope and `scope` stays `"rnn"` (any other
+            value is put before every key).
 
     Returns:
         `dict` from TF1 name to the cell's `keras.Variable`, in TF1's order.
@@ -95,16 +196,12 @@ def tf1_variable_names(cell: Cell, scope: str = "rnn") -> dict[str, Tensor]:
     rnn/multi_rnn_cell/cell_1/gru_cell/candidate/kernel (7, 3)
     rnn/multi_rnn_cell/cell_1/gru_cell/candidate/bias (3,)
     """
-    require_tf1_cell(cell, "tf1_variable_names")
+    if not isinstance(cell, (Mapping, list, tuple)) and not hasattr(cell, "tf1_parts"):
+        require_tf1_cell(cell, "tf1_variable_names")
     require_scope(scope, "tf1_variable_names")
-    depth = built_input_depth(cell)
-    if not cell.built or depth is None:
-        raise ValueError(
-            f"tf1_variable_names needs a built cell, but {cell.name} has no weights "
-            "yet. Call it once on inputs, or use load_tf1_checkpoint, which builds "
-            "an unbuilt cell from the checkpoint's shapes."
-        )
-    return {entry.name: entry.variable() for entry in tf1_entries(cell, depth, scope)}
+    if isinstance(cell, Mapping):
+        scope = "" if scope == "rnn" else scope
+    return {entry.name: entry.variable() for entry in structure_entries(cell, scope)}
 
 
 def join_scope(*parts: str) -> str:
