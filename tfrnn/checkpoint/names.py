@@ -108,7 +108,10 @@ def _parts(structure: Any) -> Iterator[Any]:
     if isinstance(structure, (list, tuple)) and not hasattr(structure, "_fields"):
         for item in structure:
             yield from _parts(item)
-    elif hasattr(structure, "tf1_parts") and not hasattr(structure, "tf1_layout"):
+    elif hasattr(structure, "tf1_parts"):
+        # What holds a seq2seq object's variables at this scope: a decoder's cell and
+        # output layer; a mechanism's memory layer (its scoring variables are named
+        # inside the attention wrapper, through its tf1_layout).
         yield from _parts(structure.tf1_parts())
     else:
         yield structure
