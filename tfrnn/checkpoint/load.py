@@ -17,7 +17,9 @@ import numpy as np
 import tensorflow as tf
 
 from tfrnn.base import Cell, Tensor, built_input_depth
-from tfrnn.checkpoint.names import Entry, require_scope, require_tf1_cell, shown, tf1_entries
+from tfrnn.checkpoint.names import (
+    Entry, join_scope, require_scope, require_structure, shown, structure_entries, tf1_entries,
+)
 
 _MAX_LISTED = 20  # names shown per category in an error
 _PRE_1_2_NAMES = {"kernel": "weights", "bias": "biases"}
@@ -25,7 +27,7 @@ _CHECKPOINT_FILE = re.compile(r"\.(index|data-\d{5}-of-\d{5})$")  # model.ckpt.i
 _REAL_KINDS = "fiu"  # NumPy kinds a float variable can take: float, int, unsigned int
 
 
-def load_tf1_checkpoint(ckpt_path: str | os.PathLike[str], cell: Cell, scope: str = "rnn") -> dict[str, Tensor]:
+def load_tf1_checkpoint(ckpt_path: str | os.PathLike[str], cell: Any, scope: str = "rnn") -> dict[str, Tensor]:
     """Loads a TF1 `tf.train.Saver` checkpoint into a cell, by TF1 variable names.
 
     An unbuilt cell is first built for the input depth the checkpoint implies.
@@ -47,7 +49,13 @@ def load_tf1_checkpoint(ckpt_path: str | os.PathLike[str], cell: Cell, scope: st
         ckpt_path: checkpoint prefix (`/path/model.ckpt`, or its `.index`
             file) or a directory holding a `checkpoint` file, or that file
             (its latest checkpoint is used).
-        cell: a tfrnn cell or `MultiRNNCell`, built or not.
+        cell: a tfrnn cell or `MultiRNNCell`, built or not; or anything
+            `tf1_variable_names` names: a seq2seq object (attention wrapper,
+            mechanism, decoder), a Keras layer or variable, a list of these
+            sharing `scope`, or `{scope: these}` to load a whole TF1 model in
+            one call (an NMT checkpoint: embeddings, encoder, decoder with its
+            attention and output layer). Unbuilt cells are built from the
+            checkpoint's shapes; other layers must be built (run once) first.
         scope: the TF1 variable scope the cell's variables live under: `"rnn"`
             for `tf.nn.dynamic_rnn`'s default, `""` for a cell called directly,
             `"encoder/rnn"` inside `variable_scope("encoder")`.
@@ -80,21 +88,48 @@ def load_tf1_checkpoint(ckpt_path: str | os.PathLike[str], cell: Cell, scope: st
     _check_arguments(ckpt_path, cell, scope)
     prefix, reader = _open_checkpoint(ckpt_path)
     available = reader.get_variable_to_shape_map()
-    depth = built_input_depth(cell) if cell.built else infer_input_depth(cell, available, scope)
-    entries = list(tf1_entries(cell, depth or 0, scope))
-    report = _mismatch_report(entries, available, _prefix(scope), depth)
+    to_build: list[tuple[Cell, int | None]] = []
+
+    def depth_of(part: Cell, part_scope: str, name: str) -> int:
+        depth = infer_input_depth(part, available, part_scope, name)
+        to_build.append((part, depth))
+        return depth or 0  # names at depth 0 still show what is missing
+
+    entries, reports = [], []
+    for group_scope, structure in _groups(cell, scope):
+        already = len(to_build)
+        group = list(structure_entries(structure, group_scope, depth_of))
+        unread = any(depth is None for _, depth in to_build[already:])
+        reports.append(_mismatch_report(group, available, _prefix(group_scope), unread) if group else "")
+        entries += group
+    report = "\n".join(filter(None, reports))
     values, problems = _read_values(reader, prefix, entries) if not report else ({}, "")
     if report or problems:
         raise ValueError(
-            f"Cannot load TF1 checkpoint {str(ckpt_path)!r} into {cell.name} with "
+            f"Cannot load TF1 checkpoint {str(ckpt_path)!r} into {_described(cell)} with "
             f"scope={scope!r}; nothing was assigned.\n{report or problems}"
         )
-    if not cell.built:
-        cell.build((None, depth))
+    for part, depth in to_build:
+        if not part.built:  # one object may appear twice (a decoder's cell listed on its own)
+            part.build((None, depth))
     variables = {entry.name: entry.variable() for entry in entries}
     for name, variable in variables.items():
         variable.assign(values[name])
     return variables
+
+
+def _groups(structure: Any, scope: str) -> list[tuple[str, Any]]:
+    """`(scope, structure)` pairs: a mapping's items (keys are full scopes), else the one structure."""
+    if isinstance(structure, Mapping):
+        root = "" if scope == "rnn" else scope
+        return [(join_scope(root, key), value) for key, value in structure.items()]
+    return [(scope, structure)]
+
+
+def _described(structure: Any) -> str:
+    if isinstance(structure, Mapping):
+        return f"{{{', '.join(map(repr, structure))}}}"
+    return str(getattr(structure, "name", type(structure).__name__))
 
 
 def _check_arguments(ckpt_path: object, cell: object, scope: object) -> None:
@@ -104,7 +139,7 @@ def _check_arguments(ckpt_path: object, cell: object, scope: object) -> None:
             "checkpoint prefix as a str or pathlib.Path ('model.ckpt' for "
             "'model.ckpt.index'), or the directory that holds the 'checkpoint' file."
         )
-    require_tf1_cell(cell, "load_tf1_checkpoint")
+    require_structure(cell, "load_tf1_checkpoint")
     require_scope(scope, "load_tf1_checkpoint")
 
 
@@ -215,7 +250,9 @@ def _value_report(prefix: str, unreadable: list[str], wrong_kind: list[str], out
     return "\n".join(lines)
 
 
-def infer_input_depth(cell: Cell, available: Mapping[str, Sequence[int]], scope: str) -> int | None:
+def infer_input_depth(
+    cell: Cell, available: Mapping[str, Sequence[int]], scope: str, name: str | None = None,
+) -> int | None:
     """The input depth an unbuilt cell must have to match the checkpoint, or None.
 
     The first weight whose shape depends on the input depth (the first
@@ -224,7 +261,7 @@ def infer_input_depth(cell: Cell, available: Mapping[str, Sequence[int]], scope:
     `load_tf1_checkpoint` builds an unbuilt cell for this depth, and
     `tfrnn-checkpoint inspect` uses the same rule for the cells it finds.
     """
-    at_zero, at_one = (list(tf1_entries(cell, depth, scope)) for depth in (0, 1))
+    at_zero, at_one = (list(tf1_entries(cell, depth, scope, name)) for depth in (0, 1))
     for zero, one in zip(at_zero, at_one):
         if zero.shape != one.shape:
             found = available.get(zero.name)
@@ -235,7 +272,7 @@ def infer_input_depth(cell: Cell, available: Mapping[str, Sequence[int]], scope:
 
 
 def _mismatch_report(
-    entries: list[Entry], available: Mapping[str, Sequence[int]], prefix: str, depth: int | None,
+    entries: list[Entry], available: Mapping[str, Sequence[int]], prefix: str, unread: bool,
 ) -> str:
     expected = {entry.name: entry.shape for entry in entries}
     # The scope the cell's weights share: its name, or for a wrapper that adds
@@ -247,10 +284,10 @@ def _mismatch_report(
         n for n in sorted(available)
         if n.startswith(cell_prefix) and n not in expected and not _is_slot_of(n, expected)
     ]
-    if not (missing or misshaped or unexpected) and depth is not None:
+    if not (missing or misshaped or unexpected or unread):
         return ""
     lines = []
-    if depth is None:
+    if unread:
         lines.append(f"  the input depth could not be read from {entries[0].name!r}")
     lines += _listing("missing from the checkpoint", [f"{n} {list(expected[n])}" for n in missing])
     lines += _listing(

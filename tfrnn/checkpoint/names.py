@@ -133,7 +133,7 @@ def _part_entries(part: Any, scope: str, name: str, depth_of: Any) -> Iterator[E
         if depth is None:
             raise ValueError(_unbuilt_message(part))
         yield from tf1_entries(part, depth, scope, name)
-    elif isinstance(part, keras.layers.Layer):
+    elif isinstance(part, keras.layers.Layer) and not hasattr(part, "state_size"):  # not a Keras cell
         if not part.built:
             raise ValueError(_unbuilt_message(part))
         yield from layer_entries(part, scope, name)
@@ -199,8 +199,7 @@ def tf1_variable_names(cell: Any, scope: str = "rnn") -> dict[str, Tensor]:
     rnn/multi_rnn_cell/cell_1/gru_cell/candidate/kernel (7, 3)
     rnn/multi_rnn_cell/cell_1/gru_cell/candidate/bias (3,)
     """
-    if not isinstance(cell, (Mapping, list, tuple)) and not hasattr(cell, "tf1_parts"):
-        require_tf1_cell(cell, "tf1_variable_names")
+    require_structure(cell, "tf1_variable_names")
     require_scope(scope, "tf1_variable_names")
     if isinstance(cell, Mapping):
         scope = "" if scope == "rnn" else scope
@@ -227,6 +226,20 @@ def require_tf1_cell(cell: object, function: str) -> None:
         f"{function} received {shown(cell)}; it expects a tfrnn cell (or a "
         f"MultiRNNCell or wrapper of them): {fix}."
     )
+
+
+def require_structure(structure: object, function: str) -> None:
+    """Raises a `TypeError` unless `structure` is something TF1 names can be given to.
+
+    A cell, a seq2seq object, a mapping `{scope: ...}` or a list mixing them
+    pass (their parts are checked as they are named); a list of cells alone
+    is refused with the hint TF1 code needs (`MultiRNNCell([...])`).
+    """
+    if isinstance(structure, Mapping) or hasattr(structure, "tf1_parts"):
+        return
+    if isinstance(structure, (list, tuple)) and not all(hasattr(item, "state_size") for item in structure):
+        return
+    require_tf1_cell(structure, function)
 
 
 def require_scope(scope: object, function: str) -> None:

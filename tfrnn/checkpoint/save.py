@@ -18,8 +18,8 @@ from typing import Any
 
 import tensorflow as tf
 
-from tfrnn.base import Cell, Tensor, built_input_depth
-from tfrnn.checkpoint.names import Entry, tf1_entries
+from tfrnn.base import Cell, Tensor
+from tfrnn.checkpoint.names import Entry, require_structure, structure_entries
 
 __all__ = ["save_tf1_checkpoint"]
 
@@ -136,21 +136,20 @@ def _structures(cell_or_mapping: CellOrMapping, scope: str) -> tuple[list[tuple[
     return [p for p in pairs if p not in malformed], problems
 
 
-def _entries_of(cell: Cell, scope: str) -> tuple[list[Entry], str | None]:
-    """The TF1 entries of a built cell, or why it cannot be written (no TF1 layout, not built)."""
-    depth = built_input_depth(cell) if getattr(cell, "built", False) else None
-    where = f"{getattr(cell, 'name', type(cell).__name__)} (scope {scope!r})"
+def _entries_of(structure: Any, scope: str) -> tuple[list[Entry], str | None]:
+    """The TF1 entries of a built structure, or why it cannot be written (no TF1 layout, not built)."""
+    where = f"{getattr(structure, 'name', type(structure).__name__)} (scope {scope!r})"
     try:
-        entries = list(tf1_entries(cell, depth or 0, scope))
+        require_structure(structure, "save_tf1_checkpoint")
+        return list(structure_entries(structure, scope)), None
     except TypeError as error:
         return [], f"  {where}: {error}"
-    if depth is None:
+    except ValueError:
         return [], (
             f"  {where} is not built, so it has no weights yet: call it once on inputs "
             "(e.g. dynamic_rnn(cell, x, dtype=tf.float32)), or load_tf1_checkpoint into it, "
             "then save"
         )
-    return entries, None
 
 
 def _duplicate_problems(entries: list[Entry]) -> list[str]:
