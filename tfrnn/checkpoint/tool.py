@@ -17,8 +17,9 @@ left by a killed run (its process gone) is removed by the next `convert` into
 that folder.
 
 Every failure is one `tfrnn-checkpoint: error: ...` line on stderr and a
-non-zero exit status, never a traceback. TensorFlow and Keras are imported
-only when a command runs, so `--help` answers at once.
+non-zero exit status, never a traceback. The console script's entry point,
+`tfrnn_cli`, answers `--help` with this tool's parser
+(`tfrnn.checkpoint.arguments`) before TensorFlow is imported.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
-import math
 import os
 import re
 import signal
@@ -34,6 +34,8 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
+
+from tfrnn.checkpoint.arguments import PROG, ToolError, build_parser
 
 if TYPE_CHECKING:  # imported lazily at run time: `--help` must not wait for TensorFlow
     import keras
@@ -43,7 +45,6 @@ if TYPE_CHECKING:  # imported lazily at run time: `--help` must not wait for Ten
 
 __all__ = ["main"]
 
-PROG = "tfrnn-checkpoint"
 _OUTPUT_SUFFIXES = (".weights.h5", ".keras")
 # What `--forget-bias` and `--activation` mean when not given: TF1's defaults, which
 # are also the constructors', so they are neither passed nor printed.
@@ -53,14 +54,6 @@ _CHECKPOINT_FILE = re.compile(r"\.(index|data-\d{5}-of-\d{5})$")
 _PARTIAL = re.compile(r"\.partial-(?P<pid>\d+)-.+(?:\.weights\.h5|\.keras)")
 # The first bytes of files given as PATH that are not TF1 checkpoints.
 _MAGIC = ((b"PK\x03\x04", "a zip archive (a Keras 3 .keras model?)"), (b"\x89HDF", "an HDF5 file (Keras weights?)"))
-
-
-class ToolError(Exception):
-    """A failure reported as one line on stderr; `code` is the exit status."""
-
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class _Terminated(BaseException):
@@ -288,48 +281,6 @@ def _unit_at(inspection: Inspection, scope: str | None, path: str) -> tuple[str,
 # ------------------------------------------------------------------- command line
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        # One line, not argparse's usage block; exit status 2 as argparse's.
-        raise ToolError(f"{message} (see {self.prog} --help)", code=2)
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{inspect,convert}")
-    inspect = commands.add_parser("inspect", help="list the RNN structures of a TF1 checkpoint")
-    inspect.add_argument("path", help="checkpoint prefix (model.ckpt) or its directory")
-    convert_ = commands.add_parser(
-        "convert", help="save one structure's weights in a Keras 3 file (an existing file only with --force)",
-        description="Save one RNN structure of a TF1 checkpoint in a Keras 3 file. An existing OUT is "
-                    "refused unless --force; on any failure nothing is written.",
-    )
-    convert_.add_argument("path", help="checkpoint prefix (model.ckpt) or its directory")
-    convert_.add_argument("out", help="output file: OUT.weights.h5 (weights) or OUT.keras (model)")
-    convert_.add_argument("--scope", help="the cell's scope, as inspect lists it (default: the only one)")
-    convert_.add_argument("--to", choices=("keras", "tfrnn"), default="keras",
-                          help="native Keras cells (default) or tfrnn cells")
-    convert_.add_argument("--forget-bias", type=_finite_float, default=1.0,
-                          help="the LSTMs' forget_bias in your TF1 code (not stored in checkpoints; default 1.0)")
-    convert_.add_argument("--activation", default="tanh",
-                          help="the cells' activation in your TF1 code, a Keras name (not stored; default tanh)")
-    convert_.add_argument("--force", action="store_true",
-                          help="overwrite OUT if it exists (without --force, an existing OUT is an error)")
-    return parser
-
-
-def _finite_float(text: str) -> float:
-    """`--forget-bias`'s type: a finite number, parsed by `float`, never evaluated."""
-    fix = "pass your TF1 code's forget_bias, e.g. 1.0"
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number; {fix}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number; {fix}")
-    return value
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs `tfrnn-checkpoint` (`python -m tfrnn.checkpoint`) and returns its exit status.
 
@@ -392,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(argv: Sequence[str] | None) -> int:
     try:
-        args = _parser().parse_args(argv)
+        args = build_parser().parse_args(argv)
         print(_inspect(args.path) if args.command == "inspect" else _convert(args))
     except ToolError as error:
         return _fail(str(error), error.code)
