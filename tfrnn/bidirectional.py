@@ -15,7 +15,8 @@ from typing import Any
 
 import tensorflow as tf
 
-from tfrnn.base import Cell, DType, Nested, Tensor, check_cell, no_autograph
+from tfrnn.base import Cell, DType, Nested, Tensor, no_autograph
+from tfrnn.checks import check_cell
 from tfrnn.loop_kit import as_tensors, check_initial_state, check_sequence_inputs, reads_floats, show
 from tfrnn.rnn import INPUTS_EXPECTED, prepare_dynamic, prepare_static, run_dynamic, run_static
 

@@ -20,9 +20,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from tfrnn.base import (
-    Activation, Cell, DType, Initializer, LSTMStateTuple, RNNCell, Tensor, Weight, built_input_depth, warn_at_caller,
-)
+from tfrnn.base import Activation, Cell, DType, Initializer, LSTMStateTuple, RNNCell, Tensor, Weight, warn_at_caller
+from tfrnn.checks import built_input_depth
 
 
 def basic_rnn_step(gate_inputs: Tensor, activation: Callable[[Tensor], Tensor]) -> Tensor:

@@ -19,7 +19,8 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from tfrnn.base import Activation, Cell, Child, Initializer, Nested, Tensor, Weight, is_concrete, no_autograph
+from tfrnn.base import Activation, Cell, Child, Initializer, Nested, Tensor, Weight, no_autograph
+from tfrnn.checks import is_concrete
 from tfrnn.cells import activation_arg, initializer_arg, linear, serialize_activation, size_arg
 from tfrnn.wrappers import CellWrapper
 

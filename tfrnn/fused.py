@@ -37,7 +37,8 @@ from typing import Union
 import keras
 import tensorflow as tf
 
-from tfrnn.base import Cell, LSTMStateTuple, Nested, Tensor, single_state
+from tfrnn.base import Cell, LSTMStateTuple, Nested, Tensor
+from tfrnn.checks import single_state
 from tfrnn.cells import BasicLSTMCell, GRUCell, LSTMCell, gru_gates, gru_update, linear, lstm_step
 from tfrnn.loop_kit import copy_through, finished_steps, scan, scan_backward, zero_where
 

@@ -34,7 +34,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfrnn.base import Cell, DType, Nested, Tensor, check_state, new_sequence, single_state
+from tfrnn.base import Cell, DType, Nested, Tensor, new_sequence
+from tfrnn.checks import check_state, single_state
 
 # One step of a loop: `step_fn(inputs, state) -> (output, new_state)`, a cell or a wrapper of one.
 StepFn = Callable[[Nested, Nested], tuple[Nested, Nested]]

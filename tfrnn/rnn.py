@@ -18,7 +18,8 @@ from typing import Any, Union
 import tensorflow as tf
 
 from tfrnn import fused
-from tfrnn.base import Cell, DType, Nested, Tensor, check_cell, no_autograph, warn_at_caller
+from tfrnn.base import Cell, DType, Nested, Tensor, no_autograph, warn_at_caller
+from tfrnn.checks import check_cell
 from tfrnn.loop_kit import (
     StepFn, as_tensor, as_tensors, cell_step_fn, check_initial_state, check_numeric, check_sequence_inputs,
     check_sequence_length, copy_through, empty_rows, finished_steps, ids_hint, initial_state_for, leaf_shape,

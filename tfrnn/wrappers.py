@@ -16,10 +16,8 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from tfrnn.base import (
-    Cell, Child, DType, Nested, RNNCell, StateSize, Tensor, Weight, _keras_initial_state_call, built_input_depth,
-    check_cell, flat_for_keras, new_sequence, no_autograph,
-)
+from tfrnn.base import Cell, Child, DType, Nested, RNNCell, StateSize, Tensor, Weight, new_sequence, no_autograph
+from tfrnn.checks import built_input_depth, check_cell, flat_for_keras, keras_initial_state_call
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self from Python 3.11 on
@@ -224,7 +222,7 @@ class CellWrapper(RNNCell):
         self, inputs: Tensor | None = None, batch_size: int | Tensor | None = None, dtype: DType | None = None,
     ) -> Nested:
         """The wrapped cell's `get_initial_state`, with `RNNCell.get_initial_state`'s arguments and rules."""
-        keras_form = _keras_initial_state_call(inputs, batch_size, dtype)
+        keras_form = keras_initial_state_call(inputs, batch_size, dtype)
         batch_size, dtype = self._initial_state_arguments(inputs, batch_size, dtype)
         if not isinstance(self.cell, RNNCell):  # a user's TF1 cell: its zero_state; a Keras cell: zeros
             return flat_for_keras(self, self.zero_state(batch_size, dtype), keras_form)

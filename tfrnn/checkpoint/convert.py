@@ -25,7 +25,8 @@ from typing import Any, TypeVar, Union
 import keras
 import numpy as np
 
-from tfrnn.base import RNNCell, Weight, built_input_depth
+from tfrnn.base import RNNCell, Weight
+from tfrnn.checks import built_input_depth
 from tfrnn.cells import BasicLSTMCell, BasicRNNCell, GRUCell, LSTMCell
 from tfrnn.wrappers import MultiRNNCell
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from tfrnn.base import Cell, Tensor, built_input_depth
+from tfrnn.base import Cell, Tensor
 from tfrnn.checkpoint.names import (
     Entry, join_scope, require_scope, require_structure, shown, structure_entries, tf1_entries,
 )

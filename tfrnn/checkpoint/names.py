@@ -16,7 +16,8 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from tfrnn.base import Cell, Child, Sublayer, Tensor, Weight, built_input_depth
+from tfrnn.base import Cell, Child, Sublayer, Tensor, Weight
+from tfrnn.checks import built_input_depth
 
 _SHOWN = 60  # characters of a wrong argument's repr shown in an error
 

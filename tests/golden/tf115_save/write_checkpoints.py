@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 import tfrnn
-from tfrnn.base import built_input_depth
+from tfrnn.checks import built_input_depth
 from tfrnn.checkpoint.names import tf1_entries
 from tfrnn.checkpoint.save import save_tf1_checkpoint
 
