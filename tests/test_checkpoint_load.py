@@ -6,6 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
+import keras
 import tensorflow as tf
 
 import tfrnn
@@ -272,3 +273,26 @@ def test_the_index_data_or_state_file_may_be_given(name):
     tfrnn.load_tf1_checkpoint(GOLDEN / "gru" / name, cell)
     np.testing.assert_array_equal(np.asarray(cell.gates.kernel),
                                   np.load(GOLDEN / "gru.npz")["var:rnn/gru_cell/gates/kernel"])
+
+
+def test_bare_variables_and_keras_layers_load_by_their_names_in_one_call(tmp_path):
+    # A whole model in one mapping: a cell, a bare variable (an embedding) and a
+    # user's Keras layer (an output projection), as a TF1 program scoped them.
+    rng = np.random.default_rng(1)
+    values = {
+        "embeddings/encoder": rng.normal(size=(9, 3)), "rnn/gru_cell/gates/kernel": rng.normal(size=(5, 4)),
+        "rnn/gru_cell/gates/bias": rng.normal(size=(4,)), "rnn/gru_cell/candidate/kernel": rng.normal(size=(5, 2)),
+        "rnn/gru_cell/candidate/bias": rng.normal(size=(2,)), "decoder/output_projection/kernel": rng.normal(size=(2, 9)),
+    }
+    prefix = write_checkpoint(tmp_path, values)
+    embedding = tf.Variable(np.zeros((9, 3), "float32"), name="encoder")
+    projection = keras.layers.Dense(9, use_bias=False, name="output_projection")
+    projection.build((None, 2))
+    cell = tfrnn.GRUCell(2)
+    loaded = tfrnn.load_tf1_checkpoint(prefix, {"embeddings": embedding, "rnn": cell, "decoder": projection})
+    assert set(loaded) == set(values)
+    np.testing.assert_array_equal(embedding.numpy(), values["embeddings/encoder"].astype("float32"))
+    np.testing.assert_array_equal(np.asarray(projection.kernel), values["decoder/output_projection/kernel"].astype("float32"))
+    np.testing.assert_array_equal(np.asarray(loaded["rnn/gru_cell/candidate/bias"]),
+                                  values["rnn/gru_cell/candidate/bias"].astype("float32"))
+    assert any(loaded["rnn/gru_cell/candidate/bias"] is weight for weight in cell.weights)

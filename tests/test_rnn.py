@@ -490,8 +490,8 @@ def test_scalar_multi_dimensional_and_tensor_array_states_in_every_loop(loop, in
     """TF1's testScalarStateIsAccepted, testTensorArrayStateIsAccepted and multi-dimensional states, in one cell.
 
     A scalar has no rows: it takes each step's value (4 steps run: the longest row). `h`
-    is copied through per row at rank 3. The TensorArray passes through, as in TF1; the
-    cell read zeros in the padding.
+    is copied through per row at rank 3. The TensorArray passes through, as in TF1, and
+    holds what the cell read: past a row's end, the (finite) padding TF1 fed it too.
     """
     x = ramp(2, 4, depth=1)
     lengths = tf.constant([4, 2])
@@ -505,7 +505,7 @@ def test_scalar_multi_dimensional_and_tensor_array_states_in_every_loop(loop, in
     assert count.shape == () and int(count) == 4
     assert h.shape == (2, 3, 2)
     np.testing.assert_array_equal(h, np.broadcast_to(np.array([10.0, 3.0])[:, None, None], (2, 3, 2)))
-    np.testing.assert_array_equal(seen.stack(), np.transpose(want_outputs, (1, 0, 2)))
+    np.testing.assert_array_equal(seen.stack(), np.transpose(x, (1, 0, 2)))
 
 
 KERAS_SINGLE_STATE_LOOPS = {  # name: run(cell, x) -> final state

@@ -20,6 +20,8 @@ from tfrnn.dropout import DropoutWrapper
 from tfrnn.rnn import dynamic_rnn, raw_rnn, static_rnn
 from tfrnn.wrappers import DeviceWrapper, MultiRNNCell, ResidualWrapper
 
+from tfrnn import seq2seq  # noqa: E402  (tfrnn.seq2seq after `import tfrnn`, as tf.contrib.seq2seq was)
+
 __version__ = "0.1.0"
 
 __all__ = [

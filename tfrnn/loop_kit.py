@@ -15,13 +15,17 @@ on the values past a row's length, and padding is often garbage: NaN, or
 but not out of the gradients: a cell that computes on padding passes
 `0 * NaN = NaN` into its weight gradients, and the fused backward's
 weight-gradient products (`X_all^T @ dZ_all`, `h_prev^T @ dZ`) read every
-step and row. So no loop lets the cell see padding at all: finished steps
-and the state of zero-length rows are selected to zeros before the loop
-(`zero_where`, with `finished_steps` and `empty_rows`), and the zero-length
+step and row. So no loop lets the cell see unusable padding: non-finite
+values (and non-float ids) at finished steps and the state of zero-length rows
+are selected to zeros before the loop (`clean_padding`, `zero_where`, with
+`finished_steps` and `empty_rows`), and the zero-length
 rows take their initial state back after it (`take_initial`, NaN included,
-as TF1 returns it). Over a `[time, batch, depth]` input that is one select
-before the loop, not an op per step, so the fused loops keep their speed; its
-gradient gives exactly zero to the padding (TF1's `grad_x` there).
+as TF1 returns it). Finite padding floats are left as they are
+(`clean_padding`): TF1 fed them to the cell, whose results there are selected
+away with a gradient of exactly zero, but a state written at every step (an
+attention wrapper's alignment history) reads them, as in TF1. Over a `[time,
+batch, depth]` input that is one select before the loop, not an op per step,
+so the fused loops keep their speed.
 """
 
 from __future__ import annotations
@@ -123,6 +127,27 @@ def zero_where(finished: Tensor, values: Nested) -> Nested:
         return copy_through(finished, tf.zeros([], value.dtype), value)
 
     return tf.nest.map_structure(zero, values)
+
+
+def clean_padding(finished: Tensor, values: Nested) -> Nested:
+    """`values` with the padding that could poison a result or a gradient set to zero.
+
+    At the finished steps (`finished`, `[time, batch]`) a non-finite float
+    (NaN, inf) becomes zero, and so does any non-float value (ids that may lie
+    outside a vocabulary). Finite floats stay: TF1 fed them to the cell, and a
+    state that is written at every step whatever the length (an attention
+    wrapper's alignment history) reads them. Nothing else does: the outputs
+    and state of finished steps are selected away, and the gradient they pass
+    back is exactly zero, so `0 * finite` stays zero in every product.
+    """
+    def clean(value: Tensor) -> Tensor:
+        value = tf.convert_to_tensor(value)
+        mask = finished[(Ellipsis,) + (tf.newaxis,) * (value.shape.rank - finished.shape.rank)]
+        if value.dtype.is_floating:
+            mask = tf.logical_and(mask, tf.logical_not(tf.math.is_finite(value)))
+        return tf.where(mask, tf.zeros([], value.dtype), value)
+
+    return tf.nest.map_structure(clean, values)
 
 
 def take_initial(rows: Tensor, final_state: Nested, initial_state: Nested) -> Nested:

@@ -22,7 +22,7 @@ from tfrnn.base import Cell, DType, Nested, Tensor, no_autograph, warn_at_caller
 from tfrnn.checks import check_cell
 from tfrnn.loop_kit import (
     StepFn, as_tensor, as_tensors, cell_step_fn, check_initial_state, check_numeric, check_sequence_inputs,
-    check_sequence_length, copy_through, empty_rows, finished_steps, ids_hint, initial_state_for, leaf_shape,
+    check_sequence_length, clean_padding, copy_through, empty_rows, finished_steps, ids_hint, initial_state_for, leaf_shape,
     like, one_sequence, reads_floats, rnn_step, set_leading_shape, show, take_initial, transpose_batch_time, zero_where,
 )
 
@@ -154,14 +154,15 @@ def run_dynamic(
 ) -> tuple[Nested, Nested]:
     """Runs a loop `prepare_dynamic` checked: the fused path for cells it knows, else the generic one.
 
-    Either way the cell never sees padding: finished steps and the state of
-    zero-length rows are zeros, selected once before the loop, and those rows
-    take their initial state back after it (see `tfrnn/loop_kit.py`).
+    Either way the cell never sees unusable padding: non-finite values at
+    finished steps and the state of zero-length rows are zeros, selected once
+    before the loop, and those rows take their initial state back after it
+    (see `tfrnn/loop_kit.py`).
     """
     inputs_tm, time_steps, lengths, initial_state = loop
     state = initial_state
     if lengths is not None:
-        inputs_tm = zero_where(finished_steps(lengths, time_steps), inputs_tm)  # one select over [T, B, ...]
+        inputs_tm = clean_padding(finished_steps(lengths, time_steps), inputs_tm)  # one select over [T, B, ...]
         state = zero_where(empty_rows(lengths), initial_state)
     fast_loop = fused.loop_for(cell, inputs_tm)
     with one_sequence(cell):
@@ -366,17 +367,17 @@ def run_static(
 ) -> tuple[list[Nested], Nested]:
     """The unrolled loop over the steps `prepare_static` checked.
 
-    As in `run_dynamic`, the cell never sees padding: a finished step's input
-    and a zero-length row's state are selected to zeros, and those rows take
-    their initial state back at the end (one select per step: the loop is
-    unrolled anyway).
+    As in `run_dynamic`, the cell never sees unusable padding: non-finite
+    values in a finished step's input and a zero-length row's state are
+    selected to zeros, and those rows take their initial state back at the end
+    (one select per step: the loop is unrolled anyway).
     """
     step_fn = cell_step_fn(cell, training)
     outputs = []
     state = initial_state if lengths is None else zero_where(empty_rows(lengths), initial_state)
     with one_sequence(cell):
         for t, step in enumerate(inputs):
-            step = step if lengths is None else zero_where(t >= lengths, step)
+            step = step if lengths is None else clean_padding(t >= lengths, step)
             output, state = rnn_step(step_fn, step, state, t, lengths)
             outputs.append(output)
     if lengths is not None:
@@ -453,8 +454,8 @@ def raw_rnn(
     loop_state = tf.constant(0) if no_loop_state else loop_state  # while_loop needs a tensor
 
     def body(time, finished, current_input, emit_tas, state, loop_state):
-        # A finished row's input may be garbage (padding read past its end): the cell sees zeros.
-        output, cell_state = step_fn(zero_where(finished, current_input), state)
+        # A finished row's input may be garbage (padding read past its end): no NaN reaches the cell.
+        output, cell_state = step_fn(clean_padding(finished, current_input), state)
         next_finished, next_input, next_state, emit, next_loop_state = _call_loop_fn(
             loop_fn, time + 1, output, cell_state, None if no_loop_state else loop_state
         )

@@ -200,7 +200,10 @@ def _read_values(reader: Any, prefix: str, entries: list[Entry]) -> tuple[dict[s
 
 def _variable_dtype(entry: Entry) -> np.dtype[Any]:
     """The dtype the variable has, or will have once the cell is built (its dtype policy's)."""
-    name = entry.variable().dtype if entry.cell.built else entry.cell.dtype_policy.variable_dtype
+    if entry.held is not None or entry.cell.built:  # a bare variable has no cell to build
+        name = entry.variable().dtype
+    else:
+        name = entry.cell.dtype_policy.variable_dtype
     return np.dtype(tf.as_dtype(name).as_numpy_dtype)  # also bfloat16, which NumPy lacks
 
 
