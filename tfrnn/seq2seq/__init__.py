@@ -14,3 +14,8 @@ from tfrnn.seq2seq.attention import AttentionMechanism, BahdanauAttention, Luong
 from tfrnn.seq2seq.attention import _BaseAttentionMechanism  # noqa: E402,F401  (TF1's extension point)
 
 __all__ += ["AttentionMechanism", "BahdanauAttention", "LuongAttention"]
+from tfrnn.seq2seq.monotonic import (  # noqa: E402
+    BahdanauMonotonicAttention, LuongMonotonicAttention, hardmax, monotonic_attention, safe_cumprod,
+)
+
+__all__ += ["BahdanauMonotonicAttention", "LuongMonotonicAttention", "hardmax", "monotonic_attention", "safe_cumprod"]

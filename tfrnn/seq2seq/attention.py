@@ -487,7 +487,7 @@ class BahdanauAttention(_KnownNameMechanism):
     >>> memory = np.ones((2, 3, 4), "float32")
     >>> mechanism = seq2seq.BahdanauAttention(5, memory, memory_sequence_length=[3, 1])
     >>> alignments, state = mechanism(np.ones((2, 6), "float32"), state=mechanism.initial_alignments(2, "float32"))
-    >>> np.round(np.asarray(alignments), 4).tolist()
+    >>> np.asarray(alignments, "float64").round(4).tolist()
     [[0.3333, 0.3333, 0.3333], [1.0, 0.0, 0.0]]
     """
 
@@ -548,7 +548,7 @@ class LuongAttention(_KnownNameMechanism):
     >>> from tfrnn import seq2seq
     >>> mechanism = seq2seq.LuongAttention(2, np.zeros((1, 3, 4), "float32"))
     >>> alignments, _ = mechanism(np.ones((1, 2), "float32"), state=mechanism.initial_alignments(1, "float32"))
-    >>> np.round(np.asarray(alignments), 4).tolist()
+    >>> np.asarray(alignments, "float64").round(4).tolist()
     [[0.3333, 0.3333, 0.3333]]
     """
 
@@ -750,7 +750,7 @@ def _probability_function(probability_fn: Any) -> Callable[[Any], Any]:
         raise TypeError(f"probability_fn must be callable, saw type: {type(probability_fn).__name__} "
                         f"({show(probability_fn)}). Pass a function of the score, e.g. tf.nn.softmax, "
                         "tfrnn.seq2seq.hardmax, or the name 'softmax' / 'hardmax'.")
-    return probability_fn  # type: ignore[no-any-return]
+    return probability_fn
 
 
 def _probability_config(layer: Any, probability_fn: Any) -> Any:
