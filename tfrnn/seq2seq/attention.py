@@ -20,7 +20,8 @@ Design decisions:
   the graph they were made in (or to eager execution) and are made again,
   from the memory, when read in another context (a new `tf.function` trace,
   or eager code after one), so no stale symbolic tensor leaks out of a
-  `tf.function`. `initial_alignments` (the start of every decode: the
+  `tf.function`; eager keys are also made again once the memory layer's
+  weights have changed (an optimizer step, a checkpoint load). `initial_alignments` (the start of every decode: the
   wrapper's `zero_state` calls it) prepares them again as well, so that a
   loop run under a `GradientTape` reads keys the tape saw being made, and
   gradients reach the memory and `memory_layer`. Memory set up inside a
@@ -83,10 +84,20 @@ class AttentionMechanism:
 
 
 class _Prepared:
-    """What one context (a graph, or eager execution) prepared from the memory."""
+    """What one context (a graph, or eager execution) prepared from the memory; when
+    eager, also the memory layer's weights it was prepared with."""
 
-    def __init__(self, graph: Any, keys: Any, values: Any, mask: Any) -> None:
-        self.graph, self.keys, self.values, self.mask = graph, keys, values, mask
+    def __init__(self, graph: Any, keys: Any, values: Any, mask: Any, weights: list[np.ndarray] | None) -> None:
+        self.graph, self.keys, self.values, self.mask, self.weights = graph, keys, values, mask, weights
+
+    def readable(self, layer: Any) -> bool:
+        """Whether these tensors are still right here: same (or enclosing) graph, and,
+        when eager, a memory layer whose weights have not changed since (an optimizer
+        step or a checkpoint load in between makes eager keys stale)."""
+        graph = _current_graph()
+        if not _reaches(graph, self.graph):
+            return False
+        return graph is not None or self.weights is None or _same_arrays(self.weights, _weight_values(layer))
 
 
 def _current_graph() -> Any:
@@ -236,14 +247,14 @@ class _BaseAttentionMechanism(AttentionMechanism, keras.layers.Layer):
         keys = self._memory_layer(values) if self._memory_layer is not None else values
         if self._custom_key_value_fn is not None:
             keys, values = self._custom_key_value_fn(keys, values)
-        prepared = _Prepared(graph, keys, values, mask)
+        prepared = _Prepared(graph, keys, values, mask, _weight_values(self._memory_layer) if graph is None else None)
         object.__setattr__(self, "_prepared_now", prepared)
         return prepared
 
     def _prepared(self) -> _Prepared:
         """The prepared memory, made again if it belongs to a context that cannot be read here."""
         prepared = self._prepared_now
-        if prepared is None or not _reaches(_current_graph(), prepared.graph):
+        if prepared is None or not prepared.readable(self._memory_layer):
             prepared = self._prepare()
         return prepared
 
@@ -710,6 +721,14 @@ def _check_reachable(memory: Any, graph: Any) -> None:
             "cannot be read here. Call mechanism.setup_memory(memory, memory_sequence_length) where the "
             "mechanism is used: inside the tf.function, with the memory as one of its arguments."
         )
+
+
+def _weight_values(layer: Any) -> list[np.ndarray] | None:
+    return None if layer is None else [np.asarray(weight) for weight in layer.weights]
+
+
+def _same_arrays(first: list[np.ndarray], second: list[np.ndarray] | None) -> bool:
+    return second is not None and len(first) == len(second) and all(map(np.array_equal, first, second))
 
 
 def _build_memory_layer(layer: Any, depth: int) -> None:
