@@ -238,7 +238,9 @@ def require_structure(structure: object, function: str) -> None:
     """
     if isinstance(structure, Mapping) or hasattr(structure, "tf1_parts"):
         return
-    if isinstance(structure, (list, tuple)) and not all(hasattr(item, "state_size") for item in structure):
+    if isinstance(structure, (list, tuple)) and not all(
+        hasattr(item, "state_size") and not hasattr(item, "tf1_parts") for item in structure  # mechanisms have state_size
+    ):
         return
     require_tf1_cell(structure, function)
 

@@ -8,3 +8,14 @@ Where TF1 code said `tf.contrib.seq2seq.X`, it says `tfrnn.seq2seq.X`.
 from __future__ import annotations
 
 __all__: list[str] = []
+
+# Attention mechanisms.
+from tfrnn.seq2seq.attention import AttentionMechanism, BahdanauAttention, LuongAttention  # noqa: E402
+from tfrnn.seq2seq.attention import _BaseAttentionMechanism  # noqa: E402,F401  (TF1's extension point)
+
+__all__ += ["AttentionMechanism", "BahdanauAttention", "LuongAttention"]
+from tfrnn.seq2seq.monotonic import (  # noqa: E402
+    BahdanauMonotonicAttention, LuongMonotonicAttention, hardmax, monotonic_attention, safe_cumprod,
+)
+
+__all__ += ["BahdanauMonotonicAttention", "LuongMonotonicAttention", "hardmax", "monotonic_attention", "safe_cumprod"]
