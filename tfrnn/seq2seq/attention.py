@@ -329,6 +329,10 @@ class _BaseAttentionMechanism(AttentionMechanism, keras.layers.Layer):
             score = ops.where(mask, score, ops.cast(value, work))
         return ops.cast(self._probability(score, state), dtype)
 
+    def _alignments(self, score: Any, state: Any) -> Any:
+        """`_probability_fn`, in the layer's compute dtype (a half-precision Luong score is float32)."""
+        return ops.cast(self._probability_fn(score, state), self.compute_dtype)
+
     def _query_of(self, query: Any) -> Any:
         """The query in the compute dtype; the query layer applied when there is one."""
         return self._query_layer(query) if self._query_layer is not None else query
@@ -519,7 +523,7 @@ class BahdanauAttention(_KnownNameMechanism):
     def call(self, query: Any, state: Any = None) -> tuple[Any, Any]:
         score = bahdanau_score(self._query_of(query), self.keys, self.attention_v,
                                *((self.attention_g, self.attention_b) if self._normalize else ()))
-        alignments = self._probability_fn(score, state)
+        alignments = self._alignments(score, state)
         return alignments, alignments
 
     def get_config(self) -> dict[str, Any]:
@@ -581,7 +585,7 @@ class LuongAttention(_KnownNameMechanism):
 
     def call(self, query: Any, state: Any = None) -> tuple[Any, Any]:
         score = luong_score(query, self.keys, self.attention_g if self._scale else None)
-        alignments = self._probability_fn(score, state)
+        alignments = self._alignments(score, state)
         return alignments, alignments
 
     def get_config(self) -> dict[str, Any]:

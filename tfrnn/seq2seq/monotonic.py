@@ -261,7 +261,7 @@ class BahdanauMonotonicAttention(_MonotonicMixin, BahdanauAttention):
     def call(self, query: Any, state: Any = None) -> tuple[Any, Any]:
         score = bahdanau_score(self._query_of(query), self.keys, self.attention_v,
                                *((self.attention_g, self.attention_b) if self._normalize else ()))
-        alignments = self._probability_fn(self._biased(score), state)
+        alignments = self._alignments(self._biased(score), state)
         return alignments, alignments
 
     def get_config(self) -> dict[str, Any]:
@@ -320,7 +320,7 @@ class LuongMonotonicAttention(_MonotonicMixin, LuongAttention):
 
     def call(self, query: Any, state: Any = None) -> tuple[Any, Any]:
         score = luong_score(query, self.keys, self.attention_g if self._scale else None)
-        alignments = self._probability_fn(self._biased(score), state)
+        alignments = self._alignments(self._biased(score), state)
         return alignments, alignments
 
     def get_config(self) -> dict[str, Any]:
