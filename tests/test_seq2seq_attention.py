@@ -3,7 +3,7 @@ TF1's variable names (every attention golden's), memory set up per batch (also i
 `tf.function` without retracing), NaN padding, bad inputs, configs, float16, and the
 TF1 extension point (a subclass overriding `__call__`).
 
-The NumPy references below were checked against TF 1.15's `tf.contrib.seq2seq`
+The NumPy references (`tests/reference.py`) were checked against TF 1.15's `tf.contrib.seq2seq`
 mechanisms (alignments and keys of 12 configurations, to 6e-8) when they were written.
 `testBahdanauNormalizedDType` and `testLuongScaledDType` are ported at the mechanism
 level from TF 1.15's `attention_wrapper_test.py` (Copyright 2017 The TensorFlow
@@ -20,46 +20,14 @@ import pytest
 import tensorflow as tf
 
 import tfrnn
+from reference import attention_memory as prepared
+from reference import bahdanau_score, luong_score, softmax
+from reference import masked_score as masked
 from tfrnn import seq2seq
 from tfrnn.checkpoint import names
 from tfrnn.seq2seq.attention import query_children
 
 GOLDEN = pathlib.Path(__file__).parent / "golden" / "tf115_seq2seq"
-
-
-# --- NumPy references ----------------------------------------------------------------------
-
-
-def valid(lengths, time):
-    return np.ones((len(lengths) if lengths is not None else 1, time), bool) if lengths is None else (
-        np.arange(time)[None] < np.asarray(lengths)[:, None])
-
-
-def prepared(memory, lengths, memory_kernel):
-    """TF1's values (memory, zeros past each length) and keys (values @ memory kernel)."""
-    values = np.where(valid(lengths, memory.shape[1])[:, :, None], memory, 0.0)
-    return values @ memory_kernel, values
-
-
-def masked(score, lengths, value=-np.inf):
-    return score if lengths is None else np.where(valid(lengths, score.shape[1]), score, value)
-
-
-def softmax(score):
-    e = np.exp(score - score.max(-1, keepdims=True))
-    return e / e.sum(-1, keepdims=True)
-
-
-def bahdanau_score(query, keys, query_kernel, v, g=None, b=None):
-    processed = (query @ query_kernel)[:, None]
-    if g is None:
-        return (v * np.tanh(keys + processed)).sum(-1)
-    return (g * v / np.sqrt((v ** 2).sum()) * np.tanh(keys + processed + b)).sum(-1)
-
-
-def luong_score(query, keys, g=None):
-    score = np.einsum("bu,btu->bt", query, keys)
-    return score if g is None else g * score
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -430,7 +398,8 @@ def test_get_config_round_trips_everything_but_memory():
 
 def test_a_lambda_probability_fn_is_serialised_by_keras():
     mechanism = seq2seq.BahdanauAttention(3, probability_fn=lambda score: tf.nn.softmax(2.0 * score))
-    config = mechanism.get_config()
+    with pytest.warns(UserWarning, match="lambda"):
+        config = mechanism.get_config()
     assert isinstance(config["probability_fn"], dict)
     with pytest.raises(ValueError, match="safe_mode"):
         seq2seq.BahdanauAttention.from_config(config)
@@ -444,15 +413,15 @@ def test_two_default_names_are_unique_in_keras():
 @pytest.mark.parametrize("cls, units", [(seq2seq.BahdanauAttention, 4), (seq2seq.LuongAttention, 6)])
 def test_mixed_float16_is_finite_and_close(cls, units):
     _, memory, query, lengths = rng_inputs(12)
-    reference = cls(units, memory, lengths)
-    score_once(reference, query, 3)
+    full = cls(units, memory, lengths)
+    score_once(full, query, 3)
     half = cls(units, memory, lengths, dtype="mixed_float16", score_mask_value=-1e9)
     score_once(half, query, 3)
-    for mine, theirs in zip(reference.weights, half.weights):
+    for mine, theirs in zip(full.weights, half.weights):
         theirs.assign(mine)
     alignments, _ = score_once(half, tf.constant(query, tf.float16), 3)
     assert alignments.dtype == tf.float16
-    np.testing.assert_allclose(np.asarray(alignments, "float32"), score_once(reference, query, 3)[0], atol=2e-3)
+    np.testing.assert_allclose(np.asarray(alignments, "float32"), score_once(full, query, 3)[0], atol=2e-3)
     np.testing.assert_array_equal(np.asarray(alignments)[2, 1:], 0.0)
 
 

@@ -764,7 +764,7 @@ def _shape_text(x: Any) -> str:
 def _probability_function(probability_fn: Any) -> Callable[[Any], Any]:
     """`probability_fn` as a one-argument function: None and `"softmax"` are softmax, `"hardmax"` hardmax."""
     if probability_fn is None or probability_fn == "softmax":
-        return lambda score: ops.softmax(score, axis=-1)
+        return tf.nn.softmax  # TF1's default (keras.ops.softmax warns on a memory of length 1)
     if probability_fn == "hardmax":
         from tfrnn.seq2seq.monotonic import hardmax  # monotonic builds on this module
 
