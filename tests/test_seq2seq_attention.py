@@ -396,6 +396,22 @@ def test_get_config_round_trips_everything_but_memory():
         np.testing.assert_array_equal(score_once(copy, query, 3)[0], score_once(mechanism, query, 3)[0])
 
 
+@pytest.mark.parametrize("make", [
+    lambda: seq2seq.BahdanauAttention(4, normalize=True), lambda: seq2seq.LuongAttention(6, scale=True),
+    lambda: seq2seq.BahdanauMonotonicAttention(4, mode="hard"), lambda: seq2seq.LuongMonotonicAttention(6),
+])
+def test_keras_serialisation_finds_the_class_and_restores_the_weights(make):
+    _, memory, query, lengths = rng_inputs(15)
+    mechanism = make()
+    mechanism.setup_memory(memory, lengths)
+    expected, _ = score_once(mechanism, query, 3)
+    copy = keras.saving.deserialize_keras_object(json.loads(json.dumps(keras.saving.serialize_keras_object(mechanism))))
+    assert type(copy) is type(mechanism) and copy.memory is None and copy.built  # Keras' build_config
+    copy.set_weights(mechanism.get_weights())
+    copy.setup_memory(memory, lengths)
+    np.testing.assert_array_equal(score_once(copy, query, 3)[0], expected)
+
+
 def test_a_lambda_probability_fn_is_serialised_by_keras():
     mechanism = seq2seq.BahdanauAttention(3, probability_fn=lambda score: tf.nn.softmax(2.0 * score))
     with pytest.warns(UserWarning, match="lambda"):

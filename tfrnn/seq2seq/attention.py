@@ -363,7 +363,7 @@ class _BaseAttentionMechanism(AttentionMechanism, keras.layers.Layer):
     def build_from_config(self, config: dict[str, Any]) -> None:
         if config.get("memory_depth") is not None and self._memory_layer is not None:
             _build_memory_layer(self._memory_layer, config["memory_depth"])
-        if config.get("query_depth") is not None:
+        if config.get("query_depth") is not None and not self.built:
             self.build((None, config["query_depth"]))
 
     # --- TF1 names ------------------------------------------------------------------------------
@@ -455,6 +455,7 @@ class _KnownNameMechanism(_BaseAttentionMechanism):
         return cls(**config)
 
 
+@keras.saving.register_keras_serializable(package="tfrnn")
 class BahdanauAttention(_KnownNameMechanism):
     """Bahdanau-style (additive) attention (Bahdanau et al., 2015), TF1's
     `tf.contrib.seq2seq.BahdanauAttention`.
@@ -530,6 +531,7 @@ class BahdanauAttention(_KnownNameMechanism):
         return {**super().get_config(), "normalize": self._normalize}
 
 
+@keras.saving.register_keras_serializable(package="tfrnn")
 class LuongAttention(_KnownNameMechanism):
     """Luong-style (multiplicative) attention (Luong et al., 2015), TF1's
     `tf.contrib.seq2seq.LuongAttention`.

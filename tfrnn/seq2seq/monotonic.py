@@ -206,6 +206,7 @@ class _MonotonicMixin:
         return Weight("attention_score_bias", (), keras.initializers.Constant(self._score_bias_init))
 
 
+@keras.saving.register_keras_serializable(package="tfrnn")
 class BahdanauMonotonicAttention(_MonotonicMixin, BahdanauAttention):
     """Monotonic attention with Bahdanau's score, TF1's
     `tf.contrib.seq2seq.BahdanauMonotonicAttention`.
@@ -268,6 +269,7 @@ class BahdanauMonotonicAttention(_MonotonicMixin, BahdanauAttention):
         return self._monotonic_config(super().get_config())
 
 
+@keras.saving.register_keras_serializable(package="tfrnn")
 class LuongMonotonicAttention(_MonotonicMixin, LuongAttention):
     """Monotonic attention with Luong's score, TF1's
     `tf.contrib.seq2seq.LuongMonotonicAttention`.
