@@ -161,7 +161,7 @@ def run_dynamic(
     inputs_tm, time_steps, lengths, initial_state = loop
     state = initial_state
     if lengths is not None:
-        inputs_tm = zero_where(finished_steps(lengths, time_steps), inputs_tm)  # one select over [T, B, ...]
+        inputs_tm = _finished_inputs(cell, finished_steps(lengths, time_steps), inputs_tm)  # one select over [T, B, ...]
         state = zero_where(empty_rows(lengths), initial_state)
     fast_loop = fused.loop_for(cell, inputs_tm)
     with one_sequence(cell):
@@ -183,6 +183,21 @@ def run_dynamic(
     if not time_major:
         outputs = tf.nest.map_structure(transpose_batch_time, outputs)
     return outputs, final_state
+
+
+def _finished_inputs(cell: Cell, finished: Tensor, inputs_tm: Nested) -> Nested:
+    """The inputs with the finished steps zeroed (the cell never sees padding), except for a cell
+    whose state records its finished rows' steps (`records_finished_steps`: an `AttentionWrapper`'s
+    `alignment_history`, which TF1 computed from the padding as it is): it reads finite padding as
+    given (TF1's numbers); only NaN and inf there become zeros."""
+    if not getattr(cell, "records_finished_steps", False):
+        return zero_where(finished, inputs_tm)
+
+    def finite_padding(x: Tensor) -> Tensor:
+        bad = tf.logical_and(finished[(Ellipsis,) + (tf.newaxis,) * (x.shape.rank - 2)], tf.logical_not(tf.math.is_finite(x)))
+        return zero_where(bad, x)
+
+    return tf.nest.map_structure(lambda x: finite_padding(x) if x.dtype.is_floating else x, inputs_tm)
 
 
 def _no_steps(step_fn: StepFn, inputs: Nested, state: Nested) -> tuple[Nested, Nested]:
