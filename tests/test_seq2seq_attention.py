@@ -25,6 +25,7 @@ from reference import bahdanau_score, luong_score, softmax
 from reference import masked_score as masked
 from tfrnn import seq2seq
 from tfrnn.checkpoint import names
+from tfrnn.seq2seq import attention_memory
 from tfrnn.seq2seq.attention import query_children
 
 GOLDEN = pathlib.Path(__file__).parent / "golden" / "tf115_seq2seq"
@@ -342,7 +343,7 @@ def test_other_refusals():
     with pytest.raises(TypeError, match="probability_fn must be callable"):
         seq2seq.BahdanauAttention(4, probability_fn="sparsemax")
     with pytest.raises(ValueError, match="fully defined inner dims"):
-        seq2seq.attention._checked_memory(_symbolic_depthless(), True, None)
+        attention_memory.checked_memory(_symbolic_depthless(), True, None)
     luong = seq2seq.LuongAttention(3, _MEMORY)
     with pytest.raises(ValueError, match=r"Incompatible or unknown inner dimensions.*Query has units: 5.*set num_units"):
         score_once(luong, tf.zeros((2, 5)), 2)
