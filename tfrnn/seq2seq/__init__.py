@@ -19,3 +19,8 @@ from tfrnn.seq2seq.monotonic import (  # noqa: E402
 )
 
 __all__ += ["BahdanauMonotonicAttention", "LuongMonotonicAttention", "hardmax", "monotonic_attention", "safe_cumprod"]
+
+# The attention wrapper.
+from tfrnn.seq2seq.attention_wrapper import AttentionRNN, AttentionWrapper, AttentionWrapperState  # noqa: E402
+
+__all__ += ["AttentionRNN", "AttentionWrapper", "AttentionWrapperState"]

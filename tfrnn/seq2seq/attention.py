@@ -14,19 +14,13 @@ Design decisions:
   builds as written. It may also be given later, and again for every batch,
   through `setup_memory(memory, memory_sequence_length=None)` (TF Addons'
   name): one mechanism serves many batches of any batch size and memory
-  length. The memory is never in `get_config`. From it the mechanism prepares
-  `values` (the memory, padding selected away) and `keys`
-  (`memory_layer(values)`), once per context: the prepared tensors belong to
-  the graph they were made in (or to eager execution) and are made again,
-  from the memory, when read in another context (a new `tf.function` trace,
-  or eager code after one), so no stale symbolic tensor leaks out of a
-  `tf.function`; eager keys are also made again once the memory layer's
-  weights have changed (an optimizer step, a checkpoint load). `initial_alignments` (the start of every decode: the
-  wrapper's `zero_state` calls it) prepares them again as well, so that a
-  loop run under a `GradientTape` reads keys the tape saw being made, and
-  gradients reach the memory and `memory_layer`. Memory set up inside a
-  `tf.function` lives only there: call `setup_memory` inside it, with the
-  memory as an argument of the function.
+  length. The memory is never in `get_config`. The keys and values are
+  prepared from it once per context (`tfrnn.seq2seq.attention_memory`), and
+  again by `initial_alignments` (the start of every decode: the wrapper's
+  `zero_state` calls it), so that a loop run under a `GradientTape` reads
+  keys the tape saw being made and gradients reach the memory and
+  `memory_layer`. Memory set up inside a `tf.function` lives only there:
+  call `setup_memory` inside it, with the memory as one of its arguments.
 * Masking selects (`tf.where`), never multiplies. TF1 multiplied
   `memory * sequence_mask`, so a NaN or infinity in the padding (the log-mel
   frames of padded audio) made the keys and the context NaN. Here padded
@@ -65,6 +59,7 @@ from keras import ops
 from tfrnn.base import Child, Sublayer, Weight, build_layout
 from tfrnn.checks import config_value, from_config_value
 from tfrnn.loop_kit import show
+from tfrnn.seq2seq.attention_memory import Prepared, build_memory_layer, checked_lengths, checked_memory, prepare
 
 __all__ = ["AttentionMechanism", "BahdanauAttention", "LuongAttention", "query_children"]
 
@@ -81,40 +76,6 @@ class AttentionMechanism:
     @property
     def state_size(self) -> Any:
         raise NotImplementedError
-
-
-class _Prepared:
-    """What one context (a graph, or eager execution) prepared from the memory; when
-    eager, also the memory layer's weights it was prepared with."""
-
-    def __init__(self, graph: Any, keys: Any, values: Any, mask: Any, weights: list[np.ndarray] | None) -> None:
-        self.graph, self.keys, self.values, self.mask, self.weights = graph, keys, values, mask, weights
-
-    def readable(self, layer: Any) -> bool:
-        """Whether these tensors are still right here: same (or enclosing) graph, and,
-        when eager, a memory layer whose weights have not changed since (an optimizer
-        step or a checkpoint load in between makes eager keys stale)."""
-        graph = _current_graph()
-        if not _reaches(graph, self.graph):
-            return False
-        return graph is not None or self.weights is None or _same_arrays(self.weights, _weight_values(layer))
-
-
-def _current_graph() -> Any:
-    """The graph being built, None when executing eagerly."""
-    return None if tf.executing_eagerly() else tf.compat.v1.get_default_graph()
-
-
-def _reaches(graph: Any, target: Any) -> bool:
-    """Whether tensors of `target` can be read in `graph`: the same graph, or one nested in it
-    (a `while_loop`'s body inside a `tf.function`)."""
-    if target is None:
-        return graph is None
-    while graph is not None:
-        if graph is target:
-            return True
-        graph = getattr(graph, "outer_graph", None)
-    return False
 
 
 class _BaseAttentionMechanism(AttentionMechanism, keras.layers.Layer):
@@ -214,10 +175,10 @@ class _BaseAttentionMechanism(AttentionMechanism, keras.layers.Layer):
                 than the memory layer's, a batch mismatch or a length below 1.
                 Nothing changes when it raises.
         """
-        memory = _checked_memory(memory, self._check_inner_dims_defined, self._memory_layer)
-        lengths = _checked_lengths(memory_sequence_length, memory)
+        memory = checked_memory(memory, self._check_inner_dims_defined, self._memory_layer)
+        lengths = checked_lengths(memory_sequence_length, memory)
         if self._memory_layer is not None and memory.shape[2] is not None:
-            _build_memory_layer(self._memory_layer, int(memory.shape[2]))
+            build_memory_layer(self._memory_layer, int(memory.shape[2]))
         object.__setattr__(self, "_memory_held", (memory, lengths))
         object.__setattr__(self, "_prepared_now", None)
         self._prepare()
@@ -232,26 +193,17 @@ class _BaseAttentionMechanism(AttentionMechanism, keras.layers.Layer):
         """The memory's lengths as last given (int32), or None."""
         return None if self._memory_held is None else self._memory_held[1]
 
-    def _prepare(self) -> _Prepared:
+    def _prepare(self) -> Prepared:
         """Prepares keys, values and the score mask from the memory in the current context."""
         if self._memory_held is None:
             raise ValueError(f"{type(self).__name__} has no memory yet. Pass memory= to its constructor (TF1's "
                              "way) or call mechanism.setup_memory(memory, memory_sequence_length) first.")
         memory, lengths = self._memory_held
-        graph = _current_graph()
-        _check_reachable(memory, graph)
-        mask = None if lengths is None else tf.sequence_mask(lengths, maxlen=tf.shape(memory)[1])
-        values = ops.cast(memory, self.compute_dtype)
-        if mask is not None:  # select, never multiply: NaN padding stays out
-            values = ops.where(mask[:, :, None], values, ops.zeros_like(values))
-        keys = self._memory_layer(values) if self._memory_layer is not None else values
-        if self._custom_key_value_fn is not None:
-            keys, values = self._custom_key_value_fn(keys, values)
-        prepared = _Prepared(graph, keys, values, mask, _weight_values(self._memory_layer) if graph is None else None)
+        prepared = prepare(memory, lengths, self.compute_dtype, self._memory_layer, self._custom_key_value_fn)
         object.__setattr__(self, "_prepared_now", prepared)
         return prepared
 
-    def _prepared(self) -> _Prepared:
+    def _prepared(self) -> Prepared:
         """The prepared memory, made again if it belongs to a context that cannot be read here."""
         prepared = self._prepared_now
         if prepared is None or not prepared.readable(self._memory_layer):
@@ -329,6 +281,10 @@ class _BaseAttentionMechanism(AttentionMechanism, keras.layers.Layer):
             score = ops.where(mask, score, ops.cast(value, work))
         return ops.cast(self._probability(score, state), dtype)
 
+    def _alignments(self, score: Any, state: Any) -> Any:
+        """`_probability_fn`, in the layer's compute dtype (a half-precision Luong score is float32)."""
+        return ops.cast(self._probability_fn(score, state), self.compute_dtype)
+
     def _query_of(self, query: Any) -> Any:
         """The query in the compute dtype; the query layer applied when there is one."""
         return self._query_layer(query) if self._query_layer is not None else query
@@ -358,8 +314,8 @@ class _BaseAttentionMechanism(AttentionMechanism, keras.layers.Layer):
 
     def build_from_config(self, config: dict[str, Any]) -> None:
         if config.get("memory_depth") is not None and self._memory_layer is not None:
-            _build_memory_layer(self._memory_layer, config["memory_depth"])
-        if config.get("query_depth") is not None:
+            build_memory_layer(self._memory_layer, config["memory_depth"])
+        if config.get("query_depth") is not None and not self.built:
             self.build((None, config["query_depth"]))
 
     # --- TF1 names ------------------------------------------------------------------------------
@@ -451,6 +407,7 @@ class _KnownNameMechanism(_BaseAttentionMechanism):
         return cls(**config)
 
 
+@keras.saving.register_keras_serializable(package="tfrnn")
 class BahdanauAttention(_KnownNameMechanism):
     """Bahdanau-style (additive) attention (Bahdanau et al., 2015), TF1's
     `tf.contrib.seq2seq.BahdanauAttention`.
@@ -519,13 +476,14 @@ class BahdanauAttention(_KnownNameMechanism):
     def call(self, query: Any, state: Any = None) -> tuple[Any, Any]:
         score = bahdanau_score(self._query_of(query), self.keys, self.attention_v,
                                *((self.attention_g, self.attention_b) if self._normalize else ()))
-        alignments = self._probability_fn(score, state)
+        alignments = self._alignments(score, state)
         return alignments, alignments
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "normalize": self._normalize}
 
 
+@keras.saving.register_keras_serializable(package="tfrnn")
 class LuongAttention(_KnownNameMechanism):
     """Luong-style (multiplicative) attention (Luong et al., 2015), TF1's
     `tf.contrib.seq2seq.LuongAttention`.
@@ -581,7 +539,7 @@ class LuongAttention(_KnownNameMechanism):
 
     def call(self, query: Any, state: Any = None) -> tuple[Any, Any]:
         score = luong_score(query, self.keys, self.attention_g if self._scale else None)
-        alignments = self._probability_fn(score, state)
+        alignments = self._alignments(score, state)
         return alignments, alignments
 
     def get_config(self) -> dict[str, Any]:
@@ -645,98 +603,6 @@ def _checked_units(num_units: Any, owner: str) -> int:
     return int(num_units)
 
 
-def _checked_memory(memory: Any, inner_dims_defined: bool, memory_layer: Any) -> Any:
-    """The memory as a float tensor of rank 3 with a static depth (matching a built memory layer)."""
-    try:
-        memory = tf.convert_to_tensor(memory)
-    except (TypeError, ValueError):
-        raise TypeError(f"memory must be a [batch, max_time, depth] float tensor, but received {show(memory)} "
-                        f"({type(memory).__name__}).") from None
-    if not memory.dtype.is_floating:
-        raise TypeError(f"memory must hold floats, but received a {memory.dtype.name} tensor of shape "
-                        f"{tuple(memory.shape)}. Embed integer ids first, or cast: tf.cast(memory, tf.float32).")
-    if memory.shape.rank != 3:
-        raise ValueError(f"memory must have rank 3, [batch, max_time, depth], but received shape "
-                         f"{_shape_text(memory)}. Pass the encoder's outputs batch-major (transpose a time-major "
-                         "[max_time, batch, depth] memory with tf.transpose(memory, [1, 0, 2])).")
-    if inner_dims_defined and memory.shape[2] is None:
-        raise ValueError(f"Expected memory to have fully defined inner dims, but saw shape: {_shape_text(memory)}. "
-                         "Give it a static depth, e.g. tf.ensure_shape(memory, [None, None, depth]).")
-    depth = getattr(memory_layer, "_tfrnn_input_depth", None)
-    if depth is not None and memory.shape[2] != depth:
-        raise ValueError(f"memory has depth {memory.shape[2]}, but this mechanism's memory layer was built for "
-                         f"depth {depth}. Every batch's memory must have the depth of the first; make a new "
-                         "mechanism for another encoder.")
-    return memory
-
-
-def _checked_lengths(lengths: Any, memory: Any) -> Any:
-    """`memory_sequence_length` as int32 `[batch]` with values >= 1, checked against the memory."""
-    if lengths is None:
-        return None
-    try:
-        tensor = tf.convert_to_tensor(lengths)
-    except (TypeError, ValueError):
-        raise TypeError(f"memory_sequence_length must be a [batch] vector of int32 lengths, but received "
-                        f"{show(lengths)} ({type(lengths).__name__}).") from None
-    if not tensor.dtype.is_integer:
-        raise TypeError(f"memory_sequence_length must hold integers, but received {show(lengths)} of dtype "
-                        f"{tensor.dtype.name}. Pass int32 lengths, one per memory row, e.g. tf.cast(lengths, tf.int32).")
-    if tensor.shape.rank != 1:
-        raise ValueError(f"memory_sequence_length must be a vector of length batch_size, but received shape "
-                         f"{_shape_text(tensor)} ({show(lengths)}). Pass one length per memory row.")
-    batch = memory.shape[0]
-    if batch is not None and tensor.shape[0] is not None and tensor.shape[0] != batch:
-        raise ValueError(f"memory_sequence_length has {tensor.shape[0]} entries but memory has batch size {batch} "
-                         f"(shape {_shape_text(memory)}). Pass one length per memory row (under beam search, tile "
-                         "both with tile_batch).")
-    if hasattr(tensor, "numpy") and tf.executing_eagerly():
-        values = tensor.numpy()
-        bad = np.flatnonzero(values < 1).tolist()
-        if bad:
-            raise ValueError(f"All values in memory_sequence_length must be greater than zero, but rows {bad} are "
-                             f"not (memory_sequence_length={values.tolist()}). A row with no memory cannot be "
-                             "attended to: drop it, or give it a length of at least 1.")
-        return tf.cast(tensor, tf.int32)
-    return _with_length_assertions(tensor, memory)
-
-
-def _with_length_assertions(lengths: Any, memory: Any) -> Any:
-    """Symbolic lengths: TF1's positivity assertion and a batch check, when the graph runs."""
-    checks = [
-        tf.debugging.assert_positive(lengths, message="All values in memory_sequence_length must be greater than zero."),
-        tf.debugging.assert_equal(tf.size(lengths), tf.shape(memory)[0],
-                                  message="memory_sequence_length must have one entry per memory row"),
-    ]
-    with tf.control_dependencies(checks):
-        return tf.cast(tf.identity(lengths), tf.int32)
-
-
-def _check_reachable(memory: Any, graph: Any) -> None:
-    """A memory set inside one `tf.function` cannot be read outside it."""
-    own = getattr(memory, "graph", None) if not hasattr(memory, "numpy") else None
-    if own is not None and not _reaches(graph, own):
-        raise ValueError(
-            "The mechanism's memory was set inside another tf.function (or graph), which has ended, so it "
-            "cannot be read here. Call mechanism.setup_memory(memory, memory_sequence_length) where the "
-            "mechanism is used: inside the tf.function, with the memory as one of its arguments."
-        )
-
-
-def _weight_values(layer: Any) -> list[np.ndarray] | None:
-    return None if layer is None else [np.asarray(weight) for weight in layer.weights]
-
-
-def _same_arrays(first: list[np.ndarray], second: list[np.ndarray] | None) -> bool:
-    return second is not None and len(first) == len(second) and all(map(np.array_equal, first, second))
-
-
-def _build_memory_layer(layer: Any, depth: int) -> None:
-    if not layer.built:
-        layer.build((None, None, depth))
-    layer._tfrnn_input_depth = depth
-
-
 def _dimension(x: Any, axis: int) -> Any:
     return x.shape[axis] if x.shape[axis] is not None else tf.shape(x)[axis]
 
@@ -753,14 +619,10 @@ def _cast_float(x: Any, dtype: Any) -> Any:
     return ops.cast(x, dtype) if hasattr(x, "dtype") and tf.as_dtype(x.dtype).is_floating else x
 
 
-def _shape_text(x: Any) -> str:
-    return str(tuple(x.shape)) if x.shape.rank is not None else "unknown"
-
-
 def _probability_function(probability_fn: Any) -> Callable[[Any], Any]:
     """`probability_fn` as a one-argument function: None and `"softmax"` are softmax, `"hardmax"` hardmax."""
     if probability_fn is None or probability_fn == "softmax":
-        return lambda score: ops.softmax(score, axis=-1)
+        return tf.nn.softmax  # TF1's default (keras.ops.softmax warns on a memory of length 1)
     if probability_fn == "hardmax":
         from tfrnn.seq2seq.monotonic import hardmax  # monotonic builds on this module
 
