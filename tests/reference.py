@@ -84,3 +84,48 @@ def layer_norm_lstm(x, state, kernel, norms=None, bias=None, forget_bias=1.0, ac
         c = layer_norm(c, *norms["state"])
     h = act(c) * sigmoid(o)
     return h, (c, h)
+
+
+# --- seq2seq attention (TF 1.15's tf.contrib.seq2seq mechanisms) ----------------------------
+
+
+def valid_steps(lengths, time):
+    """`[batch, time]` True before each row's length (all True without lengths)."""
+    return np.ones((1, time), bool) if lengths is None else np.arange(time)[None] < np.asarray(lengths)[:, None]
+
+
+def attention_memory(memory, lengths, memory_kernel):
+    """`(keys, values)`: the memory with zeros past each length, and its projection."""
+    values = np.where(valid_steps(lengths, memory.shape[1])[:, :, None], memory, 0.0)
+    return values @ memory_kernel, values
+
+
+def masked_score(score, lengths, value=-np.inf):
+    return score if lengths is None else np.where(valid_steps(lengths, score.shape[1]), score, value)
+
+
+def softmax(score):
+    e = np.exp(score - score.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def bahdanau_score(query, keys, query_kernel, v, g=None, b=None):
+    """`sum v tanh(keys + query W)`, or normalised: `sum g v/|v| tanh(keys + query W + b)`."""
+    processed = (query @ query_kernel)[:, None]
+    if g is None:
+        return (v * np.tanh(keys + processed)).sum(-1)
+    return (g * v / np.sqrt((v ** 2).sum()) * np.tanh(keys + processed + b)).sum(-1)
+
+
+def luong_score(query, keys, g=None):
+    score = np.einsum("bu,btu->bt", query, keys)
+    return score if g is None else g * score
+
+
+def monotonic_attention(p, previous):
+    """The recurrence itself: q[i] = (1 - p[i-1]) q[i-1] + previous[i]; attention = p q."""
+    q = np.zeros_like(previous)
+    q[:, 0] = previous[:, 0]
+    for i in range(1, p.shape[1]):
+        q[:, i] = (1 - p[:, i - 1]) * q[:, i - 1] + previous[:, i]
+    return p * q

@@ -329,6 +329,10 @@ class _BaseAttentionMechanism(AttentionMechanism, keras.layers.Layer):
             score = ops.where(mask, score, ops.cast(value, work))
         return ops.cast(self._probability(score, state), dtype)
 
+    def _alignments(self, score: Any, state: Any) -> Any:
+        """`_probability_fn`, in the layer's compute dtype (a half-precision Luong score is float32)."""
+        return ops.cast(self._probability_fn(score, state), self.compute_dtype)
+
     def _query_of(self, query: Any) -> Any:
         """The query in the compute dtype; the query layer applied when there is one."""
         return self._query_layer(query) if self._query_layer is not None else query
@@ -359,7 +363,7 @@ class _BaseAttentionMechanism(AttentionMechanism, keras.layers.Layer):
     def build_from_config(self, config: dict[str, Any]) -> None:
         if config.get("memory_depth") is not None and self._memory_layer is not None:
             _build_memory_layer(self._memory_layer, config["memory_depth"])
-        if config.get("query_depth") is not None:
+        if config.get("query_depth") is not None and not self.built:
             self.build((None, config["query_depth"]))
 
     # --- TF1 names ------------------------------------------------------------------------------
@@ -451,6 +455,7 @@ class _KnownNameMechanism(_BaseAttentionMechanism):
         return cls(**config)
 
 
+@keras.saving.register_keras_serializable(package="tfrnn")
 class BahdanauAttention(_KnownNameMechanism):
     """Bahdanau-style (additive) attention (Bahdanau et al., 2015), TF1's
     `tf.contrib.seq2seq.BahdanauAttention`.
@@ -519,13 +524,14 @@ class BahdanauAttention(_KnownNameMechanism):
     def call(self, query: Any, state: Any = None) -> tuple[Any, Any]:
         score = bahdanau_score(self._query_of(query), self.keys, self.attention_v,
                                *((self.attention_g, self.attention_b) if self._normalize else ()))
-        alignments = self._probability_fn(score, state)
+        alignments = self._alignments(score, state)
         return alignments, alignments
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "normalize": self._normalize}
 
 
+@keras.saving.register_keras_serializable(package="tfrnn")
 class LuongAttention(_KnownNameMechanism):
     """Luong-style (multiplicative) attention (Luong et al., 2015), TF1's
     `tf.contrib.seq2seq.LuongAttention`.
@@ -581,7 +587,7 @@ class LuongAttention(_KnownNameMechanism):
 
     def call(self, query: Any, state: Any = None) -> tuple[Any, Any]:
         score = luong_score(query, self.keys, self.attention_g if self._scale else None)
-        alignments = self._probability_fn(score, state)
+        alignments = self._alignments(score, state)
         return alignments, alignments
 
     def get_config(self) -> dict[str, Any]:
@@ -760,7 +766,7 @@ def _shape_text(x: Any) -> str:
 def _probability_function(probability_fn: Any) -> Callable[[Any], Any]:
     """`probability_fn` as a one-argument function: None and `"softmax"` are softmax, `"hardmax"` hardmax."""
     if probability_fn is None or probability_fn == "softmax":
-        return lambda score: ops.softmax(score, axis=-1)
+        return tf.nn.softmax  # TF1's default (keras.ops.softmax warns on a memory of length 1)
     if probability_fn == "hardmax":
         from tfrnn.seq2seq.monotonic import hardmax  # monotonic builds on this module
 

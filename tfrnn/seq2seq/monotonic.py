@@ -206,6 +206,7 @@ class _MonotonicMixin:
         return Weight("attention_score_bias", (), keras.initializers.Constant(self._score_bias_init))
 
 
+@keras.saving.register_keras_serializable(package="tfrnn")
 class BahdanauMonotonicAttention(_MonotonicMixin, BahdanauAttention):
     """Monotonic attention with Bahdanau's score, TF1's
     `tf.contrib.seq2seq.BahdanauMonotonicAttention`.
@@ -261,13 +262,14 @@ class BahdanauMonotonicAttention(_MonotonicMixin, BahdanauAttention):
     def call(self, query: Any, state: Any = None) -> tuple[Any, Any]:
         score = bahdanau_score(self._query_of(query), self.keys, self.attention_v,
                                *((self.attention_g, self.attention_b) if self._normalize else ()))
-        alignments = self._probability_fn(self._biased(score), state)
+        alignments = self._alignments(self._biased(score), state)
         return alignments, alignments
 
     def get_config(self) -> dict[str, Any]:
         return self._monotonic_config(super().get_config())
 
 
+@keras.saving.register_keras_serializable(package="tfrnn")
 class LuongMonotonicAttention(_MonotonicMixin, LuongAttention):
     """Monotonic attention with Luong's score, TF1's
     `tf.contrib.seq2seq.LuongMonotonicAttention`.
@@ -320,7 +322,7 @@ class LuongMonotonicAttention(_MonotonicMixin, LuongAttention):
 
     def call(self, query: Any, state: Any = None) -> tuple[Any, Any]:
         score = luong_score(query, self.keys, self.attention_g if self._scale else None)
-        alignments = self._probability_fn(self._biased(score), state)
+        alignments = self._alignments(self._biased(score), state)
         return alignments, alignments
 
     def get_config(self) -> dict[str, Any]:
