@@ -12,6 +12,10 @@ Design decisions:
 * Training inputs are kept time-major and read per step with a clamped index,
   selected to zeros once every row is done (TF1 read a `TensorArray` under a
   `tf.cond`): the same values and gradients, in eager, `tf.function` and XLA.
+* What TF1 computed in a helper's constructor from tensors (the time-major
+  inputs, the start tokens' embeddings) is computed in `initialize`, which
+  `dynamic_decode` calls: in eager code a `GradientTape` around the decode
+  sees it even when the helper was made before the tape.
 * Scheduled sampling selects (`tf.where`) between the sampled and the read
   input where TF1 gathered the sampled rows, scattered and added. The values
   and gradients are TF1's; a `next_inputs_fn` is applied to every row's output
@@ -181,14 +185,17 @@ class TrainingHelper(Helper):
 
     def __init__(self, inputs: Nested, sequence_length: Any, time_major: bool = False, name: str | None = None) -> None:
         self._inputs = tf.nest.map_structure(lambda x: _float_tensor(x, "TrainingHelper's inputs"), inputs)
-        time_major_inputs = self._inputs if time_major else tf.nest.map_structure(_to_time_major, self._inputs)
-        first = tf.nest.flatten(time_major_inputs)[0]
-        self._time_major_inputs = time_major_inputs
-        self._max_time = first.shape[0] if first.shape[0] is not None else tf.shape(first)[0]
-        self._sequence_length = _training_lengths(sequence_length, first, self._max_time)
-        self._zero_inputs = tf.nest.map_structure(lambda x: tf.zeros_like(x[0]) if x.shape[0] != 0 else
-                                                  tf.zeros(tf.shape(x)[1:], x.dtype), time_major_inputs)
+        self._time_major = time_major
+        first = tf.nest.flatten(self._inputs)[0]
+        time_axis, batch_axis = (0, 1) if time_major else (1, 0)
+        self._max_time = _dim(first, time_axis)
+        self._sequence_length = _training_lengths(sequence_length, _dim(first, batch_axis), self._max_time)
         self._batch_size = _size(self._sequence_length)
+        self._steps: Nested = None  # the time-major inputs, made by `initialize` (inside the caller's tape)
+
+    def _time_major_steps(self) -> Nested:
+        """The inputs time-major `[time, batch, depth]`, as the steps read them."""
+        return self._inputs if self._time_major else tf.nest.map_structure(_to_time_major, self._inputs)
 
     @property
     def inputs(self) -> Nested:
@@ -213,6 +220,8 @@ class TrainingHelper(Helper):
         return tf.int32
 
     def initialize(self, name: str | None = None) -> tuple[Tensor, Nested]:
+        # Transposed here, not in the constructor (TF1's place): a decode's tape sees it.
+        self._steps = self._time_major_steps()
         finished = tf.equal(0, self._sequence_length)
         return finished, self._read(0, tf.reduce_all(finished))
 
@@ -228,13 +237,16 @@ class TrainingHelper(Helper):
 
     def _read(self, time: Tensor | int, all_finished: Tensor) -> Nested:
         """The inputs of step `time`, or zeros once every row is finished (TF1's `cond`, as a select)."""
-        def read(x: Tensor, zero: Tensor) -> Tensor:
+        def read(x: Tensor) -> Tensor:
+            zero = tf.zeros(tf.shape(x)[1:], x.dtype)
             if x.shape[0] == 0:  # no steps at all: every row has length 0
                 return zero
             step = x[tf.clip_by_value(time, 0, self._max_time - 1)]  # a slice: dense gradient, as TF1's TensorArray
             return tf.where(all_finished, zero, step)
 
-        return tf.nest.map_structure(read, self._time_major_inputs, self._zero_inputs)
+        if self._steps is None:  # next_inputs called without initialize
+            self._steps = self._time_major_steps()
+        return tf.nest.map_structure(read, self._steps)
 
 
 class _Draws:
@@ -321,16 +333,25 @@ class ScheduledOutputTrainingHelper(_Draws, TrainingHelper):
             raise TypeError(f"next_inputs_fn must be a callable or None, but received {show(next_inputs_fn)}.")
         self._seed = seed
         self._next_inputs_fn = next_inputs_fn
-        self._auxiliary = None
-        if auxiliary_inputs is not None:
-            auxiliary = tf.nest.map_structure(lambda x: _float_tensor(x, "auxiliary_inputs"), auxiliary_inputs)
-            inputs = tf.nest.map_structure(lambda x, y: tf.concat([_float_tensor(x, "inputs"), y], -1), inputs, auxiliary)
-            self._auxiliary = auxiliary if time_major else tf.nest.map_structure(_to_time_major, auxiliary)
+        self._auxiliary = None if auxiliary_inputs is None else tf.nest.map_structure(
+            lambda x: _float_tensor(x, "auxiliary_inputs"), auxiliary_inputs)
         super().__init__(inputs, sequence_length, time_major=time_major, name=name)
 
     def sample(self, time: Tensor, outputs: Tensor, state: Nested, name: str | None = None) -> Tensor:
         chosen = self._bernoulli_draw(time, self._sampling_probability, self.batch_size, self._seed)
         return tf.cast(chosen, tf.int32)
+
+    def _time_major_steps(self) -> Nested:
+        """The inputs with the auxiliary inputs concatenated (last axis), time-major."""
+        if self._auxiliary is None:
+            return super()._time_major_steps()
+        both = tf.nest.map_structure(lambda x, y: tf.concat([x, y], -1), self._inputs, self._auxiliary)
+        return both if self._time_major else tf.nest.map_structure(_to_time_major, both)
+
+    def _auxiliary_step(self, time: Tensor) -> Nested:
+        """The auxiliary inputs of step `time` (clamped: read only while some row runs)."""
+        step = tf.clip_by_value(time, 0, self._max_time - 1)
+        return tf.nest.map_structure(lambda aux: aux[step] if self._time_major else aux[:, step], self._auxiliary)
 
     def next_inputs(
         self, time: Tensor, outputs: Nested, state: Nested, sample_ids: Tensor, name: str | None = None,
@@ -339,9 +360,8 @@ class ScheduledOutputTrainingHelper(_Draws, TrainingHelper):
         sampled = tf.cast(sample_ids, tf.bool) & ~tf.reduce_all(finished)
         fed_back = outputs if self._next_inputs_fn is None else self._next_inputs_fn(outputs)
         if self._auxiliary is not None:
-            step = tf.clip_by_value(time + 1, 0, self._max_time - 1)
-            fed_back = tf.nest.map_structure(
-                lambda x, aux: tf.concat([x, aux[step]], -1), fed_back, self._auxiliary)
+            fed_back = tf.nest.map_structure(lambda x, aux: tf.concat([x, aux], -1), fed_back,
+                                             self._auxiliary_step(time + 1))
         next_inputs = tf.nest.map_structure(lambda new, base: tf.where(sampled[:, None], new, base), fed_back,
                                             base_next_inputs)
         return finished, next_inputs, state
@@ -379,7 +399,7 @@ class GreedyEmbeddingHelper(Helper):
         self._start_tokens = _ids(start_tokens, "start_tokens", 1, "a vector", "one start id per row, e.g. [1, 1, 1]")
         self._end_token = _ids(end_token, "end_token", 0, "a scalar", "one id, e.g. 2")
         self._batch_size = _size(self._start_tokens)
-        self._start_inputs = self._embedding_fn(self._start_tokens)
+        self._start_inputs: Tensor = None  # embedded by `initialize` (inside the caller's tape)
 
     @property
     def batch_size(self) -> int | Tensor:
@@ -394,6 +414,7 @@ class GreedyEmbeddingHelper(Helper):
         return tf.int32
 
     def initialize(self, name: str | None = None) -> tuple[Tensor, Nested]:
+        self._start_inputs = self._embedding_fn(self._start_tokens)
         return tf.zeros(tf.reshape(self._batch_size, [1]), tf.bool), self._start_inputs
 
     def sample(self, time: Tensor, outputs: Tensor, state: Nested, name: str | None = None) -> Tensor:
@@ -403,6 +424,8 @@ class GreedyEmbeddingHelper(Helper):
         self, time: Tensor, outputs: Nested, state: Nested, sample_ids: Tensor, name: str | None = None,
     ) -> tuple[Tensor, Nested, Nested]:
         finished = tf.equal(sample_ids, self._end_token)
+        if self._start_inputs is None:  # next_inputs called without initialize
+            self._start_inputs = self._embedding_fn(self._start_tokens)
         next_inputs = tf.cond(tf.reduce_all(finished), lambda: self._start_inputs,
                               lambda: self._embedding_fn(sample_ids))
         return finished, next_inputs, state
@@ -520,7 +543,11 @@ def _to_time_major(x: Tensor) -> Tensor:
     return tf.transpose(x, [1, 0]) if x.shape.rank == 2 else transpose_batch_time(x)
 
 
-def _training_lengths(sequence_length: Any, first: Tensor, max_time: int | Tensor) -> Tensor:
+def _dim(x: Tensor, axis: int) -> int | Tensor:
+    return x.shape[axis] if x.shape[axis] is not None else tf.shape(x)[axis]
+
+
+def _training_lengths(sequence_length: Any, batch: int | Tensor, max_time: int | Tensor) -> Tensor:
     """The lengths as int32 `[batch]` in `[0, time]`: TF1's rank check (its message), then loop_kit's."""
     lengths = as_tensor(sequence_length, "sequence_length", "a [batch] vector of int32 lengths")
     if lengths.shape.rank != 1:
@@ -528,7 +555,6 @@ def _training_lengths(sequence_length: Any, first: Tensor, max_time: int | Tenso
             f"Expected sequence_length to be a vector, but received shape: {tuple(lengths.shape)}. "
             "Pass one length per row, e.g. [4, 2, 3]."
         )
-    batch = first.shape[1] if first.shape[1] is not None else tf.shape(first)[1]
     return check_sequence_length(lengths, batch, max_time)
 
 
