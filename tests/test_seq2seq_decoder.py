@@ -169,6 +169,53 @@ def test_step_with_greedy_embedding_helper():
     np.testing.assert_array_equal(next_inputs, embeddings[ids])
 
 
+# ----- Numbers from a TF 1.15 run (hard-coded) ----------------------------------------------
+# LSTMCell(3) with kernel linspace(-0.5, 0.5, 60).reshape(5, 12) (zero bias), Dense(4, no bias)
+# with kernel linspace(0.4, -0.4, 12).reshape(3, 4); TF 1.15.0 printed these values.
+
+_KERNEL = np.linspace(-0.5, 0.5, 60).reshape(5, 12).astype(np.float32)
+_PROJECTION = np.linspace(0.4, -0.4, 12).reshape(3, 4).astype(np.float32)
+
+
+def _tf115_decoder(helper):
+    cell = tfrnn.LSTMCell(3)
+    layer = keras.layers.Dense(4, use_bias=False, name="output_projection")
+    decoder = seq2seq.BasicDecoder(cell, helper, cell.zero_state(3, tf.float32), output_layer=layer)
+    cell.build((None, 2))
+    layer.build((None, 3))
+    variables = tfrnn.tf1_variable_names(decoder, scope="decoder")
+    variables["decoder/lstm_cell/kernel"].assign(_KERNEL)
+    variables["decoder/output_projection/kernel"].assign(_PROJECTION)
+    return decoder
+
+
+def test_training_decode_equals_a_tf115_run():
+    inputs = np.linspace(-1, 1, 24).reshape(3, 4, 2).astype(np.float32)
+    outputs, state, lengths = seq2seq.dynamic_decode(_tf115_decoder(seq2seq.TrainingHelper(inputs, [3, 1, 2])))
+    np.testing.assert_allclose(outputs.rnn_output[0], [[0.080318, 0.031745, -0.016828, -0.065401],
+                                                       [0.131707, 0.04871, -0.034286, -0.117282],
+                                                       [0.158439, 0.055465, -0.04751, -0.150484]], atol=2e-6)
+    np.testing.assert_allclose(outputs.rnn_output[1, 2], [0.013425, 0.004377, -0.004672, -0.01372], atol=2e-6)
+    np.testing.assert_array_equal(outputs.sample_id, [[0, 0, 0], [0, 0, 0], [3, 3, 3]])
+    np.testing.assert_allclose(state.c, [[0.95219, 0.93029, 0.908218], [0.081985, 0.082227, 0.08249],
+                                         [-0.324327, -0.318392, -0.311903]], atol=2e-6)
+    np.testing.assert_allclose(state.h[2], [-0.122079, -0.121587, -0.120837], atol=2e-6)
+    np.testing.assert_array_equal(lengths, [3, 1, 2])
+
+
+def test_greedy_decode_equals_a_tf115_run():
+    embedding = np.linspace(-1, 1, 8).reshape(4, 2).astype(np.float32)
+    helper = seq2seq.GreedyEmbeddingHelper(embedding, [0, 1, 3], 2)
+    outputs, state, lengths = seq2seq.dynamic_decode(_tf115_decoder(helper), maximum_iterations=4)
+    np.testing.assert_allclose(outputs.rnn_output[:, 3], [[0.207494, 0.070722, -0.066049, -0.20282],
+                                                          [0.190801, 0.066259, -0.058282, -0.182823],
+                                                          [-0.047322, -0.015435, 0.016452, 0.04834]], atol=2e-6)
+    np.testing.assert_array_equal(outputs.sample_id, [[0] * 4, [0] * 4, [3] * 4])
+    np.testing.assert_allclose(state.h, [[0.630855, 0.626926, 0.622822], [0.577629, 0.570896, 0.563918],
+                                         [-0.145227, -0.146247, -0.146976]], atol=2e-6)
+    np.testing.assert_array_equal(lengths, [4, 4, 4])
+
+
 # ----- TF1's semantics -------------------------------------------------------------------
 
 

@@ -186,7 +186,8 @@ class BasicDecoder(Decoder):
 
     def initialize(self, name: str | None = None) -> tuple[Tensor, Nested, Nested]:
         new_sequence(self._cell)  # a decode is one sequence: the cell's dropout masks are new
-        return tuple(self._helper.initialize()) + (self._initial_state,)  # type: ignore[return-value]
+        finished, first_inputs = self._helper.initialize()
+        return finished, first_inputs, self._initial_state
 
     def step(self, time: Tensor, inputs: Nested, state: Nested, name: str | None = None) -> tuple[Nested, Nested, Nested, Tensor]:
         cell_outputs, cell_state = self._cell(inputs, state)
@@ -263,9 +264,9 @@ def dynamic_decode(
         )
     options = dict(parallel_iterations=parallel_iterations, swap_memory=swap_memory)
     hoisted = _hoistable(decoder)
-    loop = _decode_loop(_CellSteps(decoder) if hoisted else decoder, impute_finished, maximum_iterations, fixed_size, options)
-    outputs, state, lengths, steps = loop
-    if hoisted:
+    loop_decoder = _CellSteps(decoder) if isinstance(decoder, BasicDecoder) and hoisted else decoder
+    outputs, state, lengths, steps = _decode_loop(loop_decoder, impute_finished, maximum_iterations, fixed_size, options)
+    if isinstance(decoder, BasicDecoder) and hoisted:
         outputs = _project_after_loop(decoder, outputs, lengths, steps, impute_finished, fixed_size)
     try:
         outputs, state = decoder.finalize(outputs, state, lengths)
@@ -430,7 +431,8 @@ def _project_after_loop(
     fixed_size: bool,
 ) -> BasicDecoderOutput:
     """`BasicDecoderOutput` from the stacked cell outputs `[time, batch, depth]`: one projection, then TF1's zeros."""
-    rnn_output = decoder._output_layer(cell_outputs)  # [time, batch, units]: one GEMM for every step
+    layer: keras.layers.Layer = decoder._output_layer
+    rnn_output = layer(cell_outputs)  # [time, batch, units]: one GEMM for every step
     sample_id = tf.argmax(rnn_output, axis=-1, output_type=tf.int32)
     time_steps = tf.shape(cell_outputs)[0]
     zero = _zero_steps(lengths, steps, time_steps, impute_finished, fixed_size)

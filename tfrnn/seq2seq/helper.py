@@ -225,11 +225,12 @@ class TrainingHelper(Helper):
         finished = tf.equal(0, self._sequence_length)
         return finished, self._read(0, tf.reduce_all(finished))
 
-    def sample(self, time: Tensor, outputs: Tensor, name: str | None = None, **unused_kwargs: Any) -> Tensor:
+    def sample(self, time: Tensor, outputs: Tensor, state: Nested = None, name: str | None = None, **unused_kwargs: Any) -> Tensor:
         return tf.argmax(outputs, axis=-1, output_type=tf.int32)
 
     def next_inputs(
-        self, time: Tensor, outputs: Nested, state: Nested, name: str | None = None, **unused_kwargs: Any,
+        self, time: Tensor, outputs: Nested, state: Nested, sample_ids: Tensor = None, name: str | None = None,
+        **unused_kwargs: Any,
     ) -> tuple[Tensor, Nested, Nested]:
         next_time = time + 1
         finished = next_time >= self._sequence_length
@@ -292,12 +293,13 @@ class ScheduledEmbeddingTrainingHelper(_Draws, TrainingHelper):
         self._scheduling_seed = scheduling_seed
         super().__init__(inputs, sequence_length, time_major=time_major, name=name)
 
-    def sample(self, time: Tensor, outputs: Tensor, state: Nested, name: str | None = None) -> Tensor:
+    def sample(self, time: Tensor, outputs: Tensor, state: Nested = None, name: str | None = None, **unused_kwargs: Any) -> Tensor:
         chosen = self._bernoulli_draw(time, self._sampling_probability, self.batch_size, self._scheduling_seed)
         return tf.where(chosen, self._categorical_draw(time, outputs), -1)
 
     def next_inputs(
-        self, time: Tensor, outputs: Nested, state: Nested, sample_ids: Tensor, name: str | None = None,
+        self, time: Tensor, outputs: Nested, state: Nested, sample_ids: Tensor = None, name: str | None = None,
+        **unused_kwargs: Any,
     ) -> tuple[Tensor, Nested, Nested]:
         finished, base_next_inputs, state = super().next_inputs(time, outputs, state)
         sampled = (sample_ids > -1) & ~tf.reduce_all(finished)
@@ -337,7 +339,7 @@ class ScheduledOutputTrainingHelper(_Draws, TrainingHelper):
             lambda x: _float_tensor(x, "auxiliary_inputs"), auxiliary_inputs)
         super().__init__(inputs, sequence_length, time_major=time_major, name=name)
 
-    def sample(self, time: Tensor, outputs: Tensor, state: Nested, name: str | None = None) -> Tensor:
+    def sample(self, time: Tensor, outputs: Tensor, state: Nested = None, name: str | None = None, **unused_kwargs: Any) -> Tensor:
         chosen = self._bernoulli_draw(time, self._sampling_probability, self.batch_size, self._seed)
         return tf.cast(chosen, tf.int32)
 
@@ -354,7 +356,8 @@ class ScheduledOutputTrainingHelper(_Draws, TrainingHelper):
         return tf.nest.map_structure(lambda aux: aux[step] if self._time_major else aux[:, step], self._auxiliary)
 
     def next_inputs(
-        self, time: Tensor, outputs: Nested, state: Nested, sample_ids: Tensor, name: str | None = None,
+        self, time: Tensor, outputs: Nested, state: Nested, sample_ids: Tensor = None, name: str | None = None,
+        **unused_kwargs: Any,
     ) -> tuple[Tensor, Nested, Nested]:
         finished, base_next_inputs, state = super().next_inputs(time, outputs, state)
         sampled = tf.cast(sample_ids, tf.bool) & ~tf.reduce_all(finished)
@@ -518,7 +521,7 @@ class InferenceHelper(Helper):
 def embedding_function(embedding: Any) -> Callable[[Tensor], Tensor]:
     """`embedding` as `ids -> vectors`: itself if callable, else `tf.nn.embedding_lookup(embedding, ids)` (TF1)."""
     if callable(embedding):
-        return embedding  # type: ignore[no-any-return]  # a user's embedding function
+        return embedding  # type: ignore[no-any-return,unused-ignore]  # a user's embedding function
     params = embedding if isinstance(embedding, tf.Variable) or hasattr(embedding, "assign") else as_tensor(
         embedding, "embedding", "a callable ids -> vectors, or a [vocabulary, depth] tensor or variable")
     if len(params.shape) != 2:
