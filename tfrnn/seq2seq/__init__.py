@@ -24,3 +24,31 @@ __all__ += ["BahdanauMonotonicAttention", "LuongMonotonicAttention", "hardmax", 
 from tfrnn.seq2seq.attention_wrapper import AttentionRNN, AttentionWrapper, AttentionWrapperState  # noqa: E402
 
 __all__ += ["AttentionRNN", "AttentionWrapper", "AttentionWrapperState"]
+
+# Decoding: helpers, decoders and dynamic_decode.
+from tfrnn.seq2seq.decoder import BasicDecoder, BasicDecoderOutput, Decoder, dynamic_decode  # noqa: E402
+from tfrnn.seq2seq.helper import (  # noqa: E402
+    CustomHelper,
+    GreedyEmbeddingHelper,
+    Helper,
+    InferenceHelper,
+    SampleEmbeddingHelper,
+    ScheduledEmbeddingTrainingHelper,
+    ScheduledOutputTrainingHelper,
+    TrainingHelper,
+)
+
+__all__ += [
+    "BasicDecoder",
+    "BasicDecoderOutput",
+    "CustomHelper",
+    "Decoder",
+    "GreedyEmbeddingHelper",
+    "Helper",
+    "InferenceHelper",
+    "SampleEmbeddingHelper",
+    "ScheduledEmbeddingTrainingHelper",
+    "ScheduledOutputTrainingHelper",
+    "TrainingHelper",
+    "dynamic_decode",
+]
