@@ -52,3 +52,9 @@ __all__ += [
     "TrainingHelper",
     "dynamic_decode",
 ]
+
+# Losses and beam search.
+from tfrnn.seq2seq.loss import SequenceLoss, sequence_loss  # noqa: E402
+from tfrnn.seq2seq.beam_search import gather_tree, tile_batch  # noqa: E402
+
+__all__ += ["SequenceLoss", "sequence_loss", "gather_tree", "tile_batch"]
