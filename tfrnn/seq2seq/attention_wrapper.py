@@ -93,7 +93,7 @@ class AttentionWrapperState(
     >>> import tensorflow as tf
     >>> from tfrnn import seq2seq
     >>> state = seq2seq.AttentionWrapperState(tf.zeros([2, 3]), tf.zeros([2, 4]), 0, tf.zeros([2, 5]), (), ())
-    >>> state.clone(cell_state=tf.ones([2, 3])).cell_state.numpy().sum()
+    >>> float(state.clone(cell_state=tf.ones([2, 3])).cell_state.numpy().sum())
     6.0
     """
 
