@@ -271,13 +271,6 @@ class AttentionWrapper(RNNCell):
         """The wrapped cell (also `cell`)."""
         return self.cell
 
-    @property
-    def records_finished_steps(self) -> bool:
-        """With `alignment_history`, the state records every step of every row, finished rows' too,
-        which TF1 computed from the padded inputs as they are: `dynamic_rnn` then feeds this cell
-        its finite padding (NaN and inf there still become zeros), so the history is TF1's."""
-        return self._alignment_history
-
     def _item_or_tuple(self, items: Any) -> Any:
         items = tuple(items)
         return items if self._is_multi else items[0]
