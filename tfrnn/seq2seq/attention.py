@@ -67,7 +67,14 @@ _HALF = ("float16", "bfloat16")
 
 
 class AttentionMechanism:
-    """TF1's marker base of every attention mechanism (`isinstance` checks use it)."""
+    """TF1's marker base of every attention mechanism (`isinstance` checks use it).
+
+    Example:
+
+    >>> from tfrnn import seq2seq
+    >>> isinstance(seq2seq.LuongAttention(4), seq2seq.AttentionMechanism)
+    True
+    """
 
     @property
     def alignments_size(self) -> Any:

@@ -68,6 +68,17 @@ class Decoder(abc.ABC):
     `output_dtype` describe one step's outputs (without the batch axis).
     A decoder that reorders rows between steps (beam search) sets
     `tracks_own_finished` and reports its own `finished` each step.
+    
+    Example:
+
+    >>> import numpy as np
+    >>> import tensorflow as tf
+    >>> import tfrnn
+    >>> from tfrnn import seq2seq
+    >>> helper = seq2seq.TrainingHelper(np.ones((2, 4, 5), "float32"), [4, 2])
+    >>> decoder = seq2seq.BasicDecoder(tfrnn.GRUCell(3), helper, tf.zeros([2, 3]))
+    >>> isinstance(decoder, seq2seq.Decoder), decoder.batch_size, decoder.output_size.rnn_output
+    (True, 2, 3)
     """
 
     @property
@@ -104,7 +115,19 @@ class Decoder(abc.ABC):
 
 
 class BasicDecoderOutput(collections.namedtuple("BasicDecoderOutput", ("rnn_output", "sample_id"))):
-    """One step's (or, stacked, every step's) outputs of a `BasicDecoder`: `(rnn_output, sample_id)`."""
+    """One step's (or, stacked, every step's) outputs of a `BasicDecoder`: `(rnn_output, sample_id)`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> import tensorflow as tf
+    >>> import tfrnn
+    >>> from tfrnn import seq2seq
+    >>> helper = seq2seq.TrainingHelper(np.ones((2, 4, 5), "float32"), [4, 2])
+    >>> outputs, _, _ = seq2seq.dynamic_decode(seq2seq.BasicDecoder(tfrnn.GRUCell(3), helper, tf.zeros([2, 3])))
+    >>> type(outputs).__name__, tuple(outputs.rnn_output.shape), outputs.sample_id.dtype.name
+    ('BasicDecoderOutput', (2, 4, 3), 'int32')
+    """
 
 
 class BasicDecoder(Decoder):

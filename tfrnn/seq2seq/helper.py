@@ -61,6 +61,25 @@ class Helper(abc.ABC):
     `BasicDecoder` calls `initialize()` once, then per step `sample` on the
     step's outputs and `next_inputs` for the next step's inputs. Subclass it
     for a custom decoding scheme (TF1's public extension point).
+    
+    Example: a helper that feeds each step's output back as the next input
+    and ends every row after four steps.
+
+    >>> import tensorflow as tf
+    >>> import tfrnn
+    >>> from tfrnn import seq2seq
+    >>> class FeedBackHelper(seq2seq.Helper):
+    ...     batch_size, sample_ids_shape, sample_ids_dtype = 2, tf.TensorShape([]), tf.int32
+    ...     def initialize(self, name=None):
+    ...         return tf.constant([False, False]), tf.zeros([2, 3])
+    ...     def sample(self, time, outputs, state, name=None):
+    ...         return tf.argmax(outputs, -1, output_type=tf.int32)
+    ...     def next_inputs(self, time, outputs, state, sample_ids, name=None):
+    ...         return tf.fill([2], time + 1 >= 4), outputs, state
+    >>> decoder = seq2seq.BasicDecoder(tfrnn.GRUCell(3), FeedBackHelper(), tf.zeros([2, 3]))
+    >>> outputs, _, lengths = seq2seq.dynamic_decode(decoder)
+    >>> lengths.numpy().tolist(), tuple(outputs.rnn_output.shape)
+    ([4, 4], (2, 4, 3))
     """
 
     @property
@@ -105,6 +124,20 @@ class CustomHelper(Helper):
         sample_ids_dtype: their dtype; default int32.
 
     `batch_size` is known once `initialize` ran (the size of its `finished`).
+    
+    Example:
+
+    >>> import tensorflow as tf
+    >>> import tfrnn
+    >>> from tfrnn import seq2seq
+    >>> helper = seq2seq.CustomHelper(
+    ...     initialize_fn=lambda: (tf.constant([False, False]), tf.zeros([2, 3])),
+    ...     sample_fn=lambda time, outputs, state: tf.argmax(outputs, -1, output_type=tf.int32),
+    ...     next_inputs_fn=lambda time, outputs, state, sample_ids: (tf.fill([2], time + 1 >= 2), outputs, state))
+    >>> decoder = seq2seq.BasicDecoder(tfrnn.GRUCell(3), helper, tf.zeros([2, 3]))
+    >>> outputs, _, lengths = seq2seq.dynamic_decode(decoder)
+    >>> lengths.numpy().tolist(), helper.batch_size
+    ([2, 2], 2)
     """
 
     def __init__(
@@ -281,6 +314,19 @@ class ScheduledEmbeddingTrainingHelper(_Draws, TrainingHelper):
         sampling_probability: float scalar, or `[batch]` vector, in `[0, 1]`.
         seed: seed of the id draws; scheduling_seed: seed of the choices. The
             same seeds give other draws than TF1's (see `_categorical_draw`).
+    
+    Example: with probability 1 every row reads its drawn id's embedding
+    (here the outputs make id 2 and id 0 certain).
+
+    >>> import numpy as np
+    >>> from tfrnn import seq2seq
+    >>> helper = seq2seq.ScheduledEmbeddingTrainingHelper(
+    ...     np.zeros((2, 3, 3), "float32"), [3, 3], np.eye(3, dtype="float32"), sampling_probability=1.0)
+    >>> _ = helper.initialize()
+    >>> ids = helper.sample(0, np.array([[0., 0., 60.], [60., 0., 0.]], "float32"))
+    >>> _, next_inputs, _ = helper.next_inputs(0, None, None, ids)
+    >>> ids.numpy().tolist(), next_inputs.numpy().tolist()
+    ([2, 0], [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
     """
 
     def __init__(
@@ -323,6 +369,18 @@ class ScheduledOutputTrainingHelper(_Draws, TrainingHelper):
             (applied to every row and the chosen rows kept: see the module docstring).
         auxiliary_inputs: optional tensor (or structure) shaped like `inputs`
             but for the last axis.
+    
+    Example: with probability 1 every row's next input is its own output.
+
+    >>> import numpy as np
+    >>> from tfrnn import seq2seq
+    >>> helper = seq2seq.ScheduledOutputTrainingHelper(np.zeros((2, 3, 2), "float32"), [3, 3], 1.0)
+    >>> _ = helper.initialize()
+    >>> outputs = np.array([[1., 2.], [3., 4.]], "float32")
+    >>> ids = helper.sample(0, outputs, None)
+    >>> _, next_inputs, _ = helper.next_inputs(0, outputs, None, ids)
+    >>> ids.numpy().tolist(), next_inputs.numpy().tolist()
+    ([1, 1], [[1.0, 2.0], [3.0, 4.0]])
     """
 
     def __init__(
@@ -446,6 +504,17 @@ class SampleEmbeddingHelper(_Draws, GreedyEmbeddingHelper):
         softmax_temperature: optional float scalar > 0 dividing the logits
             (default 1: plain softmax).
         seed: optional seed of the draws.
+    
+    Example (logits so peaked that the draw is certain):
+
+    >>> import numpy as np
+    >>> from tfrnn import seq2seq
+    >>> helper = seq2seq.SampleEmbeddingHelper(np.eye(3, dtype="float32"), [0, 0], end_token=2, seed=1)
+    >>> _ = helper.initialize()
+    >>> ids = helper.sample(0, np.array([[0., 60., 0.], [0., 0., 60.]], "float32"), None)
+    >>> finished, _, _ = helper.next_inputs(0, None, None, ids)
+    >>> ids.numpy().tolist(), finished.numpy().tolist()
+    ([1, 2], [False, True])
     """
 
     def __init__(
@@ -473,6 +542,21 @@ class InferenceHelper(Helper):
         end_fn: `sample_ids -> [batch] bool`, True where a row ends.
         next_inputs_fn: optional `sample_ids -> next inputs`; default the
             sample ids themselves.
+    
+    Example: the outputs themselves are the samples and the next inputs; a
+    row ends when its output sums above 100 (never, here), so
+    `maximum_iterations` stops the decode.
+
+    >>> import tensorflow as tf
+    >>> import tfrnn
+    >>> from tfrnn import seq2seq
+    >>> helper = seq2seq.InferenceHelper(
+    ...     sample_fn=lambda outputs: outputs, sample_shape=[3], sample_dtype=tf.float32,
+    ...     start_inputs=tf.zeros([2, 3]), end_fn=lambda samples: tf.reduce_sum(samples, -1) > 100.0)
+    >>> decoder = seq2seq.BasicDecoder(tfrnn.GRUCell(3), helper, tf.zeros([2, 3]))
+    >>> outputs, _, lengths = seq2seq.dynamic_decode(decoder, maximum_iterations=5)
+    >>> lengths.numpy().tolist(), tuple(outputs.sample_id.shape)
+    ([5, 5], (2, 5, 3))
     """
 
     def __init__(
