@@ -3,11 +3,14 @@
 import inspect
 import pathlib
 import re
+import runpy
 import types
 
+import numpy as np
 import pytest
 
 import tfrnn
+from tfrnn import seq2seq
 
 ROOT = pathlib.Path(__file__).parent.parent
 
@@ -74,3 +77,46 @@ def test_migration_keras_training_example_runs_and_learns():
     losses = namespace["history"].history["loss"]
     assert losses[-1] < losses[0]
     assert namespace["predictions"].shape == (256, 3)
+
+
+def test_seq2seq_all_lists_exactly_its_public_api():
+    public = {
+        name for name, value in vars(seq2seq).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+        and getattr(value, "__module__", "").startswith("tfrnn.seq2seq")
+    }
+    assert sorted(public) == sorted(seq2seq.__all__)
+
+
+def test_every_seq2seq_symbol_has_a_tested_example_and_a_migration_row():
+    migration = (ROOT / "MIGRATION.md").read_text()
+    for name in seq2seq.__all__:
+        doc = inspect.getdoc(getattr(seq2seq, name)) or ""
+        assert ">>>" in doc, f"seq2seq.{name} has no >>> example"
+        assert f"tfrnn.seq2seq.{name}" in migration, f"MIGRATION.md has no row for tfrnn.seq2seq.{name}"
+
+
+def test_migration_seq2seq_recipe_builds_once_and_serves_every_batch(tmp_path):
+    """The memory recipe: batches of other sizes and lengths make no variable and no trace."""
+    text = (ROOT / "MIGRATION.md").read_text()
+    code = next(block for block in re.findall(r"```python\n(.+?)\n```", text, re.S) if "Build once, feed every batch" in block)
+    (tmp_path / "recipe.py").write_text(code)  # a real file: AutoGraph reads the step's source
+    namespace = runpy.run_path(str(tmp_path / "recipe.py"))
+    train_step, rng = namespace["train_step"], np.random.default_rng(0)
+
+    def batch(size, source_time, target_time):
+        return (rng.normal(size=(size, source_time, 16)).astype("float32"),
+                rng.integers(1, source_time + 1, size).astype("int32"),
+                rng.normal(size=(size, target_time, 8)).astype("float32"),
+                rng.integers(1, target_time + 1, size).astype("int32"),
+                rng.integers(0, namespace["vocab_size"], (size, target_time)).astype("int32"))
+
+    first = batch(4, 7, 5)
+    losses = [float(train_step(*first))]
+    variables, traces = len(namespace["cell"].variables), train_step.experimental_get_tracing_count()
+    for shape in [(3, 9, 6), (5, 4, 3)]:
+        train_step(*batch(*shape))
+    losses += [float(train_step(*first)) for _ in range(20)]
+    assert len(namespace["cell"].variables) == variables == 4  # LSTM kernel and bias, memory layer, attention layer
+    assert train_step.experimental_get_tracing_count() == traces
+    assert losses[-1] < 0.5 * losses[0]
