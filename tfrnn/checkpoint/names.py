@@ -232,17 +232,25 @@ def require_tf1_cell(cell: object, function: str) -> None:
 def require_structure(structure: object, function: str) -> None:
     """Raises a `TypeError` unless `structure` is something TF1 names can be given to.
 
-    A cell, a seq2seq object, a mapping `{scope: ...}` or a list mixing them
-    pass (their parts are checked as they are named); a list of cells alone
-    is refused with the hint TF1 code needs (`MultiRNNCell([...])`).
+    A cell, a seq2seq object, a variable (an embedding), a Keras layer that
+    is not a cell (an output projection), a mapping `{scope: ...}` or a list
+    mixing them pass (their parts are checked as they are named); a list of
+    cells alone is refused with the hint TF1 code needs (`MultiRNNCell([...])`).
     """
-    if isinstance(structure, Mapping) or hasattr(structure, "tf1_parts"):
+    if isinstance(structure, Mapping) or hasattr(structure, "tf1_parts") or _is_named_as_it_is(structure):
         return
     if isinstance(structure, (list, tuple)) and not all(
         hasattr(item, "state_size") and not hasattr(item, "tf1_parts") for item in structure  # mechanisms have state_size
     ):
         return
     require_tf1_cell(structure, function)
+
+
+def _is_named_as_it_is(part: object) -> bool:
+    """A variable, or a Keras layer that is not a cell: `structure_entries` names its weights as they are."""
+    if isinstance(part, (tf.Variable, keras.Variable)):
+        return True
+    return isinstance(part, keras.layers.Layer) and not hasattr(part, "state_size") and not hasattr(part, "tf1_layout")
 
 
 def require_scope(scope: object, function: str) -> None:
