@@ -325,3 +325,26 @@ def test_save_writes_every_object_back_under_tf1s_names(greedy, tmp_path):
     for name, value in written.items():
         assert value.dtype == original[name].dtype, name
         np.testing.assert_array_equal(value, original[name], err_msg=name)
+
+
+def test_unbuilt_objects_are_built_from_the_checkpoint_and_every_variable_is_loaded():
+    # The wrapper's query and attention layers are Keras layers it builds itself: they must be
+    # named (and loaded) even though nothing has run yet.
+    memory = np.zeros((1, 1, 4), "float32")  # only its depth matters here
+    mechanism = tfrnn.seq2seq.BahdanauAttention(4, memory, normalize=True)
+    cell = tfrnn.seq2seq.AttentionWrapper(tfrnn.MultiRNNCell([tfrnn.BasicLSTMCell(4), tfrnn.BasicLSTMCell(4)]),
+                                          mechanism, attention_layer_size=4, name="attention")
+    encoder_cell = tfrnn.MultiRNNCell([tfrnn.BasicLSTMCell(4), tfrnn.BasicLSTMCell(4)])
+    output_layer = keras.layers.Dense(9, use_bias=False, name="output_projection")
+    output_layer.build((None, 4))
+    embeddings = [tf.Variable(tf.zeros(shape), name=name) for name, shape in
+                  (("embedding_encoder", [8, 4]), ("embedding_decoder", [9, 4]))]
+    loaded = tfrnn.load_tf1_checkpoint(CHECKPOINT, {
+        "embeddings/encoder": embeddings[0], "embeddings/decoder": embeddings[1],
+        "dynamic_seq2seq/encoder/rnn": encoder_cell, "dynamic_seq2seq/decoder": [mechanism, cell, output_layer]})
+    assert set(loaded) == model_variables()
+    saved = checkpoint_values()
+    for name, variable in loaded.items():
+        np.testing.assert_array_equal(np.asarray(variable), saved[name], err_msg=name)
+    np.testing.assert_array_equal(np.asarray(cell.attention_layers[0].kernel),
+                                  saved["dynamic_seq2seq/decoder/attention/attention_layer/kernel"])
