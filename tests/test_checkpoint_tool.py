@@ -674,3 +674,176 @@ def test_a_convert_terminated_mid_write_cleans_up_and_says_so_in_one_line(large_
     assert [line for line in err.splitlines() if line.startswith("tfrnn-checkpoint")] == [
         "tfrnn-checkpoint: error: terminated by SIGTERM; nothing was written"]
     assert "Traceback" not in err and not list(tmp_path.iterdir())
+
+
+# ------------------------------------------------------------------- attention decoders
+
+SEQ2SEQ = GOLDEN / "tf115_seq2seq"
+# Every TF 1.15 seq2seq golden with an attention wrapper: the 38 mechanism cases, beam search, tensorflow/nmt.
+ATTENTION_CHECKPOINTS = sorted(
+    str(p.parent.relative_to(ROOT)) for p in SEQ2SEQ.glob("*/checkpoint")
+    if p.parent.name.endswith(("__rnn", "__decode")) or p.parent.name.startswith(("beam_search", "nmt_"))
+)
+NMT_SLOT_OR_COUNTER = re.compile(r".*/(?:Adam|Adam_1)|beta[12]_power|Variable")
+
+
+# Each mechanism class and option, several mechanisms, a user's attention layer, output layers and embeddings.
+EXECUTED = [f"tests/golden/tf115_seq2seq/{name}" for name in (
+    "nmt_train", "bahdanau__decode", "luong__rnn", "luong_scale_nolen__decode", "multi_with_layers__decode",
+    "multi_same_class__rnn", "attention_layer_object__decode", "bahdanau_mono_parallel__decode",
+    "luong_mono_parallel__rnn", "beam_search")]
+
+
+def test_every_attention_golden_is_recognised_with_nothing_left_over():
+    from tfrnn.checkpoint.discovery import inspect_shapes
+
+    assert len(ATTENTION_CHECKPOINTS) == 38 + 3 + 3
+    for path in ATTENTION_CHECKPOINTS:
+        inspection = inspect_shapes(tf.train.load_checkpoint(path).get_variable_to_shape_map())
+        kinds = [structure.kind for structure in inspection.structures]
+        assert kinds == (["attention", "rnn"] if "nmt_" in path else ["attention"]), path
+        assert set(inspection.unexplained) == ({"embeddings/encoder/embedding_encoder"} if "nmt_" in path else set())
+
+
+@pytest.mark.parametrize("path", EXECUTED)
+def test_printed_attention_code_loads_every_weight_of_the_decoder(path, capsys, monkeypatch):
+    code, out, err = run(capsys, "inspect", path)
+    assert code == 0 and not err
+    assert len(re.findall(r"^\[\d\] scope '[^']*': AttentionWrapper run by ", out, re.M)) == 1
+    loaded = {}
+    for block in code_blocks(out):
+        loaded.update(exec_recording_loads(block, monkeypatch)[1])
+    reader = tf.train.load_checkpoint(path)
+    names = set(reader.get_variable_to_shape_map())
+    not_rnn, unexplained = listed(out, "not RNN weights"), listed(out, "unexplained")
+    assert set(loaded) | not_rnn == names - unexplained and not set(loaded) & not_rnn
+    for name, variable in loaded.items():
+        np.testing.assert_array_equal(np.asarray(variable), reader.get_tensor(name), err_msg=name)
+    nmt = "nmt_" in path
+    assert unexplained == ({"embeddings/encoder/embedding_encoder"} if nmt else set())
+    assert not_rnn == {name for name in names if NMT_SLOT_OR_COUNTER.fullmatch(name)}
+    assert len(not_rnn) == (37 if path.endswith("nmt_train") else 1 if nmt else 0)
+
+
+NMT_TRAIN_DECODER = """\
+[1] scope 'dynamic_seq2seq/decoder/attention': AttentionWrapper run by dynamic_decode, input depth 4
+    mechanism 'dynamic_seq2seq/decoder/memory_layer': BahdanauAttention(4, normalize=True), memory depth 4
+    wrapper 'dynamic_seq2seq/decoder/attention': AttentionWrapper(cell, attention_mechanism, attention_layer_size=4, \
+name='attention'), attention depth 4
+    cell 'dynamic_seq2seq/decoder/attention': MultiRNNCell of 2 layers
+        cell_0: BasicLSTMCell(4), input depth 8
+        cell_1: BasicLSTMCell(4), input depth 4
+    output layer 'dynamic_seq2seq/decoder/output_projection': Dense(9, use_bias=False, name='output_projection'), \
+input depth 4
+    embedding 'embeddings/decoder/embedding_decoder': [9, 4], the decoder's input ids (vocabulary 9)
+    tfrnn code:
+        import keras
+        import numpy as np
+        import tensorflow as tf
+        import tfrnn
+        PATH = 'tests/golden/tf115_seq2seq/nmt_train'
+        memory = np.zeros((1, 1, 4), 'float32')  # stands for the encoder outputs [batch, time, 4]
+        attention_mechanism = tfrnn.seq2seq.BahdanauAttention(4, memory, normalize=True)
+        cell = tfrnn.seq2seq.AttentionWrapper(tfrnn.MultiRNNCell([tfrnn.BasicLSTMCell(4), tfrnn.BasicLSTMCell(4)]), \
+attention_mechanism, attention_layer_size=4, name='attention')
+        output_layer = keras.layers.Dense(9, use_bias=False, name='output_projection')
+        output_layer.build((None, 4))
+        embedding = tf.Variable(tf.zeros([9, 4]), name='embedding_decoder')
+        tfrnn.load_tf1_checkpoint(PATH, {'dynamic_seq2seq/decoder': [attention_mechanism, cell, output_layer], \
+'embeddings/decoder': [embedding]})
+        # attention_mechanism.setup_memory(encoder_outputs, memory_sequence_length)  # for every batch, before the loop
+        # helper = tfrnn.seq2seq.GreedyEmbeddingHelper(embedding, start_tokens, end_token)
+        # decoder = tfrnn.seq2seq.BasicDecoder(cell, helper, cell.zero_state(batch_size, 'float32'), \
+output_layer=output_layer)
+        # outputs, state, lengths = tfrnn.seq2seq.dynamic_decode(decoder)
+"""
+
+
+@pytest.mark.parametrize("path, expected", [
+    ("tests/golden/tf115_seq2seq/nmt_train", NMT_TRAIN_DECODER),
+    ("tests/golden/tf115_seq2seq/bahdanau__decode", """\
+[1] scope 'decoder/attention_wrapper': AttentionWrapper run by dynamic_decode, input depth 3
+    mechanism 'memory_layer': BahdanauAttention(4), memory depth 4
+    wrapper 'decoder/attention_wrapper': AttentionWrapper(cell, attention_mechanism), attention depth 4
+    cell 'decoder/attention_wrapper': LSTMCell(5), input depth 7
+    tfrnn code:
+        import numpy as np
+        import tfrnn
+        PATH = 'tests/golden/tf115_seq2seq/bahdanau__decode'
+        memory = np.zeros((1, 1, 4), 'float32')  # stands for the encoder outputs [batch, time, 4]
+        attention_mechanism = tfrnn.seq2seq.BahdanauAttention(4, memory)
+        cell = tfrnn.seq2seq.AttentionWrapper(tfrnn.LSTMCell(5), attention_mechanism)
+        tfrnn.load_tf1_checkpoint(PATH, {'': [attention_mechanism], 'decoder': [cell]})
+"""),
+    ("tests/golden/tf115_seq2seq/luong__rnn", """\
+[1] scope 'rnn/attention_wrapper': AttentionWrapper run by dynamic_rnn, input depth 3
+    mechanism 'memory_layer': LuongAttention(5), memory depth 4
+    wrapper 'rnn/attention_wrapper': AttentionWrapper(cell, attention_mechanism, attention_layer_size=4), \
+attention depth 4
+    cell 'rnn/attention_wrapper': LSTMCell(5), input depth 7
+    tfrnn code:
+        import numpy as np
+        import tfrnn
+        PATH = 'tests/golden/tf115_seq2seq/luong__rnn'
+        memory = np.zeros((1, 1, 4), 'float32')  # stands for the encoder outputs [batch, time, 4]
+        attention_mechanism = tfrnn.seq2seq.LuongAttention(5, memory)
+        cell = tfrnn.seq2seq.AttentionWrapper(tfrnn.LSTMCell(5), attention_mechanism, attention_layer_size=4)
+        tfrnn.load_tf1_checkpoint(PATH, {'': [attention_mechanism], 'rnn': [cell]})
+        # attention_mechanism.setup_memory(encoder_outputs, memory_sequence_length)  # for every batch, before the loop
+        # outputs, state = tfrnn.dynamic_rnn(cell, inputs, dtype='float32')  # inputs [batch, time, 3]
+"""),
+    ("tests/golden/tf115_seq2seq/multi_with_layers__decode", """\
+    mechanism 'memory_layer': BahdanauAttention(4), memory depth 4
+    mechanism 'memory_layer_1': LuongAttention(5, scale=True), memory depth 4
+    wrapper 'decoder/attention_wrapper': AttentionWrapper(cell, attention_mechanisms, attention_layer_size=[3, 2]), \
+attention depth 5
+    cell 'decoder/attention_wrapper': LSTMCell(5), input depth 8
+"""),
+    ("tests/golden/tf115_seq2seq/bahdanau_mono_parallel__rnn", """\
+    mechanism 'memory_layer': BahdanauMonotonicAttention(4, normalize=True), memory depth 4
+    wrapper 'rnn/attention_wrapper': AttentionWrapper(cell, attention_mechanism, attention_layer_size=3), \
+attention depth 3
+"""),
+    ("tests/golden/tf115_seq2seq/attention_layer_object__decode", """\
+    mechanism 'memory_layer': LuongAttention(5, scale=True), memory depth 4
+    wrapper 'decoder/attention_wrapper': AttentionWrapper(cell, attention_mechanism, attention_layer=Dense(3, \
+name='my_attention')), attention depth 3
+"""),
+    ("tests/golden/tf115_seq2seq/beam_search", """\
+    output layer 'decoder/output_projection': Dense(7, use_bias=False, name='output_projection'), input depth 4
+    embedding 'embedding': [7, 3], the decoder's input ids (vocabulary 7)
+"""),
+])
+def test_inspect_describes_the_mechanism_wrapper_cell_and_output_layer(path, expected, capsys):
+    code, out, _ = run(capsys, "inspect", path)
+    assert code == 0 and expected in out
+
+
+def test_nmt_global_step_and_the_encoder_embedding_are_explained(capsys):
+    _, out, _ = run(capsys, "inspect", "tests/golden/tf115_seq2seq/nmt_train")
+    assert "    Variable []  an unnamed scalar tf.Variable: a training counter (tensorflow/nmt's global_step)\n" in out
+    assert ("    embeddings/encoder/embedding_encoder [8, 4]  an embedding table [8, 4] (ids to vectors) that feeds "
+            "no decoder found here: read it with tf.train.load_checkpoint(PATH).get_tensor(name)\n") in out
+    assert "Nor do they store an attention mechanism's probability_fn" in out
+
+
+def test_nmt_printed_code_decodes_as_tf_1_15(capsys, monkeypatch):
+    """The printed encoder and decoder, given the memory, decode greedily as TF 1.15 did."""
+    path = "tests/golden/tf115_seq2seq/nmt_infer_greedy"
+    golden = np.load(SEQ2SEQ / "nmt_infer_greedy.npz")
+    _, out, _ = run(capsys, "inspect", path)
+    decoder, encoder = (exec_recording_loads(block, monkeypatch)[0] for block in code_blocks(out))
+    source, lengths = golden["in:source"], golden["in:source_length"]
+    embedding_encoder = tf.train.load_checkpoint(path).get_tensor("embeddings/encoder/embedding_encoder")
+    encoder_outputs, encoder_state = tfrnn.dynamic_rnn(
+        encoder["cell"], tf.nn.embedding_lookup(embedding_encoder, source), sequence_length=lengths, dtype=tf.float32)
+    decoder["attention_mechanism"].setup_memory(encoder_outputs, lengths)
+    cell = decoder["cell"]
+    helper = tfrnn.seq2seq.GreedyEmbeddingHelper(decoder["embedding"], tf.fill([4], 1), 2)
+    initial_state = cell.zero_state(4, tf.float32).clone(cell_state=encoder_state)
+    outputs, _, decoded_lengths = tfrnn.seq2seq.dynamic_decode(
+        tfrnn.seq2seq.BasicDecoder(cell, helper, initial_state, output_layer=decoder["output_layer"]),
+        maximum_iterations=10, output_time_major=True)
+    np.testing.assert_array_equal(np.asarray(decoded_lengths), golden["out:lengths"])
+    np.testing.assert_array_equal(np.asarray(outputs.sample_id), golden["out:outputs.sample_id"])
+    np.testing.assert_allclose(np.asarray(outputs.rnn_output), golden["out:outputs.rnn_output"], atol=ATOL)

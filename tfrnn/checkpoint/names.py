@@ -64,7 +64,10 @@ def tf1_entries(cell: Cell, input_depth: int, scope: str = "", name: str | None 
         if isinstance(item, Child):
             yield from tf1_entries(item.cell, item.input_depth, join_scope(scope, item.scope), item.name)
         elif isinstance(item, Sublayer):
-            yield from layer_entries(item.layer, join_scope(scope, own))
+            if item.layer.built:
+                yield from layer_entries(item.layer, join_scope(scope, own))
+            else:  # its weights appear when its cell is built (a load builds it after checking)
+                yield from _unbuilt_layer_entries(item.layer, item.input_depth, join_scope(scope, own))
         else:
             yield Entry(join_scope(scope, own, item.name), tuple(item.shape), cell, item)
 
@@ -75,6 +78,24 @@ def layer_entries(layer: keras.layers.Layer, scope: str, name: str | None = None
     for variable in layer.weights:
         leaf = variable_name(variable)
         yield Entry(join_scope(scope, name or layer.name, leaf), tuple(variable.shape), layer, Weight(leaf, ()), variable)
+
+
+@dataclasses.dataclass(frozen=True)
+class _LayerWeight(Weight):
+    """A weight a Keras layer creates itself, found by its name once the layer is built."""
+
+    def variable(self, cell: Cell) -> Tensor:
+        return next(v for v in cell.weights if variable_name(v) == self.name)
+
+
+def _unbuilt_layer_entries(layer: keras.layers.Layer, input_depth: int, scope: str) -> Iterator[Entry]:
+    """The entries `layer_entries` gives once `layer` is built for `input_depth`, read from a
+    copy built now: the layer itself stays unbuilt, and the entries find its weights later."""
+    copy = type(layer).from_config(layer.get_config())
+    copy.build((None, input_depth))
+    for variable in copy.weights:
+        leaf, shape = variable_name(variable), tuple(variable.shape)
+        yield Entry(join_scope(scope, layer.name, leaf), shape, layer, _LayerWeight(leaf, shape))
 
 
 def variable_name(variable: Tensor) -> str:
@@ -232,17 +253,25 @@ def require_tf1_cell(cell: object, function: str) -> None:
 def require_structure(structure: object, function: str) -> None:
     """Raises a `TypeError` unless `structure` is something TF1 names can be given to.
 
-    A cell, a seq2seq object, a mapping `{scope: ...}` or a list mixing them
-    pass (their parts are checked as they are named); a list of cells alone
-    is refused with the hint TF1 code needs (`MultiRNNCell([...])`).
+    A cell, a seq2seq object, a variable (an embedding), a Keras layer that
+    is not a cell (an output projection), a mapping `{scope: ...}` or a list
+    mixing them pass (their parts are checked as they are named); a list of
+    cells alone is refused with the hint TF1 code needs (`MultiRNNCell([...])`).
     """
-    if isinstance(structure, Mapping) or hasattr(structure, "tf1_parts"):
+    if isinstance(structure, Mapping) or hasattr(structure, "tf1_parts") or _is_named_as_it_is(structure):
         return
     if isinstance(structure, (list, tuple)) and not all(
         hasattr(item, "state_size") and not hasattr(item, "tf1_parts") for item in structure  # mechanisms have state_size
     ):
         return
     require_tf1_cell(structure, function)
+
+
+def _is_named_as_it_is(part: object) -> bool:
+    """A variable, or a Keras layer that is not a cell: `structure_entries` names its weights as they are."""
+    if isinstance(part, (tf.Variable, keras.Variable)):
+        return True
+    return isinstance(part, keras.layers.Layer) and not hasattr(part, "state_size") and not hasattr(part, "tf1_layout")
 
 
 def require_scope(scope: object, function: str) -> None:

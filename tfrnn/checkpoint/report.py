@@ -18,7 +18,9 @@ import keras
 
 import tfrnn
 from tfrnn.base import RNNCell, default_name
-from tfrnn.checkpoint.discovery import Cell, Inspection, Stack, Structure, Unit, parameters
+from tfrnn.checkpoint.discovery import (
+    Attention, Cell, DenseLayer, Inspection, Mechanism, Stack, Structure, Unit, parameters,
+)
 from tfrnn.wrappers import MultiRNNCell
 
 # How `to_keras` lays out TF1's arrays in each Keras cell it returns
@@ -31,6 +33,11 @@ _KERAS_LAYOUTS = {
 _NOT_STORED = (
     "Checkpoints do not store activation, forget_bias (LSTMs; TF1's default 1.0), cell_clip "
     "or proj_clip (LSTMCell): pass them as your TF1 code did (convert: --activation, --forget-bias)."
+)
+_NOT_STORED_ATTENTION = (
+    "Nor do they store an attention mechanism's probability_fn, score_mask_value or monotonic mode "
+    "and score_bias_init, or a wrapper's alignment_history, cell_input_fn and attention layer "
+    "activation (nor output_attention without an output layer): pass them as your TF1 code did."
 )
 
 
@@ -57,18 +64,26 @@ def format_inspection(path: str | os.PathLike[str], inspection: Inspection) -> s
     lines = [f"TF1 checkpoint {path}: {len(inspection.shapes)} variables, {count} RNN structure{'s' * (count != 1)}"]
     for number, structure in enumerate(inspection.structures, start=1):
         lines += ["", f"[{number}] {_title(structure)}"]
+        lines += _attention_lines(structure.attention) if structure.attention else []
         for scope, role, unit in structure.units:
             lines += _unit_lines(unit, f"    {role or 'cell'} {scope!r}: ")
+        lines += _decoder_lines(structure.attention) if structure.attention else []
         lines += ["    tfrnn code:"] + [f"        {line}" for line in tfrnn_code(structure, path)]
     lines += _variable_list("not RNN weights", inspection.not_rnn, inspection.shapes)
     lines += _variable_list("unexplained", inspection.unexplained, inspection.shapes)
     if inspection.structures:
         lines += ["", _NOT_STORED]
+    if any(structure.attention for structure in inspection.structures):
+        lines += [_NOT_STORED_ATTENTION]
     return "\n".join(lines)
 
 
 def _title(structure: Structure) -> str:
     depth = structure.units[0][2].input_depth
+    if structure.attention:
+        attention = structure.attention
+        return (f"scope {structure.scope!r}: AttentionWrapper run by {_attention_loop(attention)}, "
+                f"input depth {attention.input_depth}" + (f" ({attention.note})" if attention.note else ""))
     if structure.kind == "rnn":
         call = "a direct cell call" if not structure.scope else "dynamic_rnn, static_rnn or raw_rnn"
         return f"scope {structure.scope!r}: {call}, input depth {depth}"
@@ -102,6 +117,8 @@ def summary(unit: Unit) -> str:
 def tfrnn_code(structure: Structure, path: str | os.PathLike[str]) -> list[str]:
     """Runnable code that builds the structure's cells and loads them from `path`."""
     lines = ["import tfrnn", *_imports(unit for _, _, unit in structure.units), f"PATH = {str(path)!r}"]
+    if structure.attention:
+        return _attention_code(structure.attention, structure.units[0][2], lines)
     if structure.kind == "rnn":
         return lines + _single_code(*structure.units[0])
     if structure.kind == "bidirectional":
@@ -281,4 +298,119 @@ def _loading_code(conversion: Conversion) -> list[str]:
         f"model = keras.Sequential([keras.Input((None, {unit.input_depth})), "
         "keras.layers.RNN(cell, return_sequences=True)])",
         f"model.load_weights({out!r})",
+    ]
+
+
+# ------------------------------------------------------------------- attention wrappers
+
+
+def _attention_loop(attention: Attention) -> str:
+    last = attention.loop_scope.rpartition("/")[2]
+    if last == "rnn":
+        return "dynamic_rnn"
+    return "dynamic_decode" if last == "decoder" else "dynamic_decode or dynamic_rnn"
+
+
+def _attention_lines(attention: Attention) -> list[str]:
+    """The mechanisms and the wrapper, as `inspect` describes them."""
+    lines = [f"    mechanism {_scoped(attention.mechanism_scope, m.memory_layer.rsplit('/', 2)[-2])!r}: "
+             f"{_mechanism_call(m, qualified=False)}, memory depth {m.memory_depth}" for m in attention.mechanisms]
+    wrapper = _scoped(attention.loop_scope, attention.name)
+    return lines + [f"    wrapper {wrapper!r}: {_wrapper_call(attention, 'cell', qualified=False)}, "
+                    f"attention depth {attention.attention_depth}"]
+
+
+def _decoder_lines(attention: Attention) -> list[str]:
+    lines = []
+    if attention.output_layer:
+        layer = attention.output_layer
+        lines.append(f"    output layer {_scoped(attention.loop_scope, layer.name)!r}: "
+                     f"{_dense_call(layer, qualified=False)}, input depth {layer.input_depth}")
+    if attention.embedding:
+        name, (vocabulary, depth) = attention.embedding
+        lines.append(f"    embedding {name!r}: [{vocabulary}, {depth}], "
+                     f"the decoder's input ids (vocabulary {vocabulary})")
+    return lines
+
+
+def _scoped(scope: str, name: str) -> str:
+    return f"{scope}/{name}" if scope else name
+
+
+def _mechanism_call(mechanism: Mechanism, qualified: bool = True, memory: str = "") -> str:
+    flags = [f"{key}={value!r}" for key, value in mechanism.options.items() if key != "num_units"]
+    name = f"tfrnn.seq2seq.{mechanism.cls.__name__}" if qualified else mechanism.cls.__name__
+    return f"{name}({', '.join([str(mechanism.options['num_units']), *([memory] if memory else []), *flags])})"
+
+
+def _dense_call(layer: DenseLayer, qualified: bool = True) -> str:
+    bias = [] if layer.use_bias else ["use_bias=False"]
+    args = ", ".join([str(layer.units), *bias, f"name={layer.name!r}"])
+    return f"{'keras.layers.' if qualified else ''}Dense({args})"
+
+
+def _wrapper_call(attention: Attention, cell: str, qualified: bool = True, mechanisms: str = "") -> str:
+    """`AttentionWrapper(cell, mechanism, ...)` with the arguments the variables show."""
+    mechanisms = mechanisms or ("attention_mechanism" if len(attention.mechanisms) == 1 else "attention_mechanisms")
+    args = [cell, mechanisms]
+    sizes, layers = attention.attention_layer_size, attention.attention_layers
+    if sizes:
+        args.append(f"attention_layer_size={sizes[0] if len(sizes) == 1 else sizes}")
+    if layers:
+        calls = [_dense_call(layer, qualified) for layer in layers]
+        args.append(f"attention_layer={calls[0] if len(calls) == 1 else '[' + ', '.join(calls) + ']'}")
+    if not attention.output_attention:
+        args.append("output_attention=False")
+    if attention.name != "attention_wrapper":
+        args.append(f"name={attention.name!r}")
+    return f"{'tfrnn.seq2seq.' if qualified else ''}AttentionWrapper({', '.join(args)})"
+
+
+def _attention_code(attention: Attention, unit: Unit, head: list[str]) -> list[str]:
+    """Code that builds what `discovery.build_attention` builds and loads it in one call."""
+    depths = sorted({m.memory_depth for m in attention.mechanisms})
+    memory = {depth: "memory" if len(depths) == 1 else f"memory_{depth}" for depth in depths}
+    extra = ["import keras"] if attention.output_layer or attention.attention_layers else []
+    extra += ["import numpy as np"] + (["import tensorflow as tf"] if attention.embedding else [])
+    lines = [*extra, *head]
+    lines += [f"{memory[d]} = np.zeros((1, 1, {d}), 'float32')  # stands for the encoder outputs "
+              f"[batch, time, {d}]" for d in depths]
+    calls = [_mechanism_call(m, memory=memory[m.memory_depth]) for m in attention.mechanisms]
+    if len(calls) == 1:
+        lines.append(f"attention_mechanism = {calls[0]}")
+    else:
+        lines.append(f"attention_mechanisms = [{', '.join(calls)}]")
+    lines.append(f"cell = {_wrapper_call(attention, cell_code(unit))}")
+    groups: dict[str, list[str]] = {attention.mechanism_scope: [
+        "attention_mechanism" if len(calls) == 1 else "*attention_mechanisms"]}
+    groups.setdefault(attention.loop_scope, []).append("cell")
+    if attention.output_layer:
+        lines += [f"output_layer = {_dense_call(attention.output_layer)}",
+                  f"output_layer.build((None, {attention.output_layer.input_depth}))"]
+        groups[attention.loop_scope].append("output_layer")
+    if attention.embedding:
+        name, shape = attention.embedding
+        scope, _, leaf = name.rpartition("/")
+        lines.append(f"embedding = tf.Variable(tf.zeros({shape}), name={leaf!r})")
+        groups.setdefault(scope, []).append("embedding")
+    mapping = ", ".join(f"{scope!r}: [{', '.join(items)}]" for scope, items in groups.items())
+    lines.append(f"tfrnn.load_tf1_checkpoint(PATH, {{{mapping}}})")
+    return lines + _attention_usage(attention)
+
+
+def _attention_usage(attention: Attention) -> list[str]:
+    setup = "attention_mechanism.setup_memory(encoder_outputs, memory_sequence_length)"
+    if len(attention.mechanisms) > 1:
+        setup = "for m in attention_mechanisms: m.setup_memory(encoder_outputs, lengths)"
+    lines = [f"# {setup}  # for every batch, before the loop"]
+    if _attention_loop(attention) == "dynamic_rnn":
+        return lines + [f"# outputs, state = tfrnn.dynamic_rnn(cell, inputs, dtype='float32')  "
+                        f"# inputs [batch, time, {attention.input_depth}]"]
+    output = ", output_layer=output_layer" if attention.output_layer else ""
+    helper = ("tfrnn.seq2seq.GreedyEmbeddingHelper(embedding, start_tokens, end_token)" if attention.embedding
+              else f"tfrnn.seq2seq.TrainingHelper(inputs, lengths)  # inputs [batch, time, {attention.input_depth}]")
+    return lines + [
+        f"# helper = {helper}",
+        f"# decoder = tfrnn.seq2seq.BasicDecoder(cell, helper, cell.zero_state(batch_size, 'float32'){output})",
+        "# outputs, state, lengths = tfrnn.seq2seq.dynamic_decode(decoder)",
     ]
