@@ -193,7 +193,8 @@ def _checked_tree(step_ids: Any, parent_ids: Any, lengths: Any, end_token: Any) 
         raise ValueError(f"max_sequence_lengths must be a vector, saw shape: {tuple(lengths.shape)}. Pass one "
                          "length per batch entry.")
     if end_token.shape.rank != 0:
-        raise ValueError(f"end_token must be a scalar, saw shape: {tuple(end_token.shape)} ({show(end_token)}).")
+        raise ValueError(f"end_token must be a scalar, saw shape: {tuple(end_token.shape)} ({show(end_token)}). "
+                         "Pass one id, e.g. end_token=eos_id.")
     if not step_ids.shape.is_compatible_with(parent_ids.shape):
         raise ValueError(f"step_ids.shape must match parent_ids.shape, but shapes are: {tuple(step_ids.shape)} "
                          f"and {tuple(parent_ids.shape)}. Pass the parents recorded with these ids.")

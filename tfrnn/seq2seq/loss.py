@@ -174,9 +174,6 @@ def _as_tensor(value: Any, what: str) -> Any:
 def _checked_tensors(logits: Any, targets: Any, weights: Any) -> tuple[Any, Any, Any]:
     logits, targets, weights = (_as_tensor(logits, "logits"), _as_tensor(targets, "targets"),
                                 _as_tensor(weights, "weights"))
-    _check_rank(logits, 3, "Logits must be a [batch_size x sequence_length x logits] tensor")
-    _check_rank(targets, 2, "Targets must be a [batch_size x sequence_length] tensor")
-    _check_rank(weights, 2, "Weights must be a [batch_size x sequence_length] tensor")
     if not logits.dtype.is_floating:
         raise TypeError(f"sequence_loss: logits must be floats, but have dtype {logits.dtype.name}. Pass the "
                         "output layer's logits (unnormalized log-probabilities), e.g. tf.cast(logits, tf.float32).")
@@ -186,6 +183,9 @@ def _checked_tensors(logits: Any, targets: Any, weights: Any) -> tuple[Any, Any,
     if weights.dtype != logits.dtype:
         raise TypeError(f"sequence_loss: weights must have logits' dtype {logits.dtype.name}, but have dtype "
                         f"{weights.dtype.name}. Cast them: tf.cast(weights, logits.dtype) (a boolean mask too).")
+    _check_rank(logits, 3, "Logits must be a [batch_size x sequence_length x logits] tensor")
+    _check_rank(targets, 2, "Targets must be a [batch_size x sequence_length] tensor")
+    _check_rank(weights, 2, "Weights must be a [batch_size x sequence_length] tensor")
     for other, what in ((targets, "targets"), (weights, "weights")):
         if not logits.shape[:2].is_compatible_with(other.shape):
             raise ValueError(f"sequence_loss: {what} has shape {tuple(other.shape)}, but logits' "
