@@ -20,7 +20,8 @@ Design decisions:
   and a `tf.debugging` assertion in a graph; under XLA, where assertions
   are dropped, out-of-range pointers are clamped.
 * Checks raise before anything is computed, with what was passed, what was
-  expected and how to fix it.
+  expected and how to fix it. Shapes a traced graph does not know are checked
+  when it runs (`tf.debugging` assertions, as TF1's kernel checked them).
 """
 
 from __future__ import annotations
