@@ -20,7 +20,8 @@ Design decisions:
   and a `tf.debugging` assertion in a graph; under XLA, where assertions
   are dropped, out-of-range pointers are clamped.
 * Checks raise before anything is computed, with what was passed, what was
-  expected and how to fix it.
+  expected and how to fix it. Shapes a traced graph does not know are checked
+  when it runs (`tf.debugging` assertions, as TF1's kernel checked them).
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ def tile_batch(t: Any, multiplier: int, name: str | None = None) -> Any:
 
     Args:
         t: a tensor of rank >= 1 (statically known), or a nested structure of them.
-        multiplier: a Python int >= 1 (the beam width).
+        multiplier: a Python int >= 1 (the beam width); a float, bool or tensor is a
+            `TypeError`, an int < 1 a `ValueError`.
         name: unused (TF1's name scope).
 
     Returns:
@@ -69,9 +71,12 @@ def tile_batch(t: Any, multiplier: int, name: str | None = None) -> Any:
 
 
 def _checked_multiplier(multiplier: Any) -> int:
-    if isinstance(multiplier, (bool, np.bool_)) or not isinstance(multiplier, (int, np.integer)) or multiplier < 1:
-        raise ValueError(f"tile_batch: multiplier must be a Python int >= 1 (the beam width), but received "
-                         f"{show(multiplier)} ({type(multiplier).__name__}). Pass e.g. beam_width=3 as an int.")
+    message = (f"tile_batch: multiplier must be a Python int >= 1 (the beam width), but received {show(multiplier)} "
+               f"({type(multiplier).__name__}). Pass e.g. beam_width=3 as an int.")
+    if isinstance(multiplier, (bool, np.bool_)) or not isinstance(multiplier, (int, np.integer)):
+        raise TypeError(message)
+    if multiplier < 1:
+        raise ValueError(message)
     return int(multiplier)
 
 
@@ -152,7 +157,7 @@ def _walk_parents(step_ids: Any, parent_ids: Any, lengths: Any) -> tuple[Any, An
     times = ops.arange(ops.shape(step_ids)[0], dtype=lengths.dtype)
     # tf.scan, not keras.ops.scan: Keras' TF scan cannot carry a structure unlike its outputs.
     _, bad, beams = tf.scan(step, (step_ids, parent_ids, times), (own, tf.constant(False), own), reverse=True)
-    return beams, bad[0]
+    return beams, ops.any(bad)  # bad[0] holds the whole walk's flag; any() also covers max_time = 0
 
 
 def _fill_after_end(beams: Any, lengths: Any, end_token: Any) -> Any:
@@ -165,7 +170,8 @@ def _fill_after_end(beams: Any, lengths: Any, end_token: Any) -> Any:
 
 
 def _check_parents(bad: Any, parent_ids: Any, beam_width: Any) -> None:
-    message = (f"gather_tree: a beam's walk met a parent id outside [0, beam_width) = [0, {beam_width}). "
+    known = "" if beam_width is None else f" = [0, {beam_width})"
+    message = (f"gather_tree: a beam's walk met a parent id outside [0, beam_width){known}. "
                "parent_ids must hold beam indices wherever t < max_sequence_lengths (as a "
                "BeamSearchDecoder's do); check that the lengths match the ids.")
     if is_concrete(bad):
@@ -188,7 +194,8 @@ def _checked_tree(step_ids: Any, parent_ids: Any, lengths: Any, end_token: Any) 
         raise ValueError(f"max_sequence_lengths must be a vector, saw shape: {tuple(lengths.shape)}. Pass one "
                          "length per batch entry.")
     if end_token.shape.rank != 0:
-        raise ValueError(f"end_token must be a scalar, saw shape: {tuple(end_token.shape)} ({show(end_token)}).")
+        raise ValueError(f"end_token must be a scalar, saw shape: {tuple(end_token.shape)} ({show(end_token)}). "
+                         "Pass one id, e.g. end_token=eos_id.")
     if not step_ids.shape.is_compatible_with(parent_ids.shape):
         raise ValueError(f"step_ids.shape must match parent_ids.shape, but shapes are: {tuple(step_ids.shape)} "
                          f"and {tuple(parent_ids.shape)}. Pass the parents recorded with these ids.")
@@ -196,8 +203,21 @@ def _checked_tree(step_ids: Any, parent_ids: Any, lengths: Any, end_token: Any) 
         raise ValueError(f"batch size dimensions step_ids.shape[1] and max_sequence_lengths.shape[0] must match, "
                          f"but shapes are: {tuple(step_ids.shape)} and {tuple(lengths.shape)}. Pass one length "
                          "per batch entry.")
+    _check_traced_shapes(step_ids, parent_ids, lengths)
     return (step_ids, ops.cast(parent_ids, step_ids.dtype), ops.cast(lengths, "int32"),
             ops.cast(end_token, step_ids.dtype))
+
+
+def _check_traced_shapes(step_ids: Any, parent_ids: Any, lengths: Any) -> None:
+    """The shape checks a traced graph must make when it runs (TF1's kernel made them too)."""
+    if step_ids.shape.is_fully_defined() and parent_ids.shape.is_fully_defined() and lengths.shape.is_fully_defined():
+        return  # checked above
+    step_shape = tf.shape(step_ids)
+    tf.debugging.assert_equal(step_shape, tf.shape(parent_ids), message=(
+        "gather_tree: step_ids.shape must match parent_ids.shape; pass the parents recorded with these ids."))
+    tf.debugging.assert_equal(step_shape[1:2], tf.shape(lengths), message=(
+        "gather_tree: batch size dimensions step_ids.shape[1] and max_sequence_lengths.shape[0] must match; "
+        "pass one length per batch entry."))
 
 
 def _integer_tensor(value: Any, what: str, expected: str) -> Any:

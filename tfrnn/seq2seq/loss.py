@@ -174,9 +174,6 @@ def _as_tensor(value: Any, what: str) -> Any:
 def _checked_tensors(logits: Any, targets: Any, weights: Any) -> tuple[Any, Any, Any]:
     logits, targets, weights = (_as_tensor(logits, "logits"), _as_tensor(targets, "targets"),
                                 _as_tensor(weights, "weights"))
-    _check_rank(logits, 3, "Logits must be a [batch_size x sequence_length x logits] tensor")
-    _check_rank(targets, 2, "Targets must be a [batch_size x sequence_length] tensor")
-    _check_rank(weights, 2, "Weights must be a [batch_size x sequence_length] tensor")
     if not logits.dtype.is_floating:
         raise TypeError(f"sequence_loss: logits must be floats, but have dtype {logits.dtype.name}. Pass the "
                         "output layer's logits (unnormalized log-probabilities), e.g. tf.cast(logits, tf.float32).")
@@ -186,6 +183,9 @@ def _checked_tensors(logits: Any, targets: Any, weights: Any) -> tuple[Any, Any,
     if weights.dtype != logits.dtype:
         raise TypeError(f"sequence_loss: weights must have logits' dtype {logits.dtype.name}, but have dtype "
                         f"{weights.dtype.name}. Cast them: tf.cast(weights, logits.dtype) (a boolean mask too).")
+    _check_rank(logits, 3, "Logits must be a [batch_size x sequence_length x logits] tensor")
+    _check_rank(targets, 2, "Targets must be a [batch_size x sequence_length] tensor")
+    _check_rank(weights, 2, "Weights must be a [batch_size x sequence_length] tensor")
     for other, what in ((targets, "targets"), (weights, "weights")):
         if not logits.shape[:2].is_compatible_with(other.shape):
             raise ValueError(f"sequence_loss: {what} has shape {tuple(other.shape)}, but logits' "
@@ -279,8 +279,8 @@ class SequenceLoss(keras.losses.Loss):
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
         """The reduced loss (see the class docstring); Keras' `reduction` is not applied."""
-        mask = keras.backend.get_keras_mask(y_pred) if hasattr(keras.backend, "get_keras_mask") else None
-        logits = ops.convert_to_tensor(y_pred, dtype=self.dtype)
+        mask = getattr(y_pred, "_keras_mask", None)  # where Keras 3 keeps a layer's output mask
+        logits = _keras_logits(y_pred, self.dtype)
         targets = _keras_targets(y_true)
         weights = _keras_weights(sample_weight, mask, logits)
         return sequence_loss(logits, targets, weights, self.average_across_timesteps, self.average_across_batch,
@@ -288,8 +288,7 @@ class SequenceLoss(keras.losses.Loss):
 
     def call(self, y_true: Any, y_pred: Any) -> Any:
         """The unweighted, unreduced `[batch, time]` cross-entropies."""
-        logits = ops.convert_to_tensor(y_pred, dtype=self.dtype)
-        return token_crossentropy(_keras_targets(y_true), logits, self.softmax_loss_function)
+        return token_crossentropy(_keras_targets(y_true), _keras_logits(y_pred, self.dtype), self.softmax_loss_function)
 
     def get_config(self) -> dict[str, Any]:
         config: dict[str, Any] = {flag: getattr(self, flag) for flag in _FLAGS}
@@ -306,8 +305,25 @@ class SequenceLoss(keras.losses.Loss):
         return cls(**config)
 
 
+def _keras_tensor(value: Any, what: str, expected: str) -> Any:
+    """`value` as a tensor of a real (integer or float) dtype, else a `TypeError` naming it."""
+    try:
+        tensor = tf.convert_to_tensor(value)
+    except (TypeError, ValueError):
+        tensor = None
+    if tensor is None or not (tensor.dtype.is_integer or tensor.dtype.is_floating or tensor.dtype == tf.bool):
+        received = f"dtype {tensor.dtype.name}" if tensor is not None else f"{show(value)} ({type(value).__name__})"
+        raise TypeError(f"SequenceLoss: {what} must be {expected}, but received {received}.")
+    return tensor
+
+
+def _keras_logits(y_pred: Any, dtype: Any) -> Any:
+    logits = _keras_tensor(y_pred, "y_pred", "[batch_size, sequence_length, classes] float logits")
+    return ops.cast(logits, dtype)
+
+
 def _keras_targets(y_true: Any) -> Any:
-    targets = ops.convert_to_tensor(y_true)
+    targets = _keras_tensor(y_true, "y_true", "[batch_size, sequence_length] integer class ids")
     return targets if targets.dtype.is_integer else ops.cast(targets, "int32")
 
 
@@ -317,8 +333,13 @@ def _keras_weights(sample_weight: Any, mask: Any, logits: Any) -> Any:
     if sample_weight is None:
         weights = ops.ones(batch_time, dtype=logits.dtype)
     else:
-        weights = ops.cast(ops.convert_to_tensor(sample_weight), logits.dtype)
+        weights = ops.cast(_keras_tensor(sample_weight, "sample_weight", "[batch_size, sequence_length] or "
+                                         "[batch_size] float weights, or None"), logits.dtype)
         if len(weights.shape) == 1:
+            if not weights.shape.is_compatible_with(logits.shape[:1]):
+                raise ValueError(f"SequenceLoss: a per-sequence sample_weight must have one weight per batch entry "
+                                 f"({logits.shape[0]}), but has shape {tuple(weights.shape)}. Pass [batch_size] or "
+                                 "[batch_size, sequence_length] weights.")
             weights = ops.broadcast_to(weights[:, None], batch_time)
     if mask is not None:
         weights = ops.where(ops.cast(mask, "bool"), weights, ops.zeros_like(weights))
