@@ -107,8 +107,8 @@ ROWS = [
         average_across_timesteps=True), error=ValueError, match=re.escape(TF115_ERRORS["aat1_aab0_sot1_sob0"])),
     Row("SequenceLoss-average-and-sum-over-batch", call=lambda env: seq2seq.SequenceLoss(
         average_across_batch=True), error=ValueError, match=re.escape(TF115_ERRORS["aat0_aab1_sot0_sob1"])),
-    Row("SequenceLoss-flag-none", call=lambda env: seq2seq.SequenceLoss(sum_over_batch=None), error=TypeError,
-        match=r"sum_over_batch must be a bool, but received None \(NoneType\)"),
+    Row("SequenceLoss-flag-string", call=lambda env: seq2seq.SequenceLoss(sum_over_batch="no"), error=TypeError,
+        match=r"sum_over_batch must be a bool, but received 'no' \(str\)"),
     Row("SequenceLoss-loss-function-not-callable", call=lambda env: seq2seq.SequenceLoss(softmax_loss_function=3),
         error=TypeError, match=r"softmax_loss_function must be callable.*received 3 \(int\)"),
     Row("SequenceLoss-y-true-is-none", **keras_loss(y_true=None), error=TypeError,

@@ -139,6 +139,12 @@ def test_an_average_flag_ignores_the_other_axis_sum_flag():
     assert per_row.shape == (4,) and per_step.shape == (5,)
 
 
+def test_none_flags_are_false_as_in_tf1():
+    """TF1 tested the flags for truth: None (an unset config value) is False."""
+    per_row = seq2seq.sequence_loss(LOGITS, TARGETS, WEIGHTS, True, None, None, None)
+    np.testing.assert_allclose(per_row, DATA["out:loss.aat1_aab0_sot0_sob0"], **TOLERANCE)
+
+
 def test_average_divides_by_the_weight_sum_and_sum_by_the_nonzero_count():
     """TF1's docstring promised "divide by the batch size" (average) and sums; TF 1.15
     divides by sum(w) (average_across_*) and by count_nonzero(w) (sum_over_*), so with

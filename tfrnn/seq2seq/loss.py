@@ -144,6 +144,8 @@ def _count_nonzero(weights: Any, axis: int | None, dtype: Any) -> Any:
 
 def _checked_flags(*flags: Any) -> tuple[bool, ...]:
     for flag_name, flag in zip(_FLAGS, flags):
+        if flag is None:  # TF1 read None as False (configs pass unset flags as None)
+            continue
         if callable(flag):
             raise TypeError(f"sequence_loss: {flag_name} must be a bool, but received a callable {show(flag)}. "
                             "TF 1.15 put sum_over_timesteps and sum_over_batch before softmax_loss_function in the "
