@@ -6,7 +6,7 @@
 
         mirrored: with two logical CPU devices (configured before TensorFlow
             initializes its devices, hence first and in a process of its own),
-            one `fit` step of the translator on one device and under
+            one `fit` step of the Luong translator on one device and under
             `tf.distribute.MirroredStrategy` from the same weights
             (`mirrored.npz`).
         xla: `jit_compile=True` for a teacher-forced training step (gradients
@@ -47,7 +47,8 @@ import tensorflow as tf  # noqa: E402
 VOCABULARY, EMBEDDING, UNITS = 9, 6, 8
 PAD, GO, EOS = 0, 1, 2  # ids 3..8 are words
 MAXIMUM_ITERATIONS = 7  # a source has at most 5 words: 6 steps with the end token
-SIGNATURE = [tf.TensorSpec([None, None], tf.int32, name="source"), tf.TensorSpec([None], tf.int32, name="source_length")]
+SIGNATURE = [tf.TensorSpec([None, None], tf.int32, name="source"),
+             tf.TensorSpec([None], tf.int32, name="source_length")]
 
 
 # --- the model ------------------------------------------------------------------------------
@@ -246,10 +247,10 @@ def mirrored(directory):
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     keras.utils.set_random_seed(0)
     inputs, targets, weights = reversal_data(2, 8)  # 4 rows per replica
-    single = compiled_translator()
+    single = compiled_translator("luong")
     initial = single.get_weights()
     with strategy.scope():
-        replicated = compiled_translator()
+        replicated = compiled_translator("luong")
     replicated.set_weights(initial)
     results = {"replicas": strategy.num_replicas_in_sync}
     for name, model in (("single", single), ("mirrored", replicated)):

@@ -9,7 +9,7 @@ TF1's outputs, final state, alignment history and gradients); otherwise the same
 model's eager run (XLA, one device, float32, the model before saving, a fresh eager
 decode per batch).
 
-The SavedModel, XLA and `MirroredStrategy` checks run in helper processes
+The SavedModel, XLA and `MirroredStrategy` checks run in one helper process
 (`tests/seq2seq_subprocess.py`, which also defines the translator), started with this
 module and run beside the other checks; their tests come last.
 """
@@ -171,6 +171,9 @@ def test_translator_fits_with_a_progress_bar_and_reloads_in_safe_mode_with_ident
     other, _, _ = reversal_data(5, 7)  # another batch size
     for batch in (inputs, other):
         np.testing.assert_array_equal(loaded.predict(batch, verbose=0), model.predict(batch, verbose=0))
+    decoded, reloaded = greedy_decode(model, *other[:2]), greedy_decode(loaded, *other[:2])  # TF1's inference
+    for key in ("sample_id", "lengths", "rnn_output"):
+        np.testing.assert_array_equal(reloaded[key], decoded[key])
 
 
 def test_translator_masks_reach_the_decoder_and_memory(trained):
@@ -191,9 +194,9 @@ def test_translator_masks_reach_the_decoder_and_memory(trained):
 
 
 def test_greedy_decode_equals_teacher_forcing_on_its_own_ids(trained):
-    """BasicDecoder + GreedyEmbeddingHelper and the teacher-forced model (AttentionRNN over a
-    TrainingHelper-free dynamic_rnn) are two loops over the same layers: fed the ids greedy
-    decoding chose, the model gives greedy decoding's logits."""
+    """Greedy decoding (BasicDecoder + GreedyEmbeddingHelper + dynamic_decode) and the
+    teacher-forced model (AttentionRNN, i.e. dynamic_rnn) are two loops over the same layers:
+    fed the ids greedy decoding chose, the model gives greedy decoding's logits."""
     (source, lengths, _), _, _ = reversal_data(6, 6)
     decoded = greedy_decode(trained, source, lengths)
     ids, lengths_out = np.asarray(decoded["sample_id"]), np.asarray(decoded["lengths"])
@@ -249,7 +252,8 @@ def test_greedy_decoding_under_xla_without_maximum_iterations_is_a_clear_error(t
 def attention_model(mechanism_class, units, memory_depth=4):
     """`AttentionRNN` over a `keras.Input` memory, returning the outputs and the last alignments."""
     wrapper = seq2seq.AttentionWrapper(tfrnn.LSTMCell(5), mechanism_class(units), attention_layer_size=3)
-    inputs, memory, memory_length = keras.Input((None, 2)), keras.Input((None, memory_depth)), keras.Input((), dtype="int32")
+    inputs, memory = keras.Input((None, 2)), keras.Input((None, memory_depth))
+    memory_length = keras.Input((), dtype="int32")
     outputs, state = seq2seq.AttentionRNN(wrapper, return_state=True)(inputs, memory, memory_length)
     return keras.Model([inputs, memory, memory_length], [outputs, state.alignments])
 
@@ -271,12 +275,13 @@ def test_mixed_float16_attention_is_finite_with_masked_memory_and_close_to_float
     assert all(w.dtype == "float32" for w in half.weights)
     outputs, alignments = half([x, poisoned, lengths])
     assert outputs.dtype == "float16" and alignments.dtype == "float16"
-    assert np.all(np.isfinite(np.asarray(outputs, "float32"))) and np.all(np.isfinite(np.asarray(alignments, "float32")))
+    assert np.all(np.isfinite(np.asarray(outputs, "float32")))
+    assert np.all(np.isfinite(np.asarray(alignments, "float32")))
     for row, length in enumerate(lengths):
         np.testing.assert_array_equal(np.asarray(alignments)[row, length:], 0.0)  # -inf scores, exactly zero
     want_outputs, want_alignments = full([x, memory, lengths])
-    np.testing.assert_allclose(np.asarray(outputs, "float32"), want_outputs, atol=1e-2, rtol=0)
-    np.testing.assert_allclose(np.asarray(alignments, "float32"), want_alignments, atol=5e-3, rtol=0)
+    np.testing.assert_allclose(np.asarray(outputs, "float32"), want_outputs, atol=3e-3, rtol=0)  # 5e-4 seen
+    np.testing.assert_allclose(np.asarray(alignments, "float32"), want_alignments, atol=1e-3, rtol=0)  # 2e-4
 
 
 def test_mixed_float16_luong_scores_beyond_float16_range_stay_finite(mixed_float16):
