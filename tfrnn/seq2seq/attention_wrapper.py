@@ -660,8 +660,9 @@ class AttentionRNN(keras.layers.Layer):
     attention mechanism inside `cell` (an `AttentionWrapper`, or a cell holding
     wrappers, e.g. a `MultiRNNCell`), then runs `tfrnn.dynamic_rnn`: TF1's
     numbers, outputs past `sequence_length` are zeros. A Keras mask on the
-    inputs (`Embedding(mask_zero=True)`) gives `sequence_length` when it is not
-    passed.
+    inputs (`Embedding(mask_zero=True)`) gives `sequence_length`, and one on
+    the memory (an encoder `RNN` over a masked embedding) gives
+    `memory_sequence_length`, when they are not passed.
 
     Args:
         cell: the attention cell.
@@ -678,6 +679,9 @@ class AttentionRNN(keras.layers.Layer):
         sequence_length: optional `[batch]` int lengths of the inputs.
         initial_state: optional state of `cell` (default its `zero_state`).
         training: passed to the cell.
+        inputs_mask, memory_mask: the Keras masks of `inputs` and `memory`
+            (`[batch, time]` booleans), which Keras fills in; a layer called
+            with several tensors gets one `<argument>_mask` each, not `mask`.
 
     Example:
 
@@ -717,9 +721,13 @@ class AttentionRNN(keras.layers.Layer):
 
     def call(self, inputs: Tensor, memory: Tensor, memory_sequence_length: Tensor | None = None,
              sequence_length: Tensor | None = None, initial_state: Nested | None = None,
-             training: bool | None = None, mask: Tensor | None = None) -> Any:
+             training: bool | None = None, mask: Tensor | None = None, inputs_mask: Tensor | None = None,
+             memory_mask: Tensor | None = None) -> Any:
         from tfrnn.rnn import dynamic_rnn  # the loops sit above the cells
 
+        mask = inputs_mask if mask is None else mask
+        if memory_sequence_length is None and memory_mask is not None:
+            memory_sequence_length = ops.sum(ops.cast(memory_mask, "int32"), axis=1)
         for wrapper in _attention_wrappers(self.cell):
             for mechanism in wrapper.attention_mechanisms:
                 mechanism.setup_memory(memory, memory_sequence_length)
