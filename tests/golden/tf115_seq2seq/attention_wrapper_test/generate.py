@@ -24,9 +24,10 @@ agree within that test's own tolerance (atol 1e-3 on means) except for a few
 fields listed in `tests/test_seq2seq_attention_wrapper.py`: the summaries were
 recorded by earlier TF versions, whose graphs had other op counts before the
 glorot-initialised `memory_layer/kernel` (its op seed is the op count), and
-TF 1.15 draws other kernels (9 more ops before each mechanism reproduce
-testBahdanauNotNormalized and testLuongNotNormalized to 1e-9; this script does
-not pad: it records what TF 1.15 itself runs).
+TF 1.15 draws other kernels (9 more ops before the mechanism reproduce every
+float summary of testBahdanauNotNormalized, testLuongNotNormalized and
+testLuongScaled to 1e-9, though not their sample_id means; this script does not
+pad: it records what TF 1.15 itself runs).
 
 Usage (TF 1.15's interpreter, on the CPU; about 10 s):
     /opt/tf115/bin/python tests/golden/tf115_seq2seq/attention_wrapper_test/generate.py [--out DIR]
