@@ -57,7 +57,7 @@ import tensorflow as tf
 from keras import ops
 
 from tfrnn.base import Child, Sublayer, Weight, build_layout
-from tfrnn.checks import config_value, from_config_value
+from tfrnn.checks import check_batch_size, check_floating, config_value, from_config_value, state_dtype
 from tfrnn.loop_kit import show
 from tfrnn.seq2seq.attention_memory import Prepared, build_memory_layer, checked_lengths, checked_memory, prepare
 
@@ -142,6 +142,10 @@ class _BaseAttentionMechanism(AttentionMechanism, keras.layers.Layer):
         if not callable(probability_fn):
             raise TypeError(f"probability_fn must be callable, saw type: {type(probability_fn).__name__}. "
                             "Pass a function of (score, previous_state), e.g. lambda score, _: tf.nn.softmax(score).")
+        if score_mask_value is not None and (isinstance(score_mask_value, bool) or not isinstance(
+                score_mask_value, (int, float, np.integer, np.floating))):
+            raise TypeError(f"score_mask_value must be a number (the score of padded memory steps) or None for "
+                            f"-inf, but received {show(score_mask_value)}.")
         if kwargs.get("dtype") is None and memory_layer is not None and memory_layer.dtype_policy.name != "float32":
             kwargs["dtype"] = memory_layer.dtype_policy  # TF1: the mechanism's dtype is its memory layer's
         super().__init__(name=name, **kwargs)
@@ -263,15 +267,48 @@ class _BaseAttentionMechanism(AttentionMechanism, keras.layers.Layer):
         A decode starts here (the wrapper's `zero_state`), so the memory is
         prepared again in the current context (see the module docstring).
         """
+        batch_size, dtype = self._initial_arguments(batch_size, dtype)
         self._prepare()
         return ops.zeros(ops.stack([batch_size, self.alignments_size]) if _symbolic(batch_size, self.alignments_size)
                          else (batch_size, self.alignments_size), dtype=_dtype_name(dtype))
+
+    def _initial_arguments(self, batch_size: Any, dtype: Any) -> tuple[Any, str]:
+        where = f"{self.name}.initial_alignments"
+        return check_batch_size(batch_size, where), state_dtype(dtype, where)
 
     def initial_state(self, batch_size: Any, dtype: Any) -> Any:
         """The mechanism's state before the first step: by default `initial_alignments`."""
         return self.initial_alignments(batch_size, dtype)
 
     # --- scores ------------------------------------------------------------------------------
+
+    def __call__(self, query: Any, state: Any = None, **kwargs: Any) -> Any:
+        return super().__call__(self._checked_query(query), state=state, **kwargs)
+
+    def _checked_query(self, query: Any) -> Any:
+        """The query as a float `[batch, depth]` tensor whose batch is the memory's (when both are static)."""
+        if not (hasattr(query, "shape") and hasattr(query, "dtype")):
+            try:
+                query = tf.convert_to_tensor(query)
+            except (TypeError, ValueError):
+                raise TypeError(f"{self.name}: the query must be a [batch, query_depth] float tensor, but received "
+                                f"{show(query)} ({type(query).__name__}).") from None
+        dtype = keras.backend.standardize_dtype(query.dtype)
+        if "float" not in dtype:
+            raise TypeError(f"{self.name}: the query must be a [batch, query_depth] float tensor (a cell's output), "
+                            f"but received a {dtype} tensor of shape {tuple(query.shape)}.")
+        if len(query.shape) != 2:
+            raise ValueError(f"{self.name}: the query must be [batch, query_depth] (one decoder step), but received "
+                             f"shape {tuple(query.shape)}.")
+        memory = self.memory
+        expected = None if memory is None else memory.shape[0]
+        if query.shape[0] is not None and expected is not None and query.shape[0] != expected:
+            raise ValueError(
+                f"{self.name}: Non-matching batch sizes between the memory (encoder output, batch size {expected}) "
+                f"and the query (batch size {query.shape[0]}). Under beam search, tile the memory and its lengths "
+                "with tfrnn.seq2seq.tile_batch."
+            )
+        return query
 
     def _probability_fn(self, score: Any, state: Any) -> Any:
         """Masks padded positions with `score_mask_value`, then applies `probability_fn`.
@@ -375,6 +412,7 @@ class _KnownNameMechanism(_BaseAttentionMechanism):
                  score_mask_value: Any, dtype: Any, custom_key_value_fn: Any, name: str | None,
                  query_layer: bool, **kwargs: Any) -> None:
         num_units = _checked_units(num_units, type(self).__name__)
+        check_floating(dtype, f"{type(self).__name__}(dtype=...)", "Pass a float dtype such as 'float32'.")
         self._num_units = num_units
         self._probability_name = probability_fn
         dense = lambda layer_name: keras.layers.Dense(num_units, use_bias=False, name=layer_name, dtype=dtype)  # noqa: E731

@@ -126,7 +126,14 @@ class AttentionWrapperState(
 
 def _with_same_shape(old: Any, new: Any) -> Any:
     """`new`, checked to have `old`'s shape (and given its static shape when less known)."""
-    if not (tf.is_tensor(old) and tf.is_tensor(new)) or isinstance(new, tf.TensorArray):
+    if not tf.is_tensor(old) or isinstance(new, tf.TensorArray) or isinstance(old, tf.TensorArray):
+        return new
+    if not tf.is_tensor(new):  # an array or a number: its shape must be the field's too
+        if old.shape != tf.TensorShape(np.shape(new)):
+            raise ValueError(
+                "The shape of the AttentionWrapperState is expected to be same as the one to clone. "
+                f"self.shape: {old.shape}, input.shape: {np.shape(new)}. Pass a tensor of the replaced field's shape."
+            )
         return new
     if not old.shape.is_compatible_with(new.shape) or (tf.executing_eagerly() and old.shape != new.shape):
         raise ValueError(
@@ -149,13 +156,26 @@ def _compute_attention(attention_mechanism: Any, cell_output: Tensor, attention_
     Returns:
         `(attention, alignments, next_attention_state)`.
     """
-    alignments, next_attention_state = attention_mechanism(cell_output, state=attention_state)
+    if not isinstance(attention_mechanism, AttentionMechanism):
+        raise TypeError(f"_compute_attention: attention_mechanism must be an AttentionMechanism, saw type: "
+                        f"{type(attention_mechanism).__name__}. Pass e.g. wrapper.attention_mechanisms[0].")
+    if attention_layer is not None and not callable(attention_layer):
+        raise TypeError(f"_compute_attention: attention_layer must be a Keras layer or None, saw type: "
+                        f"{type(attention_layer).__name__}. Pass e.g. keras.layers.Dense(units, use_bias=False).")
+    mechanism: Any = attention_mechanism  # a layer, called TF1's way
+    alignments, next_attention_state = mechanism(cell_output, state=attention_state)
     # [batch, 1, memory_time] x [batch, memory_time, memory_depth] -> [batch, memory_depth]
-    context = ops.squeeze(ops.matmul(ops.expand_dims(alignments, 1), attention_mechanism.values), 1)
+    context = ops.squeeze(ops.matmul(ops.expand_dims(alignments, 1), mechanism.values), 1)
     if attention_layer is None:
         return context, alignments, next_attention_state
     attention = attention_layer(ops.concatenate([cell_output, ops.cast(context, cell_output.dtype)], 1))
     return attention, alignments, next_attention_state
+
+
+def _in_xla_context() -> bool:
+    from tfrnn.seq2seq.decoder import in_xla_context  # the decoders sit above the wrapper
+
+    return in_xla_context()
 
 
 def _concat_inputs(inputs: Tensor, attention: Tensor) -> Tensor:
@@ -186,7 +206,8 @@ class AttentionWrapper(RNNCell):
         attention_layer_size: an int, or one int per mechanism: the depth of a
             `Dense(size, use_bias=False)` attention layer each. None (the
             default): the attention is the context itself.
-        alignment_history: keep every step's alignments in the state.
+        alignment_history: keep every step's alignments in the state (a
+            `TensorArray` of unknown size: refused under XLA, `jit_compile=True`).
         cell_input_fn: `fn(inputs, attention) -> cell inputs`; default concat.
         output_attention: output the attention (True) or the cell's output.
         initial_cell_state: the cell state `zero_state` starts from (TF1).
@@ -401,6 +422,13 @@ class AttentionWrapper(RNNCell):
             return state
         template = self.state_size._replace(alignment_history=self._item_or_tuple(
             () for _ in self.attention_mechanisms))
+        expected = len(tf.nest.flatten(template))
+        if len(tf.nest.flatten(state)) != expected:
+            raise TypeError(
+                "Expected state to be instance of AttentionWrapperState. Received type "
+                f"{type(state)} instead, of {len(tf.nest.flatten(state))} tensors where a flat state (as "
+                f"keras.layers.RNN holds it) has {expected}. Pass wrapper.zero_state(batch_size, dtype)."
+            )
         return tf.nest.pack_sequence_as(template, list(state))
 
     def _check_step(self, inputs: Tensor, state: Nested) -> None:
@@ -420,6 +448,23 @@ class AttentionWrapper(RNNCell):
         if depth is not None and shape[-1] != depth:
             raise ValueError(f"{self.name} was built for inputs of depth {depth}, but received inputs of shape "
                              f"{shape}. Create a new wrapper for inputs of another depth.")
+        attention = tuple(getattr(state.attention, "shape", np.shape(state.attention)))
+        if len(attention) != 2 or attention[-1] not in (None, sum(self._attention_sizes())):
+            raise ValueError(f"{self.name} expects state.attention of shape [batch, {sum(self._attention_sizes())}], "
+                             f"but received shape {attention}. Pass wrapper.zero_state(batch_size, dtype).")
+        if None not in (shape[0], attention[0]) and shape[0] != attention[0]:
+            raise ValueError(f"{self.name} received inputs of batch size {shape[0]} but a state of batch size "
+                             f"{attention[0]} (inputs shape {shape}, state.attention shape {attention}).")
+        query_depth = getattr(self.cell, "output_size", None)
+        for mechanism in self.attention_mechanisms:  # Luong's num_units, refused before the cell builds
+            if isinstance(query_depth, (int, np.integer)) and hasattr(mechanism, "_check_query_depth"):
+                mechanism._check_query_depth(int(query_depth))
+        if self._alignment_history and _in_xla_context():
+            raise ValueError(
+                f"{self.name} keeps alignment_history, a TensorArray of unknown size, which XLA "
+                "(jit_compile=True) cannot grow: its stack would be empty. Make the wrapper with "
+                "alignment_history=False under XLA, or run without jit_compile."
+            )
 
     def step(self, inputs: Tensor, state: AttentionWrapperState,
              training: bool | None = None) -> tuple[Tensor, AttentionWrapperState]:

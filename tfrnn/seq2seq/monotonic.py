@@ -62,7 +62,7 @@ def hardmax(logits: Any, name: str | None = None) -> Any:
     >>> np.asarray(seq2seq.hardmax(np.array([[0.1, 0.3, 0.3]], "float32"))).tolist()
     [[0.0, 1.0, 0.0]]
     """
-    logits = tf.convert_to_tensor(logits)
+    logits = _checked_numbers(logits, "hardmax", "logits", "[..., depth] float tensor", integers=True)
     depth = logits.shape[-1] if logits.shape[-1] is not None else tf.shape(logits)[-1]
     return tf.one_hot(tf.argmax(logits, -1), depth, dtype=logits.dtype)
 
@@ -83,7 +83,7 @@ def safe_cumprod(x: Any, *args: Any, **kwargs: Any) -> Any:
     >>> np.asarray(seq2seq.safe_cumprod(x, axis=1, exclusive=True), "float64").round(4).tolist()
     [[1.0, 0.5, 0.25]]
     """
-    x = tf.convert_to_tensor(x)
+    x = _checked_numbers(x, "safe_cumprod", "x", "float tensor of probabilities")
     tiny = np.finfo(x.dtype.as_numpy_dtype).tiny
     return tf.exp(tf.math.cumsum(tf.math.log(tf.clip_by_value(x, tiny, 1)), *args, **kwargs))
 
@@ -112,7 +112,8 @@ def monotonic_attention(p_choose_i: Any, previous_attention: Any, mode: str) -> 
         `[batch, time]` attention (not normalised: rows may sum below 1).
 
     Raises:
-        ValueError: an unknown `mode`.
+        TypeError: inputs that are not float tensors.
+        ValueError: an unknown `mode`; inputs not `[batch, time]`, or of two shapes.
 
     Example:
 
@@ -124,8 +125,17 @@ def monotonic_attention(p_choose_i: Any, previous_attention: Any, mode: str) -> 
     [[0.5, 0.25, 0.125]]
     """
     _check_mode(mode)
-    p_choose_i = tf.convert_to_tensor(p_choose_i)
-    previous_attention = tf.convert_to_tensor(previous_attention, dtype=p_choose_i.dtype)
+    p_choose_i = _checked_numbers(p_choose_i, "monotonic_attention", "p_choose_i", "[batch, time] float tensor")
+    previous_attention = _checked_numbers(previous_attention, "monotonic_attention", "previous_attention",
+                                          "[batch, time] float tensor")
+    for what, x in (("p_choose_i", p_choose_i), ("previous_attention", previous_attention)):
+        if x.shape.rank != 2:
+            raise ValueError(f"monotonic_attention: {what} must be [batch, time], but received shape "
+                             f"{tuple(x.shape) if x.shape.rank is not None else 'unknown'}.")
+    if not p_choose_i.shape.is_compatible_with(previous_attention.shape):
+        raise ValueError(f"monotonic_attention: p_choose_i and previous_attention must have one shape [batch, time], "
+                         f"but received {tuple(p_choose_i.shape)} and {tuple(previous_attention.shape)}.")
+    previous_attention = tf.cast(previous_attention, p_choose_i.dtype)
     if mode == "recursive":
         return _recursive(p_choose_i, previous_attention)
     if mode == "parallel":
@@ -154,6 +164,21 @@ def _hard(p: Any, previous: Any) -> Any:
     return p * tf.math.cumprod(1 - p, axis=1, exclusive=True)
 
 
+def _checked_numbers(x: Any, function: str, what: str, expected: str, integers: bool = False) -> Any:
+    """`x` as a float (or, with `integers`, integer) tensor of rank >= 1; else a clear error."""
+    try:
+        tensor = tf.convert_to_tensor(x)
+    except (TypeError, ValueError):
+        raise TypeError(f"{function}: {what} must be a {expected}, but received {show(x)} "
+                        f"({type(x).__name__}).") from None
+    if not (tensor.dtype.is_floating or (integers and tensor.dtype.is_integer)):
+        raise TypeError(f"{function}: {what} must be a {expected}, but received a {tensor.dtype.name} tensor of "
+                        f"shape {tuple(tensor.shape)}. Cast it, e.g. tf.cast({what}, tf.float32).")
+    if tensor.shape.rank == 0:
+        raise ValueError(f"{function}: {what} must have at least one axis, but received a scalar ({show(x)}).")
+    return tensor
+
+
 def _check_mode(mode: Any) -> None:
     if mode not in _MODES:
         raise ValueError(f"mode must be 'recursive', 'parallel', or 'hard'. Received mode={show(mode)}; "
@@ -179,6 +204,17 @@ class _MonotonicMixin:
     def _set_monotonic(self, sigmoid_noise: float, sigmoid_noise_seed: int | None, score_bias_init: float,
                        mode: str) -> Any:
         _check_mode(mode)
+        owner = type(self).__name__
+        for what, value in (("sigmoid_noise", sigmoid_noise), ("score_bias_init", score_bias_init)):
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+                raise TypeError(f"{owner}({what}={show(value)}): {what} must be a number, e.g. 1.0.")
+        if sigmoid_noise < 0:
+            raise ValueError(f"{owner}(sigmoid_noise={sigmoid_noise}): the noise's standard deviation must be >= 0 "
+                             "(0 for none).")
+        if sigmoid_noise_seed is not None and (isinstance(sigmoid_noise_seed, bool)
+                                               or not isinstance(sigmoid_noise_seed, (int, np.integer))):
+            raise TypeError(f"{owner}(sigmoid_noise_seed={show(sigmoid_noise_seed)}): the seed must be an int or "
+                            "None.")
         self._sigmoid_noise = float(sigmoid_noise)
         self._sigmoid_noise_seed = sigmoid_noise_seed
         self._score_bias_init = float(score_bias_init)
@@ -188,6 +224,7 @@ class _MonotonicMixin:
 
     def initial_alignments(self, batch_size: Any, dtype: Any) -> Any:
         """Dirac alignments `[1, 0, ..., 0]` per row: all attention on the first memory step."""
+        batch_size, dtype = self._initial_arguments(batch_size, dtype)  # type: ignore[attr-defined]
         self._prepare()  # type: ignore[attr-defined]
         return tf.one_hot(tf.zeros((batch_size,), tf.int32), self.alignments_size,  # type: ignore[attr-defined]
                           dtype=tf.as_dtype(keras.backend.standardize_dtype(dtype)))
