@@ -5,6 +5,4 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # The golden generators are scripts for the TF1 oracle processes (TF_USE_LEGACY_KERAS=1,
 # or TF 1.15 in its own venv); doctest collection must not import them.
-collect_ignore = [
-    "golden/generate.py", "golden/generate_loops.py", "golden/tf115/generate.py", "golden/tf115_seq2seq/generate.py",
-]
+collect_ignore_glob = ["golden/*.py", "golden/**/*.py"]
