@@ -193,3 +193,75 @@ def test_limit_chains_each_step_as_the_cell_must(model, products):
         # NumPy's dW_h reads one step off (see `_numpy_gemms`); TF's variants read the same steps.
         for ours, theirs in zip(unrolled, tf_grads):
             np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
+
+
+SEQ2SEQ_CONTENDERS = {
+    ("tfrnn", "dynamic_decode, projection hoisted", "tf.function"), ("tfrnn", "dynamic_decode, projection per step", "tf.function"),
+    ("tfrnn", "dynamic_rnn + projection", "tf.function"), ("tfrnn", "dynamic_decode, greedy", "tf.function"),
+    ("tf1", "decoder, output layer per step", "session"), ("tf1", "decoder + projection after the loop", "session"),
+    ("tf1", "decoder, greedy", "session"),
+    ("matmul", "GEMMs, train", "tf.function"), ("matmul", "GEMMs, train", "numpy"),
+    ("matmul", "GEMMs, greedy", "tf.function"), ("matmul", "GEMMs, greedy", "numpy"),
+}
+
+
+@pytest.mark.skipif(not pathlib.Path("/opt/tf115/bin/python").exists(), reason="needs TF 1.15 at /opt/tf115")
+def test_seq2seq_quick_run(tmp_path):
+    """tfrnn's programs and the limit in one process, TF 1.15's in its own, the same weights by TF1 name:
+    every program's loss, gradients and greedy ids agree before timing, and each ratio is against its own mode."""
+    out = tmp_path / "s2s.json"
+    command = [sys.executable, str(BENCH.parent / "bench_seq2seq.py"), "--quick", "--variants", "tf.function", "--out", str(out)]
+    process = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert process.returncode == 0, process.stderr[-2000:]
+
+    document = json.loads(out.read_text())
+    results = document["results"]
+    assert {(r["impl"], r["program"], r["variant"]) for r in results} == SEQ2SEQ_CONTENDERS
+    train, greedy = document["agreement"]
+    assert train.startswith("train: 5 programs agree") and greedy == "greedy: 2 programs give the same 12 ids and lengths"
+    for r in results:
+        same = [s for s in results if s["mode"] == r["mode"]]
+        assert len(r["times_ms"]) == 2 and r["median_ms"] > 0
+        for ratio, impl in (("vs_tf1", "tf1"), ("vs_limit", "matmul")):
+            assert r[ratio] == pytest.approx(r["median_ms"] / min(s["median_ms"] for s in same if s["impl"] == impl))
+    assert {(t["mode"], t["variant"]) for t in document["targets"]} == {("train", "tf.function"), ("greedy", "tf.function")}
+    assert [lever["lever"] for lever in document["levers"]][::len(document["levers"]) - 1] == [
+        "output projection hoisted out of the loop (decoder.py's fast path)", "by hand in TF 1.15: projection after the loop (nmt)"]
+    assert len(document["machine"]["load_average_before_timing"]) == 3
+    assert "×TF 1.15 best" in process.stdout and "What each lever bought" in process.stdout
+
+
+def test_seq2seq_disagreement_is_found():
+    """A loss 2e-4 off, a gradient 1% off, or one greedy id changed is named; float32 round-off is not."""
+    bench = benchmark_module("bench_seq2seq")
+    gradient = np.linspace(-1.0, 1.0, 12).reshape(3, 4)
+    reference = {"loss": np.float32(9.0), "grad:decoder/output_projection/kernel": gradient}
+    close = {"loss": np.float32(9.00005), "grad:decoder/output_projection/kernel": gradient + 1e-6}
+    checks = {("tf1", "decoder, output layer per step", "session"): reference,
+              ("tfrnn", "dynamic_decode, projection hoisted", "tf.function"): close}
+    assert bench.disagreements(checks, "train") == []
+    far = {"loss": np.float32(9.0002), "grad:decoder/output_projection/kernel": gradient * 1.01}
+    checks[("tfrnn", "dynamic_rnn + projection", "tf.function")] = far
+    problems = bench.disagreements(checks, "train")
+    assert len(problems) == 2 and "loss" in problems[0] and "output_projection/kernel" in problems[1]
+    ids = np.arange(6).reshape(2, 3)
+    greedy = {("tf1", "decoder, greedy", "session"): {"sample_id": ids, "lengths": np.array([3, 3])},
+              ("tfrnn", "dynamic_decode, greedy", "tf.function+xla"): {"sample_id": ids.clip(0, 4), "lengths": np.array([3, 3])}}
+    assert bench.disagreements(greedy, "greedy") == [
+        "('tfrnn', 'dynamic_decode, greedy', 'tf.function+xla') sample_id: 1 from ('tf1', 'decoder, greedy', 'session')'s (allowed 0)"]
+
+
+def test_seq2seq_limit_numpy_and_tensorflow_compute_the_same_chain():
+    """The limit's GEMMs for the training step and the greedy decode, NumPy against TensorFlow (weights given transposed)."""
+    bench = benchmark_module("bench_seq2seq")
+    size = bench.QUICK
+    numpy_train, numpy_greedy = bench._numpy_gemms(size, **bench.limit_operands(size))
+    expected_train, expected_greedy = numpy_train(), numpy_greedy()
+    assert [a.shape for a in expected_train[-5:]] == [(14, 32), (8, 32), (8, 8), (16, 8), (8, 11)]  # dW_x, dW_h, dW_q, dW_a, dW_out
+    for variant in bench.VARIANTS:
+        train, greedy = bench._tf_gemms(size, variant, bench.limit_operands(size))
+        for ours, theirs in zip(expected_train, train(), strict=True):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
+        keys, *xah = greedy()
+        np.testing.assert_allclose(expected_greedy[0], keys, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(expected_greedy[1], np.concatenate(xah, axis=1), rtol=1e-4, atol=1e-5)
