@@ -19,7 +19,9 @@ point of `tf.contrib.seq2seq`:
 * `TacoTrainingHelper` (teacher forcing, rows end where their stop targets say) and
   `TacoTestHelper` (feeds back the last predicted frame, a row ends when a stop
   probability is > 0.5) are `Helper` subclasses with their own `initialize`,
-  `sample` and `next_inputs(..., stop_token_prediction)`;
+  `sample` and `next_inputs(..., stop_token_prediction)` (`TacoTestHelper` reduces the
+  r stop decisions per row, `reduce_any(axis=1)`; keithito's reduced over the whole
+  batch, which ends every row at once);
 * `CustomDecoder(Decoder)` returns `CustomDecoderOutput(rnn_output, token_output,
   sample_id)` and sets `tracks_own_finished`: the helper's verdict of each step is
   final, so a row may stop and go on again;
@@ -33,10 +35,11 @@ memory). Here the same file runs with only its import lines replaced
 decode runs once (TF1's graph construction), ONE `tfrnn.load_tf1_checkpoint` call
 restores every variable by its TF1 name (TF1's `saver.restore`), and the decodes run
 again under a `GradientTape` (TF1's `session.run`). Every result (lengths exactly),
-and every gradient, equals TF 1.15's to 1e-5. The synthesis rows end at different
-steps: row 1 on its stop token after 3 steps, row 0 after 5, and row 2's stop token
-ends it after its first step, but the next step's does not, so (`tracks_own_finished`)
-it goes on to `maximum_iterations`.
+and every gradient, equals TF 1.15's to 1e-5, also with the decodes traced into one
+`tf.function`; `tfrnn.save_tf1_checkpoint` writes the checkpoint back name for name and
+value for value. The synthesis rows end at different steps: row 1 on its stop token
+after 3 steps, row 0 after 5, and row 2's stop token ends it after its first step, but
+the next step's does not, so (`tracks_own_finished`) it goes on to `maximum_iterations`.
 
 What a user changes, from Tacotron-2's code to this file (every change also runs on TF
 1.15, which wrote the golden from this file):
@@ -52,12 +55,13 @@ What a user changes, from Tacotron-2's code to this file (every change also runs
 * The prenet: keithito's `prenet()` called `tf.layers.dense` at every step (a new
   layer per call: graph-only); `DecoderPrenetWrapper.__init__` makes its `Dense`
   layers once and `call` calls them. Its dropout is left out (random draws).
-* Private TensorFlow modules go: `variable_scope.variable_scope` ->
+* Names TF 2 keeps only under `tf.compat.v1` move there (`tf.variable_scope`); private
+  TensorFlow modules go: `variable_scope.variable_scope` ->
   `tf.compat.v1.variable_scope`, `nest` -> `tf.nest`; `CustomDecoder` drops its type
   checks through `rnn_cell_impl._like_rnncell` / `layers_base.Layer`, its unused
   `output_layer` (read through the private `_compute_output_shape`) and its
   `ops.name_scope(name, default, values)`; `tf.losses.mean_squared_error` ->
-  `tf.reduce_mean(tf.square(...))`.
+  `tf.reduce_mean(tf.square(...))`; `tf.contrib.training.HParams` -> a namedtuple.
 * The imports: `tensorflow.contrib.rnn` -> `tfrnn`, `tensorflow.contrib.seq2seq` ->
   `tfrnn.seq2seq`, `tensorflow.layers` -> `keras.layers`.
 * Loading: the program's own `RNNCell` subclasses have no TF1 layout, so the load
@@ -163,10 +167,12 @@ class Run:
             return {"train": namespace["training"](output_cell, memory, mel_targets, stop_token_targets, hp),
                     "synth": namespace["synthesis"](output_cell, memory, hp)}
 
+        self.decodes = decodes
         decodes()  # builds every layer, as TF1's graph construction did
         self.loaded = tfrnn.load_tf1_checkpoint(GOLDEN, tf1_scopes(output_cell))
         # A Keras variable's tensor for the tape; tf.compat.v1.get_variable's variables as they are.
-        variables = [v.value if isinstance(v, keras.Variable) else v for v in self.loaded.values()] + [memory]
+        self.variables = variables = [v.value if isinstance(v, keras.Variable) else v
+                                      for v in self.loaded.values()] + [memory]
         with tf.GradientTape(persistent=True) as tape:
             tape.watch(memory)
             results = flatten("", decodes())
@@ -208,6 +214,14 @@ def test_one_load_restores_every_variable_by_its_tf1_name(run):
     assert list(tfrnn.tf1_variable_names(tf1_scopes(run.output_cell))) == list(run.loaded)
 
 
+def test_save_writes_tf1s_checkpoint_back(run, tmp_path):
+    prefix = tfrnn.save_tf1_checkpoint(tmp_path / "model.ckpt", tf1_scopes(run.output_cell))
+    written, golden = tf.train.load_checkpoint(prefix), tf.train.load_checkpoint(str(GOLDEN))
+    assert written.get_variable_to_shape_map() == golden.get_variable_to_shape_map()
+    for name in run.loaded:
+        np.testing.assert_array_equal(written.get_tensor(name), golden.get_tensor(name), err_msg=name)
+
+
 def test_results_equal_tf1s(run):
     assert sorted(run.results) == sorted(path for path, _, _ in MANIFEST["results"])
     for path, dtype, shape in MANIFEST["results"]:
@@ -226,6 +240,25 @@ def test_gradients_equal_tf1s(run):
     for key, grad in run.grads.items():
         assert grad is not None, key
         np.testing.assert_allclose(grad, run.data[key], atol=ATOL, rtol=RTOL, err_msg=key)
+
+
+def test_a_tf_function_gives_tf1s_numbers_too(run):
+    """The same objects, the decodes traced once into a graph: TF1's results and training gradients."""
+    memory = run.variables[-1]
+
+    @tf.function
+    def decodes():
+        with tf.GradientTape() as tape:
+            tape.watch(memory)
+            results = flatten("", run.decodes())  # TensorArrays stay inside the function
+        return results, tape.gradient(results["train.loss"], run.variables)
+
+    results, grads = decodes()
+    for path, _, _ in MANIFEST["results"]:
+        np.testing.assert_allclose(results[path], run.data[f"out:{path}"], atol=ATOL, rtol=RTOL, err_msg=path)
+    for name, grad in zip([*run.loaded, "memory"], grads):
+        key = f"grad_train:{name}"
+        np.testing.assert_allclose(tf.convert_to_tensor(grad), run.data[key], atol=ATOL, rtol=RTOL, err_msg=key)
 
 
 def test_rows_end_at_different_steps(run):

@@ -44,7 +44,7 @@ HPARAMS = dict(num_mels=4, outputs_per_step=2, attention_dim=8, attention_filter
 INPUT_SEED = 2018
 WEIGHT_SEED = 165  # chosen with --search: the synthesis rows end at different steps
 WEIGHT_SCALE = 0.5
-STOP_BIAS = -0.261  # added to the <stop_token> projection's bias: --search found -0.25; -0.261 puts every stop decision >= 0.011 from 0
+STOP_BIAS = -0.261  # --search found -0.25; -0.261 puts every stop logit >= 0.011 from 0
 STOP_BIAS_NAME = "decoder/frame_and_stop_projection/stop_token_projection/bias"
 
 
