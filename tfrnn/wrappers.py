@@ -99,6 +99,15 @@ class MultiRNNCell(RNNCell):
     def output_size(self) -> int:
         return self.cells[-1].output_size
 
+    @no_autograph
+    def zero_state(self, batch_size: int | Tensor, dtype: DType) -> tuple[Nested, ...]:
+        """Each cell's own `zero_state`, as TF1's: a cell with its own initial state (an
+        `AttentionWrapper`: its `time`, its `alignment_history` `TensorArray`) keeps it in
+        the stack. A Keras cell (no `zero_state`) gets zeros shaped by its `state_size`."""
+        zeros = super().zero_state(batch_size, dtype)  # checks the arguments, starts a new sequence
+        return tuple(cell.zero_state(batch_size, dtype) if hasattr(cell, "zero_state") else zero
+                     for cell, zero in zip(self.cells, zeros))
+
     def tf1_layout(self, input_depth: int) -> list[Child]:
         layout = []
         for position, cell in enumerate(self.cells):
