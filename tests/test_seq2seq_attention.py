@@ -492,3 +492,28 @@ def test_tf1_subclass_overriding_call_works():
     np.testing.assert_allclose(state_2, np.asarray(alignments) + np.asarray(alignments_2), rtol=1e-6)
     assert isinstance(mechanism, seq2seq.AttentionMechanism)
     assert list(tfrnn.tf1_variable_names(mechanism, scope="")) == ["memory_layer/kernel"]
+
+
+class NamedLocationAttention(LocationAttention):
+    tf1_scope_name = "Location_Sensitive_Attention"  # the variable scope its TF1 __call__ opened
+
+
+@pytest.mark.parametrize("cls, scope", [(LocationAttention, "bahdanau_attention"),
+                                        (NamedLocationAttention, "Location_Sensitive_Attention")])
+def test_a_subclass_scoring_itself_gets_no_unused_base_variables_in_a_wrapper(cls, scope):
+    """TF1 made variables where code used them: a subclass overriding `__call__` never had the
+    base's `attention_v`, so the wrapper makes only the query layer it reads (named under the
+    subclass's `tf1_scope_name`), and every trainable variable gets a gradient."""
+    _, memory, _, lengths = rng_inputs(15)
+    mechanism = cls(4, memory, lengths)
+    cell = seq2seq.AttentionWrapper(tfrnn.GRUCell(3), mechanism, attention_layer_size=2)
+    inputs = tf.constant(np.random.default_rng(15).normal(size=(3, 4, 2)).astype("float32"))
+    with tf.GradientTape() as tape:
+        outputs, _ = tfrnn.dynamic_rnn(cell, inputs, initial_state=cell.zero_state(3, tf.float32))
+    variables = cell.trainable_variables + mechanism.location_layer.trainable_variables
+    assert all(g is not None for g in tape.gradient(outputs, variables))
+    assert sorted(tfrnn.tf1_variable_names(cell, scope="rnn")) == sorted([
+        "rnn/attention_wrapper/attention_layer/kernel", "rnn/attention_wrapper/gru_cell/candidate/bias",
+        "rnn/attention_wrapper/gru_cell/candidate/kernel", "rnn/attention_wrapper/gru_cell/gates/bias",
+        "rnn/attention_wrapper/gru_cell/gates/kernel", f"rnn/attention_wrapper/{scope}/query_layer/kernel"])
+    assert not any("attention_v" in v.path for v in cell.variables + mechanism.variables)

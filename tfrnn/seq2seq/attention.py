@@ -366,8 +366,26 @@ class _BaseAttentionMechanism(AttentionMechanism, keras.layers.Layer):
 
     def tf1_layout(self, input_depth: int) -> Sequence[Weight | Child | Sublayer]:
         """The scoring variables for queries of `input_depth`, in TF1's order, below
-        `<wrapper scope>/<tf1_scope_name>` (a query layer first, when there is one)."""
-        return [Sublayer(self._query_layer, input_depth)] if self._query_layer is not None else []
+        `<wrapper scope>/<tf1_scope_name>` (a query layer first, when there is one).
+
+        A subclass that overrides `__call__(query, state)` (TF1's extension point, e.g.
+        Tacotron's location-sensitive attention) scores with its own code, so it gets only
+        the query layer, as in TF1, where variables existed once code used them: its base
+        class's `attention_v`, `attention_g`, ... are not made. Set `tf1_scope_name` to the
+        variable scope its `__call__` opened in TF1 to name the query layer as TF1 did; a
+        subclass whose `__call__` still runs the base scoring returns
+        `[*super().tf1_layout(depth), *self._scoring_weights()]`.
+        """
+        layout = [Sublayer(self._query_layer, input_depth)] if self._query_layer is not None else []
+        return layout if self._scores_itself() else [*layout, *self._scoring_weights()]
+
+    def _scores_itself(self) -> bool:
+        """Whether a subclass overrides `__call__`: then its own code scores."""
+        return type(self).__call__ is not _BaseAttentionMechanism.__call__
+
+    def _scoring_weights(self) -> Sequence[Weight | Child | Sublayer]:
+        """The variables the class's own score uses, besides the query layer."""
+        return []
 
     def tf1_parts(self) -> list[Any]:
         """What the mechanism names at the scope it was built in: its memory layer
@@ -515,8 +533,8 @@ class BahdanauAttention(_KnownNameMechanism):
         super().__init__(num_units, memory, memory_sequence_length, probability_fn, score_mask_value, dtype,
                          custom_key_value_fn, name, query_layer=True, **kwargs)
 
-    def tf1_layout(self, input_depth: int) -> Sequence[Weight | Child | Sublayer]:
-        return [*super().tf1_layout(input_depth), *bahdanau_weights(self._num_units, self._normalize)]
+    def _scoring_weights(self) -> Sequence[Weight | Child | Sublayer]:
+        return bahdanau_weights(self._num_units, self._normalize)
 
     def call(self, query: Any, state: Any = None) -> tuple[Any, Any]:
         score = bahdanau_score(self._query_of(query), self.keys, self.attention_v,
@@ -576,7 +594,7 @@ class LuongAttention(_KnownNameMechanism):
         super().__init__(num_units, memory, memory_sequence_length, probability_fn, score_mask_value, dtype,
                          custom_key_value_fn, name, query_layer=False, **kwargs)
 
-    def tf1_layout(self, input_depth: int) -> Sequence[Weight | Child | Sublayer]:
+    def _scoring_weights(self) -> Sequence[Weight | Child | Sublayer]:
         return luong_weights(self._scale)
 
     def _check_query_depth(self, depth: int) -> None:

@@ -293,8 +293,8 @@ class BahdanauMonotonicAttention(_MonotonicMixin, BahdanauAttention):
                          score_mask_value=score_mask_value, dtype=dtype, name=name, **kwargs)
         self._probability = probability
 
-    def tf1_layout(self, input_depth: int) -> Sequence[Weight | Child | Sublayer]:
-        return [*super().tf1_layout(input_depth), self._score_bias()]
+    def _scoring_weights(self) -> Sequence[Weight | Child | Sublayer]:
+        return [*super()._scoring_weights(), self._score_bias()]
 
     def call(self, query: Any, state: Any = None) -> tuple[Any, Any]:
         score = bahdanau_score(self._query_of(query), self.keys, self.attention_v,
@@ -354,8 +354,8 @@ class LuongMonotonicAttention(_MonotonicMixin, LuongAttention):
                          score_mask_value=score_mask_value, dtype=dtype, name=name, **kwargs)
         self._probability = probability
 
-    def tf1_layout(self, input_depth: int) -> Sequence[Weight | Child | Sublayer]:
-        return [*super().tf1_layout(input_depth), self._score_bias()]
+    def _scoring_weights(self) -> Sequence[Weight | Child | Sublayer]:
+        return [*super()._scoring_weights(), self._score_bias()]
 
     def call(self, query: Any, state: Any = None) -> tuple[Any, Any]:
         score = luong_score(query, self.keys, self.attention_g if self._scale else None)
