@@ -296,3 +296,25 @@ def test_bare_variables_and_keras_layers_load_by_their_names_in_one_call(tmp_pat
     np.testing.assert_array_equal(np.asarray(loaded["rnn/gru_cell/candidate/bias"]),
                                   values["rnn/gru_cell/candidate/bias"].astype("float32"))
     assert any(loaded["rnn/gru_cell/candidate/bias"] is weight for weight in cell.weights)
+
+
+def test_a_variable_no_object_names_under_any_object_of_a_group_is_reported(tmp_path):
+    # Two objects in one scope: a weight left behind under the second one's scope (here
+    # an attention wrapper's layer the objects do not know of) must not load silently.
+    rng = np.random.default_rng(2)
+    values = {
+        "decoder/memory_layer/kernel": rng.normal(size=(3, 2)),
+        "decoder/output_projection/kernel": rng.normal(size=(2, 9)),
+        "decoder/output_projection/bias": rng.normal(size=(9,)),
+    }
+    prefix = write_checkpoint(tmp_path, values)
+    memory_layer = keras.layers.Dense(2, use_bias=False, name="memory_layer")
+    projection = keras.layers.Dense(9, use_bias=False, name="output_projection")
+    memory_layer.build((None, 3))
+    projection.build((None, 2))
+    before = [np.asarray(memory_layer.kernel), np.asarray(projection.kernel)]
+    with pytest.raises(ValueError, match=r"unexpected in the checkpoint under 'decoder/memory_layer/', "
+                                         r"'decoder/output_projection/'[\s\S]*decoder/output_projection/bias"):
+        tfrnn.load_tf1_checkpoint(prefix, {"decoder": [memory_layer, projection]})
+    np.testing.assert_array_equal(np.asarray(memory_layer.kernel), before[0])
+    np.testing.assert_array_equal(np.asarray(projection.kernel), before[1])

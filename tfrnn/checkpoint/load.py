@@ -278,14 +278,16 @@ def _mismatch_report(
     entries: list[Entry], available: Mapping[str, Sequence[int]], prefix: str, unread: bool,
 ) -> str:
     expected = {entry.name: entry.shape for entry in entries}
-    # The scope the cell's weights share: its name, or for a wrapper that adds
-    # no scope (DropoutWrapper, ...) the wrapped cell's.
-    cell_prefix = prefix + entries[0].name[len(prefix):].split("/")[0] + "/"
+    # The scopes the objects' weights live in: each object's name (for a wrapper that
+    # adds no scope, DropoutWrapper, ..., the wrapped cell's), for every object of the
+    # group: a variable there that no object names is one the load would leave behind.
+    owned = tuple(sorted({prefix + name[len(prefix):].split("/")[0] + "/"
+                          for name in expected if "/" in name[len(prefix):]}))
     missing = [n for n in expected if n not in available]
     misshaped = [n for n in expected if n in available and tuple(available[n]) != expected[n]]
     unexpected = [
         n for n in sorted(available)
-        if n.startswith(cell_prefix) and n not in expected and not _is_slot_of(n, expected)
+        if n.startswith(owned) and n not in expected and not _is_slot_of(n, expected)
     ]
     if not (missing or misshaped or unexpected or unread):
         return ""
@@ -296,7 +298,7 @@ def _mismatch_report(
     lines += _listing(
         "mis-shaped", [f"{n}: checkpoint {list(available[n])}, cell expects {list(expected[n])}" for n in misshaped]
     )
-    lines += _listing(f"unexpected in the checkpoint under {cell_prefix!r}", unexpected)
+    lines += _listing(f"unexpected in the checkpoint under {', '.join(map(repr, owned))}", unexpected)
     lines += _hints(missing, expected, available, prefix)
     return "\n".join(lines)
 
