@@ -18,9 +18,8 @@ import keras
 
 import tfrnn
 from tfrnn.base import RNNCell, default_name
-from tfrnn.checkpoint.discovery import (
-    Attention, Cell, DenseLayer, Inspection, Mechanism, Stack, Structure, Unit, parameters,
-)
+from tfrnn.checkpoint.attention_discovery import Attention, DenseLayer, Mechanism
+from tfrnn.checkpoint.discovery import Cell, Inspection, Stack, Structure, Unit, parameters
 from tfrnn.wrappers import MultiRNNCell
 
 # How `to_keras` lays out TF1's arrays in each Keras cell it returns
@@ -367,7 +366,7 @@ def _wrapper_call(attention: Attention, cell: str, qualified: bool = True, mecha
 
 
 def _attention_code(attention: Attention, unit: Unit, head: list[str]) -> list[str]:
-    """Code that builds what `discovery.build_attention` builds and loads it in one call."""
+    """Code that builds what `attention_discovery.build_attention` builds and loads it in one call."""
     depths = sorted({m.memory_depth for m in attention.mechanisms})
     memory = {depth: "memory" if len(depths) == 1 else f"memory_{depth}" for depth in depths}
     extra = ["import keras"] if attention.output_layer or attention.attention_layers else []
