@@ -296,7 +296,8 @@ class ResidualWrapper(CellWrapper):
     >>> cell = tfrnn.ResidualWrapper(gru)
     >>> x, h = np.ones((2, 3), "float32"), np.zeros((2, 3), "float32")
     >>> output, state = cell(x, h)
-    >>> bool(np.allclose(output, np.asarray(gru(x, h)[0]) + x)), bool(np.allclose(state, output - x))
+    >>> gru_output, gru_state = gru(x, h)
+    >>> bool(np.allclose(output, np.asarray(gru_output) + x)), bool(np.allclose(state, gru_state))  # state: the GRU's
     (True, True)
     """
 
