@@ -28,11 +28,12 @@ from tfrnn.checkpoint.tool import main
 ROOT = pathlib.Path(__file__).parent.parent
 GOLDEN = pathlib.Path(__file__).parent / "golden"
 ATOL = 1e-5
-# Every TF1-written checkpoint in the repository, but the seq2seq goldens': their attention
-# mechanisms, wrappers and decoders have no tfrnn classes yet (the seq2seq port adds them,
-# and with them these checkpoints join the list).
+# Every TF1-written checkpoint of RNN structures in the repository. The seq2seq goldens'
+# (attention decoders) have their own test below; the Tacotron program's holds the user's
+# own cells, which no tfrnn class describes (`test_a_programs_own_cells_are_listed_unexplained`).
 ALL_CHECKPOINTS = sorted(
-    str(p.parent.relative_to(ROOT)) for p in GOLDEN.rglob("checkpoint") if "tf115_seq2seq" not in p.parts
+    str(p.parent.relative_to(ROOT)) for p in GOLDEN.rglob("checkpoint")
+    if "tf115_seq2seq" not in p.parts and "tf115_tacotron" not in p.parts
 )
 # The variables of those checkpoints that no RNN cell holds; everything else is in a cell.
 NOT_IN_A_CELL = {
@@ -105,6 +106,20 @@ def test_printed_code_loads_every_rnn_weight_and_the_rest_is_listed(path, capsys
         np.testing.assert_array_equal(np.asarray(variable), reader.get_tensor(name), err_msg=name)
     assert unexplained == NOT_IN_A_CELL.get(path, set())  # contrib cells and wrappers included
     assert not_rnn == {name for name in names if SLOT_OR_COUNTER.fullmatch(name)}
+
+
+def test_a_programs_own_cells_are_listed_unexplained(capsys):
+    """Tacotron's checkpoint: the prenet's LSTMCell is found; the user's own cells (prenet
+    layers, location-sensitive attention, projections) and the stack around them are listed
+    as unexplained, each variable once, and nothing is lost."""
+    code, out, _ = run(capsys, "inspect", "tests/golden/tf115_tacotron")
+    assert code == 0
+    assert re.findall(r"^\[\d\] scope '.*/(.*?)': (.*?),", out, re.M) == [("decoder_prenet_wrapper", "dynamic_rnn")]
+    assert "cell = tfrnn.LSTMCell(8)\n" in code_blocks(out)[0]
+    unexplained = listed(out, "unexplained")
+    names = {name for name, _ in tf.train.list_variables("tests/golden/tf115_tacotron")}
+    assert len(unexplained) == 21 and unexplained < names
+    assert "memory_layer/kernel" in unexplained and "attention_variable" in unexplained
 
 
 def test_seq2seq_structures_slots_and_leftovers(capsys):
