@@ -164,7 +164,7 @@ def run_dynamic(
     if lengths is not None:
         inputs_tm = clean_padding(finished_steps(lengths, time_steps), inputs_tm)  # one select over [T, B, ...]
         state = zero_where(empty_rows(lengths), initial_state)
-    fast_loop = fused.loop_for(cell, inputs_tm)
+    fast_loop = fused.loop_for(cell, inputs_tm) or _attention_loop_for(cell, inputs_tm)
     with one_sequence(cell):
         if isinstance(time_steps, int) and time_steps == 0:  # known from the shape
             outputs, final_state = _no_steps(cell_step_fn(cell, training), inputs_tm, state)
@@ -184,6 +184,13 @@ def run_dynamic(
     if not time_major:
         outputs = tf.nest.map_structure(transpose_batch_time, outputs)
     return outputs, final_state
+
+
+def _attention_loop_for(cell: Cell, inputs_tm: Nested) -> Callable[..., tuple[Nested, Nested]] | None:
+    """The fused attention-decoder loop (`tfrnn.seq2seq.fused_attention`), chosen as `fused.loop_for` is."""
+    from tfrnn.seq2seq import fused_attention  # seq2seq sits above the loops
+
+    return fused_attention.loop_for(cell, inputs_tm)
 
 
 def _no_steps(step_fn: StepFn, inputs: Nested, state: Nested) -> tuple[Nested, Nested]:
