@@ -373,8 +373,8 @@ class _Bahdanau:
         return tf.transpose(weights.score_weights[0])  # W_q^T [U, H], once
 
     def accumulators(self, weights: _Weights) -> list[Tensor]:
-        """The keys' and v's gradients, summed over the steps in the backward loop."""
-        return [tf.zeros_like(weights.keys), tf.zeros_like(weights.score_weights[1])[None]]
+        """The keys' gradient and v's per key, `[B, M, U]`, summed over the steps in the backward loop."""
+        return [tf.zeros_like(weights.keys), tf.zeros_like(weights.keys)]
 
     def backward(self, t: Tensor, d_scores: Tensor, saved: _Saved, weights: _Weights, w_query_t: Tensor,
                  accumulated: Sequence[Tensor]) -> tuple[Tensor, Tensor, list[Tensor]]:
@@ -383,13 +383,14 @@ class _Bahdanau:
         e = tf.tanh(weights.keys + saved.query[t][:, None])  # [B, M, U], recomputed
         d_pre = _tanh_grad(e, d_scores[:, :, None] * v)
         d_query = tf.reduce_sum(d_pre, 1)
-        units = e.shape[-1]
-        d_v = d_v + tf.matmul(tf.reshape(d_scores, [1, -1]), tf.reshape(e, [-1, units]))
+        # v's gradient summed over batch and memory once, after the loop: per step, XLA:CPU
+        # lowers that [1, B * M] x [B * M, U] product to a slow loop.
+        d_v = d_v + d_scores[:, :, None] * e
         return tf.matmul(d_query, w_query_t), d_query, [d_keys + d_pre, d_v]
 
     def weight_grads(self, d_query: Tensor, saved: _Saved, accumulated: Sequence[Tensor]) -> tuple[Tensor, list[Tensor]]:
         d_keys, d_v = accumulated
-        return d_keys, [_outer(saved.h_new, d_query), d_v[0]]
+        return d_keys, [_outer(saved.h_new, d_query), tf.reduce_sum(d_v, [0, 1])]
 
 
 class _Luong:
