@@ -381,12 +381,14 @@ class _Bahdanau:
         d_keys, d_v = accumulated
         v = weights.score_weights[1]
         e = tf.tanh(weights.keys + saved.query[t][:, None])  # [B, M, U], recomputed
-        d_pre = _tanh_grad(e, d_scores[:, :, None] * v)
-        d_query = tf.reduce_sum(d_pre, 1)
+        # The query's gradient is not read from the keys' (the same values): so neither is
+        # written out, each is fused with its own pass over e.
+        d_query = v * tf.reduce_sum(d_scores[:, :, None] * (1.0 - e * e), 1)  # [B, U]
+        d_keys = d_keys + _tanh_grad(e, d_scores[:, :, None] * v)
         # v's gradient summed over batch and memory once, after the loop: per step, XLA:CPU
         # lowers that [1, B * M] x [B * M, U] product to a slow loop.
         d_v = d_v + d_scores[:, :, None] * e
-        return tf.matmul(d_query, w_query_t), d_query, [d_keys + d_pre, d_v]
+        return tf.matmul(d_query, w_query_t), d_query, [d_keys, d_v]
 
     def weight_grads(self, d_query: Tensor, saved: _Saved, accumulated: Sequence[Tensor]) -> tuple[Tensor, list[Tensor]]:
         d_keys, d_v = accumulated
