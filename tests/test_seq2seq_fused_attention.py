@@ -56,11 +56,13 @@ def generic_path():
 class Model:
     """A wrapper with random weights (attention_b, attention_g and the biases too: none left at its init)."""
 
-    def __init__(self, mechanism, cell, seed=0, output_attention=True):
+    def __init__(self, mechanism, cell, seed=0, output_attention=True, memory_lengths=MEMORY_LENGTHS,
+                 target_lengths=TARGET_LENGTHS, time_major=False):
         rng = np.random.default_rng(seed)
+        self.memory_lengths, self.target_lengths, self.time_major = memory_lengths, target_lengths, time_major
         self.memory = tf.constant(rng.normal(size=(BATCH, MEMORY_TIME, MEMORY_DEPTH)), tf.float32)
         self.mechanism = MECHANISMS[mechanism]()
-        self.mechanism.setup_memory(self.memory, MEMORY_LENGTHS)
+        self.mechanism.setup_memory(self.memory, memory_lengths)
         self.cell = seq2seq.AttentionWrapper(CELLS[cell](), self.mechanism, attention_layer_size=ATTENTION,
                                              output_attention=output_attention)
         self.cell(tf.zeros([BATCH, DEPTH]), self.cell.zero_state(BATCH, tf.float32))  # build
@@ -80,11 +82,14 @@ class Model:
         """`(results, gradients)` of one loop: its outputs and state, then d(inputs, memory, state, weights)."""
         with tf.GradientTape() as tape:
             tape.watch([inputs, memory, c, h, attention, alignments])
-            self.mechanism.setup_memory(memory, MEMORY_LENGTHS)
+            self.mechanism.setup_memory(memory, self.memory_lengths)
             state = self.cell.zero_state(BATCH, tf.float32).clone(
                 cell_state=tfrnn.LSTMStateTuple(c, h), attention=attention, alignments=alignments)
             if loop == "rnn":
-                outputs, final = tfrnn.dynamic_rnn(self.cell, inputs, sequence_length=TARGET_LENGTHS, initial_state=state)
+                if self.time_major:
+                    inputs = tf.transpose(inputs, [1, 0, 2])
+                outputs, final = tfrnn.dynamic_rnn(self.cell, inputs, sequence_length=self.target_lengths,
+                                                   initial_state=state, time_major=self.time_major)
                 extra = []
             else:
                 helper = seq2seq.TrainingHelper(inputs, TARGET_LENGTHS)
@@ -122,6 +127,8 @@ def assert_same(fast, slow):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=f"result {k}")
     for k, (got, want) in enumerate(zip(fast_grads, slow_grads)):
         assert got is not None or want is None, f"gradient {k} is None"
+        if got is None:
+            continue  # both None: a value neither path reads (the alignments before a loop without lengths)
         got = np.asarray(tf.convert_to_tensor(got))
         want = np.zeros_like(got) if want is None else np.asarray(tf.convert_to_tensor(want))  # None: TF's zero
         scale = max(np.max(np.abs(want)), 1e-3)
@@ -152,6 +159,25 @@ def test_fast_equals_generic_compiled(mechanism, cell, loop, mode, maximum_itera
     """In `tf.function` and under XLA (`jit_compile=True`), with `maximum_iterations` above and below the time."""
     fast, slow = run_both(Model(mechanism, cell, seed=1), loop, mode, maximum_iterations)
     assert_same(fast, slow)
+
+
+@pytest.mark.parametrize("mechanism", ["bahdanau_norm", "luong"])
+def test_without_lengths_time_major(mechanism):
+    """No sequence_length and no memory_sequence_length (nothing masked), time-major inputs."""
+    model = Model(mechanism, "lstm", seed=5, memory_lengths=None, target_lengths=None, time_major=True)
+    assert_same(*run_both(model, "rnn", "eager"))
+
+
+def test_memory_of_another_batch_is_refused_as_the_step_refuses_it():
+    """An initial state whose batch is not the memory's: TF1's error, on both paths."""
+    model = Model("luong", "lstm")
+    state = model.cell.zero_state(BATCH, tf.float32)
+    cell_state = tfrnn.LSTMStateTuple(tf.zeros([2, UNITS]), tf.zeros([2, UNITS]))
+    state = state._replace(cell_state=cell_state, attention=tf.zeros([2, ATTENTION]), alignments=state.alignments[:2],
+                           attention_state=state.attention_state[:2])
+    for context in (fused_runs(), generic_path()):
+        with context, pytest.raises(ValueError, match="Non-matching batch sizes between the memory"):
+            tfrnn.dynamic_rnn(model.cell, model.inputs[:2], initial_state=state)
 
 
 @pytest.mark.parametrize("loop", ["rnn", "decode"])

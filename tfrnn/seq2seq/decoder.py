@@ -31,6 +31,9 @@ Design decisions:
   (and their gradients) by one large one. `impute_finished` keeps its meaning:
   the steps a row was already finished are selected to zero afterwards (a row
   is finished before step `t` exactly when `t >= final_sequence_length`).
+  When the cell is an attention wrapper the fused attention loop computes
+  (`tfrnn.seq2seq.fused_attention.eligible`), that loop runs the decode, with
+  a hand-written gradient, with or without an output layer.
 * The decoder calls the very objects it was given (cell, output layer), so
   their variables are theirs; `tf1_variable_names(decoder, scope="decoder")`
   gives TF1's names (`decoder/lstm_cell/kernel`, `decoder/output_projection/kernel`).

@@ -171,6 +171,7 @@ def _attention_sequence(cell: Any, inputs: Tensor, state: Nested, active: Tensor
     bias = bias + _forget_block(bias, lstm.forget_bias)
     frozen = None if active is None else finished_steps(active, tf.shape(inputs)[0])[:, :, None]
     c0, h0 = state.cell_state
+    h0 = cell._checked_query(h0)  # the memory's batch is the state's: TF1's error, as the step gives it
     sequence = _sequence(score, prepared.mask, frozen, inputs.shape[-1])
     attentions, hs, alphas, c, h, a = sequence(
         inputs, c0, h0, state.attention, keys, prepared.values, kernel, bias, tf.cast(layer.kernel, tf.float32),
