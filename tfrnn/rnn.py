@@ -4,10 +4,11 @@ Each loop is written like Sonnet's `dynamic_unroll`: validate, go time-major,
 loop, go back. TF1's padding semantics are kept exactly: past a row's
 `sequence_length` the outputs are zeros and the state is copied through, so the
 final state is the state after the row's last valid step (the initial state for
-a zero-length row). Cells whose math tfrnn knows (LSTM and GRU cells) take a
-fused fast path with a hand-written gradient (`tfrnn/fused.py`); every other
-cell runs the generic `tf.while_loop` below, which the fast path is tested
-against.
+a zero-length row). Cells whose math tfrnn knows (LSTM and GRU cells, and an
+LSTM attention wrapper's common configuration) take a fused fast path with a
+hand-written gradient (`tfrnn/fused.py`, `tfrnn/seq2seq/fused_attention.py`);
+every other cell runs the generic `tf.while_loop` below, which the fast paths
+are tested against.
 """
 
 from __future__ import annotations
@@ -60,9 +61,11 @@ def dynamic_rnn(
     The same cell is called once per step, `output, state = cell(x_t, state)`.
     BasicLSTMCell, LSTMCell (without peepholes, clipping or projection) and
     GRUCell with their default activation run a fused loop with a hand-written
-    gradient; any other TF1-contract cell (a `tfrnn.RNNCell` subclass, a Keras
-    cell) runs a generic `tf.while_loop`. Both give the same values and
-    gradients.
+    gradient, and so does an `AttentionWrapper` of such an LSTM with one
+    Bahdanau or Luong mechanism and an `attention_layer_size` (see
+    `tfrnn.seq2seq.fused_attention.eligible`); any other TF1-contract cell (a
+    `tfrnn.RNNCell` subclass, a Keras cell) runs a generic `tf.while_loop`.
+    Both give the same values and gradients.
 
     Args:
         cell: an RNN cell: anything with `state_size`, `output_size` and
@@ -164,7 +167,7 @@ def run_dynamic(
     if lengths is not None:
         inputs_tm = clean_padding(finished_steps(lengths, time_steps), inputs_tm)  # one select over [T, B, ...]
         state = zero_where(empty_rows(lengths), initial_state)
-    fast_loop = fused.loop_for(cell, inputs_tm)
+    fast_loop = fused.loop_for(cell, inputs_tm) or _attention_loop_for(cell, inputs_tm)
     with one_sequence(cell):
         if isinstance(time_steps, int) and time_steps == 0:  # known from the shape
             outputs, final_state = _no_steps(cell_step_fn(cell, training), inputs_tm, state)
@@ -184,6 +187,13 @@ def run_dynamic(
     if not time_major:
         outputs = tf.nest.map_structure(transpose_batch_time, outputs)
     return outputs, final_state
+
+
+def _attention_loop_for(cell: Cell, inputs_tm: Nested) -> Callable[..., tuple[Nested, Nested]] | None:
+    """The fused attention-decoder loop (`tfrnn.seq2seq.fused_attention`), chosen as `fused.loop_for` is."""
+    from tfrnn.seq2seq import fused_attention  # seq2seq sits above the loops
+
+    return fused_attention.loop_for(cell, inputs_tm)
 
 
 def _no_steps(step_fn: StepFn, inputs: Nested, state: Nested) -> tuple[Nested, Nested]:

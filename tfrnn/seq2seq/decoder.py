@@ -31,6 +31,9 @@ Design decisions:
   (and their gradients) by one large one. `impute_finished` keeps its meaning:
   the steps a row was already finished are selected to zero afterwards (a row
   is finished before step `t` exactly when `t >= final_sequence_length`).
+  When the cell is an attention wrapper the fused attention loop computes
+  (`tfrnn.seq2seq.fused_attention.eligible`), that loop runs the decode, with
+  a hand-written gradient, with or without an output layer.
 * The decoder calls the very objects it was given (cell, output layer), so
   their variables are theirs; `tf1_variable_names(decoder, scope="decoder")`
   gives TF1's names (`decoder/lstm_cell/kernel`, `decoder/output_projection/kernel`).
@@ -53,6 +56,7 @@ from tfrnn.aliases import Cell, Nested, Tensor
 from tfrnn.base import new_sequence, no_autograph
 from tfrnn.checks import check_cell
 from tfrnn.loop_kit import copy_through, finished_steps, like, show, transpose_batch_time
+from tfrnn.seq2seq import fused_attention
 from tfrnn.seq2seq.helper import Helper, TrainingHelper
 
 __all__ = ["BasicDecoder", "BasicDecoderOutput", "Decoder", "dynamic_decode"]
@@ -287,8 +291,13 @@ def dynamic_decode(
         )
     options = dict(parallel_iterations=parallel_iterations, swap_memory=swap_memory)
     hoisted = _hoistable(decoder)
-    loop_decoder = _CellSteps(decoder) if isinstance(decoder, BasicDecoder) and hoisted else decoder
-    outputs, state, lengths, steps = _decode_loop(loop_decoder, impute_finished, maximum_iterations, fixed_size, options)
+    if isinstance(decoder, BasicDecoder) and _fusable(decoder):
+        outputs, state, lengths, steps = _fused_loop(decoder, impute_finished, maximum_iterations, fixed_size)
+        hoisted = True
+    else:
+        loop_decoder = _CellSteps(decoder) if isinstance(decoder, BasicDecoder) and hoisted else decoder
+        outputs, state, lengths, steps = _decode_loop(loop_decoder, impute_finished, maximum_iterations, fixed_size,
+                                                      options)
     if isinstance(decoder, BasicDecoder) and hoisted:
         outputs = _project_after_loop(decoder, outputs, lengths, steps, impute_finished, fixed_size)
     try:
@@ -414,10 +423,35 @@ def _same_structures(
 def _hoistable(decoder: Decoder) -> bool:
     """Exactly a BasicDecoder over exactly a TrainingHelper with a plain Keras Dense output layer."""
     layer = getattr(decoder, "_output_layer", None)
-    return (
-        type(decoder) is BasicDecoder and type(decoder._helper) is TrainingHelper and layer is not None
-        and isinstance(layer, keras.layers.Dense) and type(layer).call is keras.layers.Dense.call
-    )
+    return type(decoder) is BasicDecoder and type(decoder._helper) is TrainingHelper and _plain_dense(layer)
+
+
+def _plain_dense(layer: Any) -> bool:
+    return isinstance(layer, keras.layers.Dense) and type(layer).call is keras.layers.Dense.call
+
+
+def _fusable(decoder: BasicDecoder) -> bool:
+    """A TrainingHelper decode whose cell runs the fused attention loop: exactly a BasicDecoder and a
+    TrainingHelper over one tensor with a static time of at least 1, no output layer or a plain Dense."""
+    if type(decoder) is not BasicDecoder or type(decoder._helper) is not TrainingHelper:
+        return False
+    inputs = decoder._helper.inputs
+    time_axis = 0 if decoder._helper._time_major else 1
+    if not isinstance(inputs, tf.Tensor) or inputs.dtype != tf.float32 or not (inputs.shape[time_axis] or 0) >= 1:
+        return False
+    layer = decoder._output_layer
+    return (layer is None or _plain_dense(layer)) and fused_attention.eligible(decoder._cell)
+
+
+def _fused_loop(
+    decoder: BasicDecoder, impute_finished: bool, maximum_iterations: Tensor | None, fixed_size: bool,
+) -> tuple[Tensor, Nested, Tensor, Tensor]:
+    """`_decode_loop`'s results for a `_fusable` decoder, from the fused attention loop: the cell outputs."""
+    _, first_inputs, state = decoder.initialize()
+    helper: Any = decoder._helper  # a TrainingHelper: `_fusable` checked
+    decoder._cell.prepare_step(first_inputs, state)  # checks the step and builds the cell, as its first call would
+    return fused_attention.decode(decoder._cell, helper._steps, helper.sequence_length, state, impute_finished,
+                                  maximum_iterations, fixed_size)
 
 
 class _CellSteps(Decoder):
@@ -454,8 +488,8 @@ def _project_after_loop(
     fixed_size: bool,
 ) -> BasicDecoderOutput:
     """`BasicDecoderOutput` from the stacked cell outputs `[time, batch, depth]`: one projection, then TF1's zeros."""
-    layer: keras.layers.Layer = decoder._output_layer
-    rnn_output = layer(cell_outputs)  # [time, batch, units]: one GEMM for every step
+    layer: keras.layers.Layer | None = decoder._output_layer
+    rnn_output = cell_outputs if layer is None else layer(cell_outputs)  # [time, batch, units]: one GEMM for every step
     sample_id = tf.argmax(rnn_output, axis=-1, output_type=tf.int32)
     time_steps = tf.shape(cell_outputs)[0]
     zero = _zero_steps(lengths, steps, time_steps, impute_finished, fixed_size)
