@@ -234,8 +234,6 @@ class _Weights:
 class _Saved:
     """What the forward writes for the backward, `[T, B, ...]` each."""
 
-    FIELDS = ("z", "c_prev", "h_prev", "a_prev", "h_new", "a_new", "alpha", "context", "query")
-
     def __init__(self, written: Sequence[Tensor]) -> None:
         self.z, self.c_prev, self.h_prev, self.a_prev, self.h_new, self.a_new, self.alpha, self.context = written[:8]
         self.query: Tensor = written[8] if len(written) > 8 else None  # Bahdanau's processed query
