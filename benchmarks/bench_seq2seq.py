@@ -419,6 +419,23 @@ class TF115(Remote):
             raise SystemExit(f"TF 1.15's process failed ({TF115_PYTHON} {TF115_SCRIPT.name}): its error is above")
 
 
+# TF 1.15's session threads spin on after its call, holding a core, as OpenBLAS's do after NumPy's
+# (head_to_head.SETTLE_S): the next contender waits this long, untimed. Without the pause, the call
+# after TF 1.15's read ~10 ms slower (tfrnn's training step under XLA: 78 ms, 69 without TF 1.15's
+# process, 70.5 with the pause; the limit's GEMMs 48.6, 48.9, 51.4).
+TF1_SETTLE_S = 0.3
+
+
+def settled(turn):
+    """TF 1.15's turn (timed in its own process), then `TF1_SETTLE_S` of rest."""
+    def turn_and_rest():
+        ms = turn()
+        time.sleep(TF1_SETTLE_S)
+        return ms
+
+    return turn_and_rest
+
+
 def tf115_checks(check_path):
     """`{(impl, program, variant): results}` from the TF 1.15 process's check file."""
     checks = {}
@@ -617,7 +634,7 @@ def run(args, model, inputs, remote, checks, machine, started, argv):
 
     turns = {key: local_turn(call) for key, (call, _) in contenders.items()}
     if remote:
-        turns.update({key: remote.turn(key) for key in remote.keys})
+        turns.update({key: settled(remote.turn(key)) for key in remote.keys})
     load_before = os.getloadavg()
     results = []
     for mode in args.modes:

@@ -234,8 +234,6 @@ class _Weights:
 class _Saved:
     """What the forward writes for the backward, `[T, B, ...]` each."""
 
-    FIELDS = ("z", "c_prev", "h_prev", "a_prev", "h_new", "a_new", "alpha", "context", "query")
-
     def __init__(self, written: Sequence[Tensor]) -> None:
         self.z, self.c_prev, self.h_prev, self.a_prev, self.h_new, self.a_new, self.alpha, self.context = written[:8]
         self.query: Tensor = written[8] if len(written) > 8 else None  # Bahdanau's processed query
@@ -246,6 +244,8 @@ def _forward(
 ) -> tuple[_Saved, tuple[Tensor, Tensor, Tensor]]:
     """The forward loop: the final `(c, h, a)` and, for every step, what the backward reads."""
     neg_inf = tf.constant(-np.inf, tf.float32)
+    units = h0.shape[-1]
+    w_attention_h, w_attention_context = weights.w_attention[:units], weights.w_attention[units:]  # sliced once
 
     def step(t, c, h, a):
         z = tf.matmul(tf.concat([inputs[t], a, h], -1), weights.kernel) + weights.bias
@@ -255,7 +255,8 @@ def _forward(
             scores = tf.where(weights.mask, scores, neg_inf)
         alpha = tf.nn.softmax(scores)
         context = tf.squeeze(tf.matmul(alpha[:, None], weights.values), 1)  # [B, 1, M] x [B, M, V]
-        a_new = tf.matmul(tf.concat([h_new, context], -1), weights.w_attention)
+        # [h', context] @ W_a as two products: h' @ W_a[:H] runs beside the score, not after it.
+        a_new = tf.matmul(h_new, w_attention_h) + tf.matmul(context, w_attention_context)
         written = [z, c, h, a, h_new, a_new, alpha, context] + ([] if query is None else [query])
         if frozen is not None:
             done = frozen[t]
@@ -273,7 +274,8 @@ def _backward(
 ) -> list[Tensor]:
     """The gradients of `_sequence`'s inputs: the backward loop, then one GEMM per weight."""
     units, attention_depth = d_h.shape[-1], d_a.shape[-1]
-    w_attention_t = tf.transpose(weights.w_attention)  # [A, H + V], once
+    w_attention_h_t = tf.transpose(weights.w_attention[:units])  # [A, H], once
+    w_attention_context_t = tf.transpose(weights.w_attention[units:])  # [A, V], once
     w_recurrent_t = tf.transpose(weights.kernel[depth:])  # [4H, A + H], once
     score_t = score.transposed(weights)
 
@@ -283,8 +285,8 @@ def _backward(
         dh, keep_h = _split_frozen(done, dh)
         da, keep_a = _split_frozen(done, da)
         d_a_new = da + d_attentions[t]
-        d_h_context = tf.matmul(d_a_new, w_attention_t)
-        dh_attention, d_context = d_h_context[:, :units], d_h_context[:, units:]
+        d_context = tf.matmul(d_a_new, w_attention_context_t)  # first: the score's gradient waits for it
+        dh_attention = tf.matmul(d_a_new, w_attention_h_t)
         d_alpha = tf.squeeze(tf.matmul(weights.values, d_context[:, :, None]), 2) + d_alphas[t]  # [B, M]
         alpha = saved.alpha[t]
         d_scores = alpha * (d_alpha - tf.reduce_sum(alpha * d_alpha, -1, keepdims=True))
@@ -300,11 +302,13 @@ def _backward(
     dz, d_a_new, d_context, score_written = tf.split(
         written, [4 * units, attention_depth, weights.values.shape[-1], -1], axis=-1)
     d_inputs = tf.reshape(tf.matmul(_rows(dz), weights.kernel[:depth], transpose_b=True), tf.shape(inputs))
-    d_kernel = _outer(tf.concat([inputs, saved.a_prev, saved.h_prev], -1), dz)
+    # The bias's gradient as one more row of the kernel's GEMM: XLA:CPU sums [T * B, 4H] over rows slowly.
+    ones = tf.ones_like(saved.h_prev[..., :1])
+    d_kernel_bias = _outer(tf.concat([inputs, saved.a_prev, saved.h_prev, ones], -1), dz)
     d_w_attention = _outer(tf.concat([saved.h_new, saved.context], -1), d_a_new)
     d_values = tf.einsum("tbm,tbv->bmv", saved.alpha, d_context)
     d_keys, d_score_weights = score.weight_grads(score_written, saved, accumulated)
-    return [d_inputs, dc0, dh0, da0, d_keys, d_values, d_kernel, tf.reduce_sum(_rows(dz), 0), d_w_attention,
+    return [d_inputs, dc0, dh0, da0, d_keys, d_values, d_kernel_bias[:-1], d_kernel_bias[-1], d_w_attention,
             *d_score_weights]
 
 
