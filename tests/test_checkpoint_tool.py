@@ -710,7 +710,7 @@ EXECUTED = [f"tests/golden/tf115_seq2seq/{name}" for name in (
 
 
 def test_every_attention_golden_is_recognised_with_nothing_left_over():
-    from tfrnn.checkpoint.discovery import inspect_shapes
+    from tfrnn.checkpoint.inspection import inspect_shapes
 
     assert len(ATTENTION_CHECKPOINTS) == 38 + 3 + 3
     for path in ATTENTION_CHECKPOINTS:

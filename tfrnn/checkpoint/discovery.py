@@ -12,8 +12,9 @@ Scopes are tried deepest first, so a wrapper is found around the cell found
 below it. Every variable is placed: in a cell, as not an RNN weight (optimizer
 slots, counters), or as unexplained, with the reason when names and shapes
 give one. Loop structure (`MultiRNNCell` layers, bidirectional pairs, stacked
-bidirectional layers) is read from the scopes around the cells, and attention
-wrappers around them by `tfrnn.checkpoint.attention_discovery`.
+bidirectional layers) is read from the scopes around the cells, attention
+wrappers around them by `tfrnn.checkpoint.attention_discovery`, and
+`tfrnn.checkpoint.inspection` puts the two together.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from tfrnn.checkpoint.names import tf1_entries
 from tfrnn.wrappers import MultiRNNCell
 
 if TYPE_CHECKING:
-    from tfrnn.checkpoint.attention_discovery import Attention
+    from tfrnn.checkpoint.attention_discovery import Attention  # annotations only: no import cycle
 
 _BOOKKEEPING = re.compile(r"(?:.*/)?(?:global_step|beta1_power|beta2_power)(?:_\d+)?")
 # An unnamed scalar `tf.Variable(0, trainable=False)`: tensorflow/nmt's global_step.
@@ -177,31 +178,6 @@ def parameters(cls: type[RNNCell]) -> dict[str, inspect.Parameter]:
     named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     signature = inspect.signature(cls.__init__).parameters.values()
     return {p.name: p for p in list(signature)[1:] if p.kind in named}
-
-
-def inspect_shapes(shapes: Mapping[str, Sequence[int]]) -> Inspection:
-    """Every variable placed: in an RNN structure, as not an RNN weight, or unexplained.
-
-    Args:
-        shapes: TF1 name -> shape (a list of ints), as a checkpoint reader gives them.
-
-    Returns:
-        An `Inspection`, structures sorted by scope.
-    """
-    not_rnn = not_rnn_weights(shapes)
-    rest = {name: list(shape) for name, shape in shapes.items() if name not in not_rnn}
-    cells, unexplained = find_cells(rest)
-    units = _group_layers(cells, unexplained)
-    # Attention wrappers are found around the cells found here (that module builds on this one).
-    from tfrnn.checkpoint.attention_discovery import find_attention_wrappers
-
-    attentions, units = find_attention_wrappers(units, unexplained, rest)
-    for name, reason in unexplained.items():
-        if not reason and "embedding" in name.rpartition("/")[2].lower() and len(rest[name]) == 2:
-            unexplained[name] = (f"an embedding table {rest[name]} (ids to vectors) that feeds no decoder found "
-                                 "here: read it with tf.train.load_checkpoint(PATH).get_tensor(name)")
-    structures = sorted(_group_directions(units) + attentions, key=lambda s: (s.scope, s.units[0][0]))
-    return Inspection(structures, not_rnn, unexplained, shapes)
 
 
 def not_rnn_weights(shapes: Mapping[str, Sequence[int]]) -> dict[str, str]:
@@ -438,7 +414,7 @@ def _reason(name: str, diagnoses: Mapping[str, _Diagnosis]) -> str:
 # ------------------------------------------------------------------- loop structure
 
 
-def _group_layers(cells: list[Cell], unexplained: dict[str, str]) -> list[tuple[str, Unit]]:
+def group_layers(cells: list[Cell], unexplained: dict[str, str]) -> list[tuple[str, Unit]]:
     """`[(load scope, Cell or Stack)]`: `.../multi_rnn_cell/cell_{i}/<cell>` become one Stack."""
     units: list[tuple[str, Unit]] = []
     layers: dict[tuple[str, str], dict[int, Cell]] = {}  # (scope, MultiRNNCell name) -> index -> cell
@@ -464,7 +440,7 @@ def _stack(name: str, cells: list[Cell]) -> Stack:
     return Stack(name, cells, note)
 
 
-def _group_directions(units: list[tuple[str, Unit]]) -> list[Structure]:
+def group_directions(units: list[tuple[str, Unit]]) -> list[Structure]:
     """Pair `<parent>/fw` with `<parent>/bw`; pairs under `<S>/cell_{i}` are stacked layers."""
     pairs: dict[str, dict[str, list[tuple[str, Unit]]]] = {}  # parent -> "fw"/"bw" -> (scope, unit)s
     singles: list[Structure] = []

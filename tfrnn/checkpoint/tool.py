@@ -5,7 +5,7 @@
 
 (also `python -m tfrnn.checkpoint ...`). `inspect` reads variable names and
 shapes only, never values, and prints, for each RNN structure it finds
-(`tfrnn.checkpoint.discovery`), the tfrnn code that rebuilds and loads it
+(`tfrnn.checkpoint.inspection`), the tfrnn code that rebuilds and loads it
 (`tfrnn.checkpoint.report`); every other variable is listed, optimizer slots
 and counters as "not RNN weights", the rest as "unexplained". `convert` loads
 one structure with `load_tf1_checkpoint` (which checks every name, shape and
@@ -126,7 +126,7 @@ def _first_line(error: BaseException) -> str:
 
 
 def _inspect(path: str) -> str:
-    from tfrnn.checkpoint.discovery import inspect_shapes
+    from tfrnn.checkpoint.inspection import inspect_shapes
     from tfrnn.checkpoint.report import format_inspection
 
     return format_inspection(path, inspect_shapes(_read_shapes(_resolve_checkpoint(path))))
@@ -139,7 +139,7 @@ def _convert(args: argparse.Namespace) -> str:
     """Loads the cell(s) at `args.scope`, saves them to `args.out`; returns the report."""
     import keras
 
-    from tfrnn.checkpoint.discovery import inspect_shapes
+    from tfrnn.checkpoint.inspection import inspect_shapes
     from tfrnn.checkpoint.report import Conversion, conversion_report
 
     suffix = _check_output(args.out, args.force)
