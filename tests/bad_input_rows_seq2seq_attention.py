@@ -1,7 +1,8 @@
 """The bad-input table's rows for seq2seq attention: the mechanisms (`attention.py`), the
 monotonic functions and mechanisms (`monotonic.py`) and the attention wrapper
 (`attention_wrapper.py`: `AttentionWrapper`, `AttentionWrapperState.clone`,
-`_compute_attention`, `AttentionRNN`); see `bad_input.py` for what a row is.
+`_compute_attention`) and `AttentionRNN` (`attention_rnn.py`); see `bad_input.py` for
+what a row is.
 
 Every public callable has at least a wrong-type, a wrong-rank and a wrong-structure row.
 Each setup returns the layers the call uses, so the table proves that a refused call

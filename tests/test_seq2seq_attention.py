@@ -1,7 +1,8 @@
 """`tfrnn.seq2seq.attention`: Bahdanau and Luong attention against NumPy references,
 TF1's variable names (every attention golden's), memory set up per batch (also in a
 `tf.function` without retracing), NaN padding, bad inputs, configs, float16, and the
-TF1 extension point (a subclass overriding `__call__`).
+TF1 extension point (a subclass overriding `__call__`); `hardmax`, the other probability
+function.
 
 The NumPy references (`tests/reference.py`) were checked against TF 1.15's `tf.contrib.seq2seq`
 mechanisms (alignments and keys of 12 configurations, to 6e-8) when they were written.
@@ -95,6 +96,12 @@ def test_luong_equals_reference(seed, scale, with_lengths):
     keys, _ = prepared(memory, lengths, np.asarray(mechanism.memory_layer.kernel))
     g = np.asarray(mechanism.attention_g) if scale else None
     np.testing.assert_allclose(alignments, softmax(masked(luong_score(query, keys, g), lengths)), rtol=1e-5, atol=1e-6)
+
+
+def test_hardmax_is_one_hot_at_the_first_largest_logit_in_the_logits_dtype():
+    np.testing.assert_array_equal(seq2seq.hardmax([[0.3, 0.3, 0.1], [-2.0, -1.0, -3.0]]), [[1, 0, 0], [0, 1, 0]])
+    assert seq2seq.hardmax(np.zeros((2, 3), "float64")).dtype == tf.float64
+    assert seq2seq.hardmax is seq2seq.attention.hardmax is tfrnn.seq2seq.monotonic.hardmax  # both modules give it
 
 
 def test_probability_fn_and_score_mask_value():

@@ -1,5 +1,5 @@
-"""`tfrnn.seq2seq.attention_wrapper`: `AttentionWrapper`, `AttentionWrapperState`,
-`AttentionRNN` and `_compute_attention` against TF 1.15.
+"""`tfrnn.seq2seq.attention_wrapper`: `AttentionWrapper`, `AttentionWrapperState`
+and `_compute_attention` against TF 1.15.
 
 1. TF 1.15 goldens (`tests/golden/tf115_seq2seq`, written by TF 1.15): every attention
    case under `dynamic_rnn` (`ATTENTION_RNN`) and `dynamic_decode` (`ATTENTION_DECODE`)
@@ -28,13 +28,11 @@
    `testBahdanauMonotonicHard` and `testLuongMonotonicHard` are ported in
    `test_seq2seq_monotonic.py` (they test `monotonic.py`, not the wrapper).
 3. Behaviours the goldens do not cover: the wrapper inside `keras.layers.RNN`;
-   `AttentionRNN` in a functional model whose memory is a `keras.Input` (equal to
-   `dynamic_rnn` with the same weights, and after a `.keras` round trip with
-   `safe_mode=True`); `alignment_history` stacked time-major; the `zero_state` batch
+   `alignment_history` stacked time-major; the `zero_state` batch
    error and its `tile_batch` hint (eager and traced); `clone` refusing another shape
    as TF1 did; running a program twice creates no variable.
 
-Bad inputs of `attention.py`, `monotonic.py` and `attention_wrapper.py` are rows in
+Bad inputs of `attention.py`, `monotonic.py`, `attention_wrapper.py` and `attention_rnn.py` are rows in
 `bad_input_rows_seq2seq_attention.py`, run by `test_bad_input.py`.
 """
 
@@ -375,28 +373,6 @@ def test_inside_keras_rnn_equals_dynamic_rnn():
     for mine, theirs in zip(keras_state, flat):
         np.testing.assert_allclose(mine, theirs, atol=1e-6)
     assert int(keras_state[3]) == 5 and np.any(np.asarray(outputs) != 0)
-
-
-def _functional_model(wrapper):
-    inputs, memory = keras.Input((None, 2)), keras.Input((None, 4))
-    memory_length, length = keras.Input((), dtype="int32"), keras.Input((), dtype="int32")
-    outputs = seq2seq.AttentionRNN(wrapper)(inputs, memory, memory_length, sequence_length=length)
-    return keras.Model([inputs, memory, memory_length, length], outputs)
-
-
-def test_attention_rnn_with_a_keras_input_memory_equals_dynamic_rnn_and_survives_a_keras_file(tmp_path):
-    wrapper = _wrapper(seq2seq.LuongAttention(5), alignment_history=True)
-    model = _functional_model(wrapper)
-    _randomize(wrapper, *wrapper.attention_mechanisms)
-    predictions = model.predict([INPUTS, MEMORY, MEMORY_LENGTH, LENGTH], verbose=0)
-    wrapper.attention_mechanisms[0].setup_memory(MEMORY, MEMORY_LENGTH)
-    outputs, _ = tfrnn.dynamic_rnn(wrapper, INPUTS, sequence_length=LENGTH, dtype=tf.float32)
-    np.testing.assert_allclose(predictions, outputs, atol=1e-6)
-    np.testing.assert_array_equal(predictions[2], 0)  # the length-0 row: TF1's zeros
-    assert np.all(np.abs(predictions[0]) > 0)
-    model.save(tmp_path / "model.keras")
-    loaded = keras.models.load_model(tmp_path / "model.keras", safe_mode=True)
-    np.testing.assert_array_equal(loaded.predict([INPUTS, MEMORY, MEMORY_LENGTH, LENGTH], verbose=0), predictions)
 
 
 def test_alignment_history_stacks_time_major_step_by_step_alignments():

@@ -1,5 +1,6 @@
-"""`tfrnn.seq2seq.monotonic`: `monotonic_attention`, `safe_cumprod` and `hardmax` against
-the TF 1.15 golden `monotonic_attention_fn` (values and gradients) and the recurrence
+"""`tfrnn.seq2seq.monotonic`: `monotonic_attention` and `safe_cumprod` (and `hardmax`, from
+`attention.py`, which hard mode feeds) against the TF 1.15 golden `monotonic_attention_fn`
+(values and gradients) and the recurrence
 itself; the monotonic mechanisms against NumPy references in every mode.
 
 `test_safe_cumprod`, `test_monotonic_attention` (its explicit recurrence, parallel,
@@ -96,9 +97,7 @@ def test_recursive_attention_equals_sampled_emit_ingest_decisions():
     np.testing.assert_allclose(np.array(attention[1:]), expected, atol=0.01)
 
 
-def test_hardmax_and_mode_errors():
-    np.testing.assert_array_equal(seq2seq.hardmax([[0.3, 0.3, 0.1], [-2.0, -1.0, -3.0]]), [[1, 0, 0], [0, 1, 0]])
-    assert seq2seq.hardmax(np.zeros((2, 3), "float64")).dtype == tf.float64
+def test_mode_errors():
     with pytest.raises(ValueError, match="mode must be 'recursive', 'parallel', or 'hard'. Received mode='soft'"):
         seq2seq.monotonic_attention([[0.5]], [[1.0]], "soft")
     with pytest.raises(ValueError, match="mode must be 'recursive', 'parallel', or 'hard'"):

@@ -10,18 +10,19 @@ from __future__ import annotations
 __all__: list[str] = []
 
 # Attention mechanisms.
-from tfrnn.seq2seq.attention import AttentionMechanism, BahdanauAttention, LuongAttention  # noqa: E402
+from tfrnn.seq2seq.attention import AttentionMechanism, BahdanauAttention, LuongAttention, hardmax  # noqa: E402
 from tfrnn.seq2seq.attention import _BaseAttentionMechanism  # noqa: E402,F401  (TF1's extension point)
 
 __all__ += ["AttentionMechanism", "BahdanauAttention", "LuongAttention"]
 from tfrnn.seq2seq.monotonic import (  # noqa: E402
-    BahdanauMonotonicAttention, LuongMonotonicAttention, hardmax, monotonic_attention, safe_cumprod,
+    BahdanauMonotonicAttention, LuongMonotonicAttention, monotonic_attention, safe_cumprod,
 )
 
 __all__ += ["BahdanauMonotonicAttention", "LuongMonotonicAttention", "hardmax", "monotonic_attention", "safe_cumprod"]
 
 # The attention wrapper.
-from tfrnn.seq2seq.attention_wrapper import AttentionRNN, AttentionWrapper, AttentionWrapperState  # noqa: E402
+from tfrnn.seq2seq.attention_wrapper import AttentionWrapper, AttentionWrapperState  # noqa: E402
+from tfrnn.seq2seq.attention_rnn import AttentionRNN  # noqa: E402
 
 __all__ += ["AttentionRNN", "AttentionWrapper", "AttentionWrapperState"]
 

@@ -1,5 +1,6 @@
-"""TF1's attention mechanisms on Keras 3: `BahdanauAttention`, `LuongAttention`
-and their extension point `_BaseAttentionMechanism`.
+"""TF1's attention mechanisms on Keras 3: `BahdanauAttention`, `LuongAttention`,
+their extension point `_BaseAttentionMechanism`, and the probability function
+`hardmax`.
 
 Design decisions:
 
@@ -61,7 +62,7 @@ from tfrnn.checks import check_batch_size, check_floating, config_value, from_co
 from tfrnn.loop_kit import show
 from tfrnn.seq2seq.attention_memory import Prepared, build_memory_layer, checked_lengths, checked_memory, prepare
 
-__all__ = ["AttentionMechanism", "BahdanauAttention", "LuongAttention", "query_children"]
+__all__ = ["AttentionMechanism", "BahdanauAttention", "LuongAttention", "hardmax", "query_children"]
 
 _HALF = ("float16", "bfloat16")
 
@@ -674,6 +675,43 @@ def _symbolic(*sizes: Any) -> bool:
     return any(not isinstance(size, (int, np.integer)) for size in sizes)
 
 
+def hardmax(logits: Any, name: str | None = None) -> Any:
+    """One-hot vectors at the largest logit of each row (the first one on a tie).
+
+    Args:
+        logits: `[..., depth]` float tensor.
+        name: unused (TF1's name scope).
+
+    Returns:
+        A tensor of `logits`' shape and dtype: 1 at `argmax(logits, -1)`, else 0.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from tfrnn import seq2seq
+    >>> np.asarray(seq2seq.hardmax(np.array([[0.1, 0.3, 0.3]], "float32"))).tolist()
+    [[0.0, 1.0, 0.0]]
+    """
+    logits = _checked_numbers(logits, "hardmax", "logits", "[..., depth] float tensor", integers=True)
+    depth = logits.shape[-1] if logits.shape[-1] is not None else tf.shape(logits)[-1]
+    return tf.one_hot(tf.argmax(logits, -1), depth, dtype=logits.dtype)
+
+
+def _checked_numbers(x: Any, function: str, what: str, expected: str, integers: bool = False) -> Any:
+    """`x` as a float (or, with `integers`, integer) tensor of rank >= 1; else a clear error."""
+    try:
+        tensor = tf.convert_to_tensor(x)
+    except (TypeError, ValueError):
+        raise TypeError(f"{function}: {what} must be a {expected}, but received {show(x)} "
+                        f"({type(x).__name__}).") from None
+    if not (tensor.dtype.is_floating or (integers and tensor.dtype.is_integer)):
+        raise TypeError(f"{function}: {what} must be a {expected}, but received a {tensor.dtype.name} tensor of "
+                        f"shape {tuple(tensor.shape)}. Cast it, e.g. tf.cast({what}, tf.float32).")
+    if tensor.shape.rank == 0:
+        raise ValueError(f"{function}: {what} must have at least one axis, but received a scalar ({show(x)}).")
+    return tensor
+
+
 def _dtype_name(dtype: Any) -> str:
     return keras.backend.standardize_dtype(tf.as_dtype(dtype).name if isinstance(dtype, tf.DType) else dtype)
 
@@ -687,8 +725,6 @@ def _probability_function(probability_fn: Any) -> Callable[[Any], Any]:
     if probability_fn is None or probability_fn == "softmax":
         return tf.nn.softmax  # TF1's default (keras.ops.softmax warns on a memory of length 1)
     if probability_fn == "hardmax":
-        from tfrnn.seq2seq.monotonic import hardmax  # monotonic builds on this module
-
         return hardmax
     if isinstance(probability_fn, str) or not callable(probability_fn):
         raise TypeError(f"probability_fn must be callable, saw type: {type(probability_fn).__name__} "

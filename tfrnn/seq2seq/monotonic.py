@@ -1,7 +1,8 @@
 """Monotonic attention (Raffel et al., 2017, "Online and Linear-Time Attention
 by Enforcing Monotonic Alignments"), TF1's `tf.contrib.seq2seq` functions
-`hardmax`, `safe_cumprod`, `monotonic_attention` and the mechanisms
-`BahdanauMonotonicAttention`, `LuongMonotonicAttention`.
+`safe_cumprod`, `monotonic_attention` and the mechanisms
+`BahdanauMonotonicAttention`, `LuongMonotonicAttention` (TF1's `hardmax`, a
+probability function, is `tfrnn.seq2seq.attention.hardmax`).
 
 Design decisions:
 
@@ -35,36 +36,14 @@ from keras import ops
 from tfrnn.base import Child, Sublayer, Weight
 from tfrnn.loop_kit import show
 from tfrnn.seq2seq.attention import (
-    BahdanauAttention, LuongAttention, bahdanau_score, luong_score,
+    BahdanauAttention, LuongAttention, _checked_numbers, bahdanau_score, hardmax, luong_score,
 )
 
 __all__ = [
-    "BahdanauMonotonicAttention", "LuongMonotonicAttention", "hardmax", "monotonic_attention", "safe_cumprod",
+    "BahdanauMonotonicAttention", "LuongMonotonicAttention", "monotonic_attention", "safe_cumprod",
 ]
 
 _MODES = ("recursive", "parallel", "hard")
-
-
-def hardmax(logits: Any, name: str | None = None) -> Any:
-    """One-hot vectors at the largest logit of each row (the first one on a tie).
-
-    Args:
-        logits: `[..., depth]` float tensor.
-        name: unused (TF1's name scope).
-
-    Returns:
-        A tensor of `logits`' shape and dtype: 1 at `argmax(logits, -1)`, else 0.
-
-    Example:
-
-    >>> import numpy as np
-    >>> from tfrnn import seq2seq
-    >>> np.asarray(seq2seq.hardmax(np.array([[0.1, 0.3, 0.3]], "float32"))).tolist()
-    [[0.0, 1.0, 0.0]]
-    """
-    logits = _checked_numbers(logits, "hardmax", "logits", "[..., depth] float tensor", integers=True)
-    depth = logits.shape[-1] if logits.shape[-1] is not None else tf.shape(logits)[-1]
-    return tf.one_hot(tf.argmax(logits, -1), depth, dtype=logits.dtype)
 
 
 def safe_cumprod(x: Any, *args: Any, **kwargs: Any) -> Any:
@@ -162,21 +141,6 @@ def _hard(p: Any, previous: Any) -> Any:
     p = p * tf.math.cumsum(previous, axis=1)  # nothing before the index chosen last step
     # [0, 0, 1, 1, 0, 1] -> exclusive cumprod(1 - p) = [1, 1, 1, 0, 0, 0]: the first chosen index only
     return p * tf.math.cumprod(1 - p, axis=1, exclusive=True)
-
-
-def _checked_numbers(x: Any, function: str, what: str, expected: str, integers: bool = False) -> Any:
-    """`x` as a float (or, with `integers`, integer) tensor of rank >= 1; else a clear error."""
-    try:
-        tensor = tf.convert_to_tensor(x)
-    except (TypeError, ValueError):
-        raise TypeError(f"{function}: {what} must be a {expected}, but received {show(x)} "
-                        f"({type(x).__name__}).") from None
-    if not (tensor.dtype.is_floating or (integers and tensor.dtype.is_integer)):
-        raise TypeError(f"{function}: {what} must be a {expected}, but received a {tensor.dtype.name} tensor of "
-                        f"shape {tuple(tensor.shape)}. Cast it, e.g. tf.cast({what}, tf.float32).")
-    if tensor.shape.rank == 0:
-        raise ValueError(f"{function}: {what} must have at least one axis, but received a scalar ({show(x)}).")
-    return tensor
 
 
 def _check_mode(mode: Any) -> None:
