@@ -1,7 +1,8 @@
 """Runs the notebooks and keeps their outputs, so a reader sees the pictures and results
 without running anything: `python tests/execute_notebooks.py` rewrites every notebook in
-`notebooks/` (or only those named) with fresh outputs. `test_notebooks.py` runs them the
-same way and checks that the committed outputs are complete.
+`notebooks/` (or only those named) with fresh outputs; with `--out DIR` it writes them
+to `DIR` instead. `test_notebooks.py` runs them that way, in the background, and checks
+that the committed outputs are complete.
 """
 
 from __future__ import annotations
@@ -35,11 +36,14 @@ def _is_log(output: nbformat.NotebookNode) -> bool:
             and all(_LOG_LINE.match(line) for line in output.text.splitlines()))
 
 
-def main(names: list[str]) -> None:
+def main(arguments: list[str]) -> None:
+    out = None
+    if arguments[:1] == ["--out"]:
+        out, arguments = pathlib.Path(arguments[1]), arguments[2:]
     for path in sorted(NOTEBOOKS.glob("*.ipynb")):
-        if not names or path.name in names:
-            nbformat.write(execute(path), path)
-            print(f"{path.name}: executed, outputs kept")
+        if not arguments or path.name in arguments:
+            nbformat.write(execute(path), (out or path.parent) / path.name)
+            print(f"{path.name}: executed, outputs kept in {out or path.parent}")
 
 
 if __name__ == "__main__":

@@ -1,15 +1,37 @@
-"""The benchmark harness runs end to end (a smoke run: nothing here is timed or compared)."""
+"""The benchmark harness runs end to end (a smoke run: nothing here is timed or compared).
+The smoke runs are background jobs (`background.py`): they run beside the rest of the suite."""
 
 import importlib
 import json
 import pathlib
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 
+import background
+
 BENCH = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "bench_rnn.py"
+HAVE_TF115 = pathlib.Path("/opt/tf115/bin/python").exists()
+
+
+@background.job("bench_rnn --quick")
+def _quick_rnn(folder):
+    # One mode and two implementations keep this to a few TensorFlow processes (~20 s).
+    return background.python(BENCH, "--quick", "--impls", "matmul", "keras", "--cells", "basic_lstm",
+                             "--modes", "fwd_bwd", "--out", folder / "results.json")
+
+
+@background.job("head_to_head --quick")
+def _quick_head_to_head(folder):
+    return background.python(BENCH.parent / "head_to_head.py", "--quick", "--cells", "lstm", "--modes", "forward",
+                             "--calls-for", "2x5x3x4:forward=3", "--out", folder / "h2h.json")
+
+
+@background.job("bench_seq2seq --quick")
+def _quick_seq2seq(folder):
+    return background.python(BENCH.parent / "bench_seq2seq.py", "--quick", "--variants", "tf.function",
+                             "--out", folder / "s2s.json")
 
 
 def benchmark_module(name):
@@ -21,17 +43,10 @@ def benchmark_module(name):
         sys.path.remove(str(BENCH.parent))
 
 
-def test_quick_run_writes_results(tmp_path):
-    out = tmp_path / "results.json"
-    # One mode and two implementations keep this to a few TensorFlow processes (~20 s).
-    command = [
-        sys.executable, str(BENCH), "--quick", "--impls", "matmul", "keras",
-        "--cells", "basic_lstm", "--modes", "fwd_bwd", "--out", str(out),
-    ]
-    process = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert process.returncode == 0, process.stderr[-2000:]
-
-    document = json.loads(out.read_text())
+@pytest.mark.background("bench_rnn --quick")
+def test_quick_run_writes_results():
+    process = background.result("bench_rnn --quick").check()
+    document = json.loads((process.folder / "results.json").read_text())
     assert {"started", "elapsed_s", "settings", "machine", "results", "targets", "measurements"} <= set(document)
     assert document["machine"]["cpu_count"] >= 1
     assert "tensorflow" in document["machine"]["versions"]
@@ -47,7 +62,7 @@ def test_quick_run_writes_results(tmp_path):
         assert result["median_ms"] > 0 and result["first_call_ms"] > 0
         assert result["peak_rss_mb"] >= result["rss_after_import_mb"] > 0
         assert result["vs_limit"] >= 1.0 and result["vs_keras_best"] > 0
-    assert "matmul-only limit" in process.stdout and "keras.layers.LSTM" in process.stdout
+    assert "matmul-only limit" in process.output and "keras.layers.LSTM" in process.output
 
 
 def test_keras_gru_runs_both_formulations():
@@ -61,18 +76,12 @@ def test_keras_gru_runs_both_formulations():
     assert {spec["family"] for spec in group} == {"gru"}
 
 
-def test_head_to_head_quick_run(tmp_path):
+@pytest.mark.background("head_to_head --quick")
+def test_head_to_head_quick_run():
     """tfrnn, Keras and the limit share one process per group, TF1's path and tfrnn again a second one;
     each is rated against its own group, TF1 against the tfrnn beside it."""
-    out = tmp_path / "h2h.json"
-    command = [
-        sys.executable, str(BENCH.parent / "head_to_head.py"), "--quick", "--cells", "lstm", "--modes", "forward",
-        "--calls-for", "2x5x3x4:forward=3", "--out", str(out),
-    ]
-    process = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert process.returncode == 0, process.stderr[-2000:]
-
-    document = json.loads(out.read_text())
+    process = background.result("head_to_head --quick").check()
+    document = json.loads((process.folder / "h2h.json").read_text())
     assert len(document["machine"]["load_average_at_start"]) == 3  # the verdict needs a quiet machine
     assert document["machine"]["cpu_count"] >= 1
     results = document["results"]
@@ -97,8 +106,8 @@ def test_head_to_head_quick_run(tmp_path):
             for ratio in ("vs_limit", "vs_tf_gemms", "vs_keras_best", "vs_tf1_best"):
                 low, high = r[f"{ratio}_ci"]
                 assert 0 < low <= high
-    assert "| tfrnn cell | size | mode |" in process.stdout and "×TF1 best" in process.stdout and "×TF's GEMMs" in process.stdout
-    assert "2x5x3x4, forward, 3 interleaved calls each" in process.stdout
+    assert "| tfrnn cell | size | mode |" in process.output and "×TF1 best" in process.output
+    assert "×TF's GEMMs" in process.output and "2x5x3x4, forward, 3 interleaved calls each" in process.output
 
 
 def test_head_to_head_calls_for_a_size_and_mode(capsys):
@@ -205,16 +214,13 @@ SEQ2SEQ_CONTENDERS = {
 }
 
 
-@pytest.mark.skipif(not pathlib.Path("/opt/tf115/bin/python").exists(), reason="needs TF 1.15 at /opt/tf115")
-def test_seq2seq_quick_run(tmp_path):
+@pytest.mark.skipif(not HAVE_TF115, reason="needs TF 1.15 at /opt/tf115")
+@pytest.mark.background("bench_seq2seq --quick")
+def test_seq2seq_quick_run():
     """tfrnn's programs and the limit in one process, TF 1.15's in its own, the same weights by TF1 name:
     every program's loss, gradients and greedy ids agree before timing, and each ratio is against its own mode."""
-    out = tmp_path / "s2s.json"
-    command = [sys.executable, str(BENCH.parent / "bench_seq2seq.py"), "--quick", "--variants", "tf.function", "--out", str(out)]
-    process = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert process.returncode == 0, process.stderr[-2000:]
-
-    document = json.loads(out.read_text())
+    process = background.result("bench_seq2seq --quick").check()
+    document = json.loads((process.folder / "s2s.json").read_text())
     results = document["results"]
     assert {(r["impl"], r["program"], r["variant"]) for r in results} == SEQ2SEQ_CONTENDERS
     train, greedy = document["agreement"]
@@ -228,7 +234,7 @@ def test_seq2seq_quick_run(tmp_path):
     assert [lever["lever"] for lever in document["levers"]][::len(document["levers"]) - 1] == [
         "output projection hoisted out of the loop (decoder.py's fast path)", "by hand in TF 1.15: projection after the loop (nmt)"]
     assert len(document["machine"]["load_average_before_timing"]) == 3
-    assert "×TF 1.15 best" in process.stdout and "What each lever bought" in process.stdout
+    assert "×TF 1.15 best" in process.output and "What each lever bought" in process.output
 
 
 def test_seq2seq_disagreement_is_found():

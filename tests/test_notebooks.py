@@ -1,12 +1,18 @@
 """Every notebook runs top to bottom, and is committed with its outputs: a reader sees its
-pictures and results without running it (`python tests/execute_notebooks.py` refreshes them)."""
+pictures and results without running it (`python tests/execute_notebooks.py` refreshes them).
+Each notebook runs in a background job (`background.py`) beside the rest of the suite."""
 
 import nbformat
 import pytest
 
-from execute_notebooks import NOTEBOOKS, execute
+import background
+from execute_notebooks import NOTEBOOKS
 
 PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
+EXECUTE = background.TESTS / "execute_notebooks.py"
+
+for _path in PATHS:
+    background.job(f"notebook:{_path.name}")(lambda folder, name=_path.name: background.python(EXECUTE, "--out", folder, name))
 
 
 def test_there_are_notebooks():
@@ -19,10 +25,11 @@ def kinds(notebook):
             for cell in notebook.cells if cell.cell_type == "code"]
 
 
-@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.name, marks=pytest.mark.background(f"notebook:{p.name}"))
+                                  for p in PATHS])
 def test_notebook_runs_and_its_committed_outputs_are_complete(path):
     committed = nbformat.read(path, as_version=4)
-    executed = execute(path)
+    executed = nbformat.read(background.result(f"notebook:{path.name}").check().folder / path.name, as_version=4)
     errors = [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
     code = [cell for cell in committed.cells if cell.cell_type == "code"]

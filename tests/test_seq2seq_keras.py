@@ -9,21 +9,20 @@ TF1's outputs, final state, alignment history and gradients); otherwise the same
 model's eager run (XLA, one device, float32, the model before saving, a fresh eager
 decode per batch).
 
-The SavedModel, XLA and `MirroredStrategy` checks run in one helper process
-(`tests/seq2seq_subprocess.py`, which also defines the translator), started with this
-module and run beside the other checks; their tests come last.
+The SavedModel, XLA and `MirroredStrategy` checks run in helper processes
+(`tests/seq2seq_subprocess.py`, which also defines the translator), one per family, as
+background jobs beside the rest of the suite (`background.py`); their tests come last.
 """
 
 import pathlib
 import re
-import subprocess
-import sys
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+import background
 import seq2seq_goldens as goldens
 import tfrnn
 from seq2seq_subprocess import (
@@ -320,44 +319,19 @@ def test_mixed_float16_translator_fits_with_float32_weights_close_to_float32(mix
 
 # --- helper processes: SavedModel, XLA, MirroredStrategy -----------------------------------------
 
-FAMILIES = {
-    "saved_model": ("test_greedy_saved_model_reloaded_in_a_fresh_process_gives_identical_ids_and_outputs",),
-    "xla": ("test_jit_compiled_training_step_equals_eager", "test_jit_compiled_greedy_decoding_equals_eager"),
-    "mirrored": ("test_mirrored_strategy_step_equals_one_device_from_the_same_weights",),
-}
+FAMILIES = ("saved_model", "xla", "mirrored")
+for _family in FAMILIES:
+    background.job(f"seq2seq_subprocess {_family}")(
+        lambda folder, family=_family: background.python(HELPER, "run", folder, family))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def helper(request, tmp_path_factory):
-    """(folder, process, log) of the helper process running the families with a selected test."""
-    selected = {getattr(item, "originalname", None) for item in request.session.items
-                if getattr(item, "module", None) is request.module}
-    families = [family for family, tests in FAMILIES.items() if selected.intersection(tests)]
-    if not families:
-        yield None
-        return
-    root = tmp_path_factory.mktemp("seq2seq_helper")
-    with open(root / "log.txt", "w") as log:
-        process = subprocess.Popen([sys.executable, str(HELPER), "run", str(root), *families], stdout=log,
-                                   stderr=subprocess.STDOUT)
-        try:
-            yield root, process, log
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-
-
-def helper_results(helper, family, filename):
-    """The family's results once the helper process has finished; its error fails the test."""
-    root, process, _ = helper
-    returncode = process.wait(timeout=600)
-    log = (root / "log.txt").read_text()[-3000:]
-    assert returncode == 0, f"{HELPER.name} exited with {returncode}:\n{log}"
-    error = root / family / "error.txt"
+def helper_results(family, filename):
+    """The family's results once its background job has finished; its error fails the test."""
+    folder = background.result(f"seq2seq_subprocess {family}").check().folder
+    error = folder / family / "error.txt"
     if error.exists():
         pytest.fail(f"{family} helper:\n{error.read_text()}")
-    return np.load(root / family / filename)
+    return np.load(folder / family / filename)
 
 
 def numbered(results, prefix):
@@ -366,9 +340,10 @@ def numbered(results, prefix):
     return [results[f"{prefix}{i}"] for i in range(count)]
 
 
-def test_greedy_saved_model_reloaded_in_a_fresh_process_gives_identical_ids_and_outputs(helper):
-    got = helper_results(helper, "saved_model", "got.npz")
-    want = np.load(helper[0] / "saved_model" / "want.npz")
+@pytest.mark.background("seq2seq_subprocess saved_model")
+def test_greedy_saved_model_reloaded_in_a_fresh_process_gives_identical_ids_and_outputs():
+    got = helper_results("saved_model", "got.npz")
+    want = np.load(background.result("seq2seq_subprocess saved_model").folder / "saved_model" / "want.npz")
     assert not got["tfrnn_imported"], "the SavedModel needed tfrnn"
     for batch in ("a", "b"):
         lengths = want[f"{batch}/lengths"]
@@ -379,8 +354,9 @@ def test_greedy_saved_model_reloaded_in_a_fresh_process_gives_identical_ids_and_
             np.testing.assert_allclose(got[f"{batch}/{way}rnn_output"], want[f"{batch}/rnn_output"], atol=1e-6, rtol=0)
 
 
-def test_jit_compiled_training_step_equals_eager(helper):
-    results = helper_results(helper, "xla", "xla.npz")
+@pytest.mark.background("seq2seq_subprocess xla")
+def test_jit_compiled_training_step_equals_eager():
+    results = helper_results("xla", "xla.npz")
     np.testing.assert_allclose(results["step/jit/loss"], results["step/eager/loss"], atol=ATOL, rtol=0)
     eager, jit = numbered(results, "step/eager/"), numbered(results, "step/jit/")
     assert len(jit) == len(eager) == 12 and all(np.any(g) for g in eager)  # every weight gets a gradient
@@ -394,9 +370,10 @@ def test_jit_compiled_training_step_equals_eager(helper):
         np.testing.assert_allclose(got, want, atol=ATOL, rtol=0)
 
 
-def test_jit_compiled_greedy_decoding_equals_eager(helper):
+@pytest.mark.background("seq2seq_subprocess xla")
+def test_jit_compiled_greedy_decoding_equals_eager():
     """Under XLA the outputs are `maximum_iterations` steps long (zeros after the last step run)."""
-    results = helper_results(helper, "xla", "xla.npz")
+    results = helper_results("xla", "xla.npz")
     eager = {key: results[f"decode/eager/{key}"] for key in ("sample_id", "rnn_output", "lengths")}
     jit = {key: results[f"decode/jit/{key}"] for key in ("sample_id", "rnn_output", "lengths")}
     steps = eager["sample_id"].shape[1]
@@ -408,8 +385,9 @@ def test_jit_compiled_greedy_decoding_equals_eager(helper):
     np.testing.assert_array_equal(jit["rnn_output"][:, steps:], 0.0)
 
 
-def test_mirrored_strategy_step_equals_one_device_from_the_same_weights(helper):
-    results = helper_results(helper, "mirrored", "mirrored.npz")
+@pytest.mark.background("seq2seq_subprocess mirrored")
+def test_mirrored_strategy_step_equals_one_device_from_the_same_weights():
+    results = helper_results("mirrored", "mirrored.npz")
     assert int(results["replicas"]) == 2
     initial, single, mirrored = (numbered(results, f"{kind}/") for kind in ("initial", "single", "mirrored"))
     assert any(not np.allclose(a, b) for a, b in zip(single, initial)), "the step changed no weight"
