@@ -2,37 +2,59 @@
 
 A check that needs a fresh process (a notebook's kernel, a benchmark's smoke run, a
 SavedModel reloaded elsewhere) spends most of its time starting TensorFlow and running
-code the suite does not share. Such a test is marked `@pytest.mark.background("<job>")`:
+code the suite does not share. Such a test is marked `@pytest.mark.background("<job>", ...)`:
 `conftest.py` starts every selected test's job when collection ends, one after another
 on a thread of the test process (the suite itself keeps the other core), and moves the
 marked tests to the end of the run, where `result("<job>")` waits for the job and hands
 back its exit code, output and folder. A job's failure fails its tests, with its output.
 
-A job is a function of its folder returning the command to run there (`JOBS`); modules
-add theirs with `job(name)`.
+A job is a function of its folder returning the command to run (`JOBS`); modules add
+theirs with `job(name, cwd=..., env=...)`. It runs in its folder unless given a `cwd`,
+with the suite's environment changed by `env` (a value None removes a variable).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import pathlib
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 TESTS = pathlib.Path(__file__).resolve().parent
-JOBS: dict[str, Callable[[pathlib.Path], list[str]]] = {}
 TIMEOUT_S = 900  # per job: a hung job fails its tests instead of the run
+Command = Callable[[pathlib.Path], list[str]]
 
 
-def job(name: str) -> Callable[[Callable[[pathlib.Path], list[str]]], Callable[[pathlib.Path], list[str]]]:
+@dataclasses.dataclass
+class Job:
+    command: Command
+    cwd: pathlib.Path | None
+    env: Mapping[str, str | None]
+
+    def environment(self) -> dict[str, str]:
+        environment = dict(os.environ)
+        for key, value in self.env.items():
+            if value is None:
+                environment.pop(key, None)
+            else:
+                environment[key] = value
+        return environment
+
+
+JOBS: dict[str, Job] = {}
+
+
+def job(name: str, cwd: pathlib.Path | None = None, env: Mapping[str, str | None] | None = None,
+        ) -> Callable[[Command], Command]:
     """Registers `command(folder) -> argv` as the background job `name`."""
 
-    def register(command: Callable[[pathlib.Path], list[str]]) -> Callable[[pathlib.Path], list[str]]:
+    def register(command: Command) -> Command:
         if name in JOBS:
             raise ValueError(f"background job {name!r} is registered twice")
-        JOBS[name] = command
+        JOBS[name] = Job(command, cwd, dict(env or {}))
         return command
 
     return register
@@ -45,15 +67,17 @@ def python(*args: object) -> list[str]:
 
 @dataclasses.dataclass
 class Finished:
-    """What a job left: its exit code, its output (stdout and stderr interleaved) and its folder."""
+    """What a job left: its exit code, its stdout (`output`) and stderr (`errors`), its folder."""
 
     returncode: int
     output: str
+    errors: str
     folder: pathlib.Path
 
     def check(self) -> Finished:
-        """Itself, if the job exited with 0; else an AssertionError with the output's tail."""
-        assert self.returncode == 0, f"background job exited with {self.returncode}:\n{self.output[-3000:]}"
+        """Itself, if the job exited with 0; else an AssertionError with the tails of its output."""
+        assert self.returncode == 0, (f"background job exited with {self.returncode}:\n{self.output[-1500:]}\n"
+                                      f"stderr:\n{self.errors[-3000:]}")
         return self
 
 
@@ -83,23 +107,24 @@ class Runner:
             self._done[name].set()
 
     def _run(self, name: str, folder: pathlib.Path) -> Finished:
-        log = folder / "output.txt"
+        out, err = folder / "stdout.txt", folder / "stderr.txt"
         if self._stopped:
-            return Finished(-1, "the run ended before this job started", folder)
+            return Finished(-1, "", "the run ended before this job started", folder)
+        job = JOBS[name]
         try:
-            command = JOBS[name](folder)
-            with open(log, "w") as out:
-                self._process = subprocess.Popen(command, cwd=folder, stdout=out, stderr=subprocess.STDOUT)
+            with open(out, "w") as stdout, open(err, "w") as stderr:
+                self._process = subprocess.Popen(job.command(folder), cwd=job.cwd or folder, env=job.environment(),
+                                                 stdout=stdout, stderr=stderr)
                 try:
                     returncode = self._process.wait(timeout=TIMEOUT_S)
                 except subprocess.TimeoutExpired:
                     self._process.kill()
                     self._process.wait()
                     returncode = -9
-                    out.write(f"\n[killed after {TIMEOUT_S} s]\n")
+                    stderr.write(f"\n[killed after {TIMEOUT_S} s]\n")
         except Exception as error:  # noqa: BLE001 - a job that cannot start fails its tests, not the thread
-            return Finished(-1, f"could not start {name}: {error!r}", folder)
-        return Finished(returncode, log.read_text(errors="replace"), folder)
+            return Finished(-1, "", f"could not start {name}: {error!r}", folder)
+        return Finished(returncode, out.read_text(errors="replace"), err.read_text(errors="replace"), folder)
 
     def result(self, name: str) -> Finished:
         """The job's outcome, waiting for it if it is still queued or running."""

@@ -20,7 +20,7 @@ import background  # noqa: E402
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "background(job): the test reads the result of a background job "
+    config.addinivalue_line("markers", "background(*jobs): the test reads the results of background jobs "
                                        "(tests/background.py)")
 
 
@@ -36,8 +36,9 @@ def pytest_collection_modifyitems(session, config, items):
     if not marked:
         return
     items[:] = [item for item in items if item.get_closest_marker("background") is None] + marked
-    names = [item.get_closest_marker("background").args[0] for item in marked if not _skipped(item)]
-    if names:
+    names = [name for item in marked if not _skipped(item) for marker in item.iter_markers("background")
+             for name in marker.args]
+    if names and not config.option.collectonly:
         root = pathlib.Path(tempfile.mkdtemp(prefix="tfrnn-background-"))
         background.RUNNER = background.Runner(names, root)
         background.RUNNER.start()
