@@ -63,13 +63,31 @@ def code_blocks(out):
 
 
 def listed(out, title):
-    """Names listed under `title (n):`, one per line: `    name [shape]  reason`."""
+    """Names listed under `title (n):`, one per line: `    name [shape]  reason`, or, for a
+    reason several share, `    k variables: reason` with `        name [shape]` below it."""
     match = re.search(rf"^{title} \((\d+)\):\n((?:    .*\n?)+)", out, re.M)
     if not match:
         return set()
-    names = {line.split()[0] for line in match.group(2).splitlines()}
+    lines = match.group(2).splitlines()
+    headers = [int(line.split()[0]) for line in lines if GROUP_HEADER.match(line)]
+    grouped = [line for line in lines if line.startswith(" " * 8)]
+    assert sum(headers) == len(grouped) and all(count > 1 for count in headers)
+    names = {line.split()[0] for line in lines if not GROUP_HEADER.match(line)}
     assert len(names) == int(match.group(1))
     return names
+
+
+GROUP_HEADER = re.compile(r"    \d+ variables: ")
+
+
+def reason_of(out, name):
+    """The reason printed for `name`: on its line, or above its group."""
+    lines = out.splitlines()
+    (index,) = [i for i, line in enumerate(lines) if line.split()[:1] == [name]]
+    if lines[index].startswith(" " * 8):
+        header = next(line for line in reversed(lines[:index]) if GROUP_HEADER.match(line))
+        return GROUP_HEADER.sub("", header)
+    return lines[index].partition("]  ")[2]
 
 
 def exec_recording_loads(code, monkeypatch):
@@ -215,11 +233,15 @@ def test_what_names_and_shapes_cannot_explain_is_listed_with_the_reason(tmp_path
     })
     code, out, _ = run(capsys, "inspect", prefix)
     assert code == 0
-    assert re.search(r"old/rnn/basic_lstm_cell/weights \[7, 16\]  pre-TF-1.2 names.*checkpoint_convert", out)
-    assert re.search(r"keras/rnn/while/lstm_cell/recurrent_kernel \[4, 16\]  a Keras cell's kernel", out)
-    assert re.search(r"gaps/multi_rnn_cell/cell_2/basic_rnn_cell/bias \[2\]  layers \[0, 2\].*cell_\{i\} are missing", out)
-    assert re.search(r"dec/dense/kernel \[9, 7\]  .*not a cell's default name: a dense layer\?", out)
-    assert re.search(r"half/rnn/gru_cell/gates/kernel \[5, 4\]  not a complete TF1 cell under 'gru_cell'", out)
+    assert re.match(r"pre-TF-1.2 names.*checkpoint_convert", reason_of(out, "old/rnn/basic_lstm_cell/weights"))
+    assert reason_of(out, "keras/rnn/while/lstm_cell/recurrent_kernel").startswith("a Keras cell's kernel")
+    assert re.match(r"layers \[0, 2\].*cell_\{i\} are missing", reason_of(out, "gaps/multi_rnn_cell/cell_2/basic_rnn_cell/bias"))
+    assert re.search(r"not a cell's default name: a dense layer\?", reason_of(out, "dec/dense/kernel"))
+    assert reason_of(out, "half/rnn/gru_cell/gates/kernel").startswith("not a complete TF1 cell under 'gru_cell'")
+    # A reason is said once for the variables that share it.
+    assert out.count("not a complete TF1 cell under 'gru_cell'") == 1
+    assert "    2 variables: not a complete TF1 cell under 'gru_cell'" in out
+    assert "        half/rnn/gru_cell/gates/bias [4]\n        half/rnn/gru_cell/gates/kernel [5, 4]\n" in out
     (block_1, block_2) = code_blocks(out)
     # TF1 uniquified a second default-named cell in one scope; the name must be passed.
     assert "cell = tfrnn.BasicLSTMCell(3, name='basic_lstm_cell_1')" in block_1

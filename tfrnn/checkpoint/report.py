@@ -163,11 +163,20 @@ def _stack_code(structure: Structure) -> list[str]:
 
 
 def _variable_list(title: str, reasons: Mapping[str, str], shapes: Mapping[str, Sequence[int]]) -> list[str]:
+    """`    name [shape]  reason` per variable; a reason several variables share is said once,
+    above them (`    3 variables: reason` and the names indented below)."""
     if not reasons:
         return []
+    groups: dict[str, list[str]] = {}
+    for name in sorted(reasons):
+        groups.setdefault(reasons[name] or f"\0{name}", []).append(name)  # no reason: a group of its own
     lines = ["", f"{title} ({len(reasons)}):"]
-    return lines + [f"    {name} {shapes[name]}" + (f"  {reasons[name]}" if reasons[name] else "")
-                    for name in sorted(reasons)]
+    for reason, names in groups.items():
+        if len(names) == 1:
+            lines.append(f"    {names[0]} {shapes[names[0]]}" + (f"  {reason}" if reasons[names[0]] else ""))
+        else:
+            lines += [f"    {len(names)} variables: {reason}"] + [f"        {name} {shapes[name]}" for name in names]
+    return lines
 
 
 # ------------------------------------------------------------------- tfrnn code
