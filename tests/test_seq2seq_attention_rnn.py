@@ -92,6 +92,7 @@ def test_last_outputs_and_the_stacked_history():
     np.testing.assert_allclose(history, expected.alignment_history.stack(), atol=ATOL)
     np.testing.assert_allclose(history[2, 1], state.alignments[1], atol=ATOL)  # row 1 ended after step 3
     np.testing.assert_allclose(state.cell_state.h, expected.cell_state.h, atol=ATOL)
+    assert state.time.dtype == tf.int32 and int(state.time) == 5  # TF1's int32 (keras.layers.RNN casts it)
     without_lengths = seq2seq.AttentionRNN(wrapper, return_sequences=False)(INPUTS, MEMORY, MEMORY_LENGTH)
     np.testing.assert_allclose(without_lengths, _dynamic_rnn(wrapper, sequence_length=None)[0][:, -1], atol=ATOL)
 

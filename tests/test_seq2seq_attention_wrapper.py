@@ -373,6 +373,8 @@ def test_inside_keras_rnn_equals_dynamic_rnn():
     for mine, theirs in zip(keras_state, flat):
         np.testing.assert_allclose(mine, theirs, atol=1e-6)
     assert int(keras_state[3]) == 5 and np.any(np.asarray(outputs) != 0)
+    # Keras casts the states it returns to its compute dtype (MIGRATION.md says so); tfrnn's loop keeps int32.
+    assert keras_state[3].dtype == tf.float32 and state.time.dtype == tf.int32
 
 
 def test_alignment_history_stacks_time_major_step_by_step_alignments():
