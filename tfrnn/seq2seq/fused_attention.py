@@ -273,7 +273,19 @@ def _backward(
     d_attentions: Tensor, d_hs: Tensor, d_alphas: Tensor, d_c: Tensor, d_h: Tensor, d_a: Tensor,
 ) -> list[Tensor]:
     """The gradients of `_sequence`'s inputs: the backward loop, then one GEMM per weight."""
-    units, attention_depth = d_h.shape[-1], d_a.shape[-1]
+    step = _backward_step(score, weights, saved, frozen, depth, d_attentions, d_hs, d_alphas)
+    written, (dc0, dh0, da0, *accumulated) = scan_backward(
+        step, tf.shape(inputs)[0], (d_c, d_h, d_a, *score.accumulators(weights)))
+    return _after_the_loop(score, weights, inputs, saved, depth, written, accumulated, dc0, dh0, da0)
+
+
+def _backward_step(
+    score: Any, weights: _Weights, saved: _Saved, frozen: Tensor | None, depth: int,
+    d_attentions: Tensor, d_hs: Tensor, d_alphas: Tensor,
+) -> Callable[..., tuple[Tensor, tuple[Tensor, ...]]]:
+    """One step back: carries `(dc, dh, da, *score accumulators)` from step `t + 1` to `t` and
+    writes `[dz, d_a_new, d_context, the score's write]` for the weight gradients."""
+    units, attention_depth = d_hs.shape[-1], d_attentions.shape[-1]
     w_attention_h_t = tf.transpose(weights.w_attention[:units])  # [A, H], once
     w_attention_context_t = tf.transpose(weights.w_attention[units:])  # [A, V], once
     w_recurrent_t = tf.transpose(weights.kernel[depth:])  # [4H, A + H], once
@@ -297,8 +309,15 @@ def _backward(
         carry = (keep_c + dc_prev, keep_h + d_recurrent[:, attention_depth:], keep_a + d_recurrent[:, :attention_depth])
         return tf.concat([dz, d_a_new, d_context, score_written], -1), (*carry, *accumulated)
 
-    written, (dc0, dh0, da0, *accumulated) = scan_backward(
-        step, tf.shape(inputs)[0], (d_c, d_h, d_a, *score.accumulators(weights)))
+    return step
+
+
+def _after_the_loop(
+    score: Any, weights: _Weights, inputs: Tensor, saved: _Saved, depth: int, written: Tensor,
+    accumulated: Sequence[Tensor], dc0: Tensor, dh0: Tensor, da0: Tensor,
+) -> list[Tensor]:
+    """Every gradient, in `_sequence`'s argument order, from what the backward loop wrote."""
+    units, attention_depth = dh0.shape[-1], da0.shape[-1]
     dz, d_a_new, d_context, score_written = tf.split(
         written, [4 * units, attention_depth, weights.values.shape[-1], -1], axis=-1)
     d_inputs = tf.reshape(tf.matmul(_rows(dz), weights.kernel[:depth], transpose_b=True), tf.shape(inputs))
