@@ -326,9 +326,12 @@ class _PerStepTrainingHelper(seq2seq.TrainingHelper):
     """A TrainingHelper in name only: its decoder takes the generic per-step loop."""
 
 
+@pytest.mark.parametrize("use_bias, output_time_major", [(True, False), (False, False), (True, True)])
 @pytest.mark.parametrize("impute_finished, maximum_iterations", [(False, None), (True, None), (True, 3), (False, 2)])
-def test_fast_path_equals_the_per_step_path_in_values_and_gradients(impute_finished, maximum_iterations):
-    layer = keras.layers.Dense(6, name="output_projection")  # with a bias: zeros past the end must be selected
+def test_fast_path_equals_the_per_step_path_in_values_and_gradients(impute_finished, maximum_iterations, use_bias,
+                                                                    output_time_major):
+    # With a bias, zeros past the end must be selected; without, the zero cell outputs project to zeros.
+    layer = keras.layers.Dense(6, use_bias=use_bias, name="output_projection")
     runs = []
     for helper_class in (seq2seq.TrainingHelper, _PerStepTrainingHelper):
         decoder, inputs, cell = _training_decoder(output_layer=layer, helper_class=helper_class, seed=7,
@@ -337,7 +340,8 @@ def test_fast_path_equals_the_per_step_path_in_values_and_gradients(impute_finis
         with tf.GradientTape() as tape:
             tape.watch(inputs)
             outputs, state, lengths = seq2seq.dynamic_decode(
-                decoder, impute_finished=impute_finished, maximum_iterations=maximum_iterations)
+                decoder, output_time_major=output_time_major, impute_finished=impute_finished,
+                maximum_iterations=maximum_iterations)
             loss = tf.reduce_sum(outputs.rnn_output * np.linspace(-1, 1, 6)) + tf.reduce_sum(state.h)
         grads = tape.gradient(loss, [inputs] + [v.value for v in cell.weights + layer.weights])
         runs.append((outputs, state, lengths, cell, grads))
@@ -365,8 +369,9 @@ def test_fast_path_applies_the_layer_once_to_every_step(monkeypatch):
     assert ranks == [3]  # one call on [time, batch, units], none per step
 
 
-def test_fast_path_under_xla_equals_eager():
-    layer = keras.layers.Dense(6, name="output_projection")
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_fast_path_under_xla_equals_eager(use_bias):
+    layer = keras.layers.Dense(6, use_bias=use_bias, name="output_projection")
     decoder, _, cell = _training_decoder(output_layer=layer)
     eager = seq2seq.dynamic_decode(decoder, maximum_iterations=6, impute_finished=True)
 
@@ -379,6 +384,7 @@ def test_fast_path_under_xla_equals_eager():
     assert outputs.rnn_output.shape == (BATCH, 6, 6)  # XLA: maximum_iterations steps
     np.testing.assert_allclose(outputs.rnn_output[:, :4], eager[0].rnn_output, atol=1e-5)
     np.testing.assert_array_equal(outputs.rnn_output[:, 4:], 0)
+    np.testing.assert_array_equal(outputs.sample_id[:, 4:], 0)
     np.testing.assert_array_equal(outputs.sample_id[:, :4], eager[0].sample_id)
     np.testing.assert_array_equal(lengths, eager[2])
 

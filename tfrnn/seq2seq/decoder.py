@@ -26,11 +26,15 @@ Design decisions:
 * Fast path: with exactly a `BasicDecoder` over a `TrainingHelper` and a
   Keras `Dense` output layer, the layer's output never feeds back (the next
   input is read from the data), so the loop runs the cell alone and the layer
-  is applied once, after the loop, to `[time, batch, units]`; the sample ids
-  are its argmax. For an 8,000-word projection this replaces `T` small GEMMs
-  (and their gradients) by one large one. `impute_finished` keeps its meaning:
-  the steps a row was already finished are selected to zero afterwards (a row
-  is finished before step `t` exactly when `t >= final_sequence_length`).
+  is applied once, after the loop, to the cell outputs already in the layout
+  asked for (`output_time_major`: the `[time, batch, units]` outputs are
+  transposed, not the logits); the sample ids are its argmax. For an
+  8,000-word projection this replaces `T` small GEMMs (and their gradients) by
+  one large one. `impute_finished` keeps its meaning: the steps a row was
+  already finished are selected to zero afterwards (a row is finished before
+  step `t` exactly when `t >= final_sequence_length`), unless the layer maps
+  the loop's zero outputs there to zero by itself (linear, no bias: nmt's
+  projection).
   When the cell is an attention wrapper the fused attention loop computes
   (`tfrnn.seq2seq.fused_attention.eligible`), that loop runs the decode, with
   a hand-written gradient, with or without an output layer.
@@ -299,7 +303,10 @@ def dynamic_decode(
         outputs, state, lengths, steps = _decode_loop(loop_decoder, impute_finished, maximum_iterations, fixed_size,
                                                       options)
     if isinstance(decoder, BasicDecoder) and hoisted:
-        outputs = _project_after_loop(decoder, outputs, lengths, steps, impute_finished, fixed_size)
+        # Exactly a BasicDecoder (no finalize): projected in the layout asked for, so that the
+        # [time, batch, units] outputs are transposed, not the [time, batch, vocabulary] logits.
+        outputs = _project_after_loop(decoder, outputs, lengths, steps, impute_finished, fixed_size, output_time_major)
+        return outputs, state, lengths
     try:
         outputs, state = decoder.finalize(outputs, state, lengths)
     except NotImplementedError:
@@ -485,18 +492,30 @@ class _CellSteps(Decoder):
 
 def _project_after_loop(
     decoder: BasicDecoder, cell_outputs: Tensor, lengths: Tensor, steps: Tensor, impute_finished: bool,
-    fixed_size: bool,
+    fixed_size: bool, time_major: bool,
 ) -> BasicDecoderOutput:
-    """`BasicDecoderOutput` from the stacked cell outputs `[time, batch, depth]`: one projection, then TF1's zeros."""
+    """`BasicDecoderOutput` from the stacked cell outputs `[time, batch, depth]`: one projection, then TF1's
+    zeros; time-major, or batch-major (`[batch, time, ...]`) when not `time_major`."""
     layer: keras.layers.Layer | None = decoder._output_layer
-    rnn_output = cell_outputs if layer is None else layer(cell_outputs)  # [time, batch, units]: one GEMM for every step
-    sample_id = tf.argmax(rnn_output, axis=-1, output_type=tf.int32)
     time_steps = tf.shape(cell_outputs)[0]
     zero = _zero_steps(lengths, steps, time_steps, impute_finished, fixed_size)
+    if not time_major:
+        cell_outputs = transpose_batch_time(cell_outputs)
+        zero = None if zero is None else tf.transpose(zero)
+    rnn_output = cell_outputs if layer is None else layer(cell_outputs)  # one GEMM for every step
+    sample_id = tf.argmax(rnn_output, axis=-1, output_type=tf.int32)
     if zero is None:
         return BasicDecoderOutput(rnn_output, sample_id)
-    return BasicDecoderOutput(copy_through(zero, tf.zeros([], rnn_output.dtype), rnn_output),
-                              tf.where(zero, 0, sample_id))
+    if not _keeps_zeros(layer):
+        rnn_output = copy_through(zero, tf.zeros([], rnn_output.dtype), rnn_output)
+    return BasicDecoderOutput(rnn_output, tf.where(zero, 0, sample_id))
+
+
+def _keeps_zeros(layer: keras.layers.Layer | None) -> bool:
+    """Whether the layer maps the zero cell outputs of the steps to zero (none, or linear without
+    bias: the loops already emit zeros there, so selecting the `[time, batch, vocabulary]` logits
+    again, forward and backward, would only cost time)."""
+    return layer is None or (not layer.use_bias and layer.activation is keras.activations.linear)
 
 
 def _zero_steps(
