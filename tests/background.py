@@ -18,9 +18,11 @@ from __future__ import annotations
 import dataclasses
 import os
 import pathlib
+import signal
 import subprocess
 import sys
 import threading
+import traceback
 from collections.abc import Callable, Iterable, Mapping
 
 TESTS = pathlib.Path(__file__).resolve().parent
@@ -82,64 +84,107 @@ class Finished:
 
 
 class Runner:
-    """Runs the named jobs one at a time, in order, on a daemon thread."""
+    """Runs the named jobs one at a time, in order, on a daemon thread.
+
+    Each job starts in a process group of its own (its processes' processes too: a
+    benchmark's workers, a notebook's kernel), and the whole group is ended when the job
+    times out or the run stops. The commands and environments are resolved here, on the
+    main thread, before any test can change `os.environ`.
+    """
 
     def __init__(self, names: Iterable[str], root: pathlib.Path) -> None:
+        names = list(dict.fromkeys(names))
         unknown = sorted(set(names) - set(JOBS))
         if unknown:
             raise ValueError(f"unknown background jobs {unknown}; known: {sorted(JOBS)}")
-        self.names = list(dict.fromkeys(names))
-        self.root = root
-        self._done = {name: threading.Event() for name in self.names}
+        self.names, self.root = names, root
+        self._planned = {name: self._plan(name) for name in names}
+        self._done = {name: threading.Event() for name in names}
         self._finished: dict[str, Finished] = {}
+        self._lock = threading.Lock()  # the check for `stop` and the start of a process are one step
         self._process: subprocess.Popen | None = None
         self._stopped = False
         self._thread = threading.Thread(target=self._run_all, name="background-jobs", daemon=True)
+
+    def _plan(self, name: str) -> tuple[pathlib.Path, list[str], pathlib.Path, dict[str, str]] | Exception:
+        """`(folder, argv, cwd, environment)` of the job, or why it cannot be run."""
+        folder = self.root / name
+        job = JOBS[name]
+        try:
+            return folder, job.command(folder), job.cwd or folder, job.environment()
+        except Exception as error:  # noqa: BLE001 - a job that cannot be planned fails its tests, not the run
+            return error
 
     def start(self) -> None:
         self._thread.start()
 
     def _run_all(self) -> None:
         for name in self.names:
-            folder = self.root / name
-            folder.mkdir(parents=True, exist_ok=True)
-            self._finished[name] = self._run(name, folder)
-            self._done[name].set()
+            try:
+                self._finished[name] = self._run(name)
+            except Exception:  # noqa: BLE001 - never leave a test waiting for a job that died here
+                self._finished[name] = Finished(-1, "", traceback.format_exc(), self.root / name)
+            finally:
+                self._done[name].set()
 
-    def _run(self, name: str, folder: pathlib.Path) -> Finished:
+    def _run(self, name: str) -> Finished:
+        plan = self._planned[name]
+        if isinstance(plan, Exception):
+            return Finished(-1, "", f"could not start {name}: {plan!r}", self.root / name)
+        folder, argv, cwd, environment = plan
+        folder.mkdir(parents=True, exist_ok=True)
         out, err = folder / "stdout.txt", folder / "stderr.txt"
-        if self._stopped:
-            return Finished(-1, "", "the run ended before this job started", folder)
-        job = JOBS[name]
-        try:
-            with open(out, "w") as stdout, open(err, "w") as stderr:
-                self._process = subprocess.Popen(job.command(folder), cwd=job.cwd or folder, env=job.environment(),
-                                                 stdout=stdout, stderr=stderr)
+        with open(out, "w") as stdout, open(err, "w") as stderr:
+            with self._lock:
+                if self._stopped:
+                    return Finished(-1, "", "the run ended before this job started", folder)
                 try:
-                    returncode = self._process.wait(timeout=TIMEOUT_S)
-                except subprocess.TimeoutExpired:
-                    self._process.kill()
-                    self._process.wait()
-                    returncode = -9
-                    stderr.write(f"\n[killed after {TIMEOUT_S} s]\n")
-        except Exception as error:  # noqa: BLE001 - a job that cannot start fails its tests, not the thread
-            return Finished(-1, "", f"could not start {name}: {error!r}", folder)
+                    process = self._process = subprocess.Popen(
+                        argv, cwd=cwd, env=environment, stdout=stdout, stderr=stderr, start_new_session=True)
+                except OSError as error:
+                    return Finished(-1, "", f"could not start {name}: {error!r}", folder)
+            try:
+                returncode = process.wait(timeout=TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                _end_group(process)
+                returncode = -9
+                stderr.write(f"\n[ended after {TIMEOUT_S} s]\n")
         return Finished(returncode, out.read_text(errors="replace"), err.read_text(errors="replace"), folder)
 
     def result(self, name: str) -> Finished:
         """The job's outcome, waiting for it if it is still queued or running."""
         if name not in self._done:
             raise KeyError(f"background job {name!r} was not started: mark its test @pytest.mark.background({name!r})")
-        self._done[name].wait()
+        if not self._done[name].wait(timeout=TIMEOUT_S * len(self.names)):
+            raise TimeoutError(f"background job {name!r} has not finished (the queue: {self.names})")
         return self._finished[name]
 
     def stop(self) -> None:
-        """Kills the running job and starts no other (the run is over)."""
-        self._stopped = True
-        process = self._process
-        if process is not None and process.poll() is None:
-            process.kill()
-            process.wait()
+        """Ends the running job's process group and starts no other job (the run is over)."""
+        with self._lock:
+            self._stopped = True
+            process = self._process
+        if process is not None:
+            _end_group(process)
+
+
+def _end_group(process: subprocess.Popen) -> None:
+    """SIGTERM to the job's process group; after 5 s (or once its leader has gone) SIGKILL to
+    what is left of it."""
+    _signal_group(process, signal.SIGTERM)
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+    _signal_group(process, signal.SIGKILL)
+    process.wait()
+
+
+def _signal_group(process: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass  # the group is gone
 
 
 RUNNER: Runner | None = None

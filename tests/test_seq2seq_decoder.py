@@ -326,7 +326,7 @@ class _PerStepTrainingHelper(seq2seq.TrainingHelper):
     """A TrainingHelper in name only: its decoder takes the generic per-step loop."""
 
 
-@pytest.mark.parametrize("use_bias, output_time_major", [(True, False), (False, False), (True, True)])
+@pytest.mark.parametrize("use_bias, output_time_major", [(True, False), (False, False), (True, True), (False, True)])
 @pytest.mark.parametrize("impute_finished, maximum_iterations", [(False, None), (True, None), (True, 3), (False, 2)])
 def test_fast_path_equals_the_per_step_path_in_values_and_gradients(impute_finished, maximum_iterations, use_bias,
                                                                     output_time_major):
@@ -369,16 +369,16 @@ def test_fast_path_applies_the_layer_once_to_every_step(monkeypatch):
     assert ranks == [3]  # one call on [time, batch, units], none per step
 
 
-@pytest.mark.parametrize("use_bias", [True, False])
-def test_fast_path_under_xla_equals_eager(use_bias):
+@pytest.mark.parametrize("use_bias, impute_finished", [(True, True), (False, True), (False, False)])
+def test_fast_path_under_xla_equals_eager(use_bias, impute_finished):
     layer = keras.layers.Dense(6, use_bias=use_bias, name="output_projection")
     decoder, _, cell = _training_decoder(output_layer=layer)
-    eager = seq2seq.dynamic_decode(decoder, maximum_iterations=6, impute_finished=True)
+    eager = seq2seq.dynamic_decode(decoder, maximum_iterations=6, impute_finished=impute_finished)
 
     @tf.function(jit_compile=True)
     def decode():
         again, _, _ = _training_decoder(output_layer=layer, cell=cell)
-        return seq2seq.dynamic_decode(again, maximum_iterations=6, impute_finished=True)
+        return seq2seq.dynamic_decode(again, maximum_iterations=6, impute_finished=impute_finished)
 
     outputs, state, lengths = decode()
     assert outputs.rnn_output.shape == (BATCH, 6, 6)  # XLA: maximum_iterations steps

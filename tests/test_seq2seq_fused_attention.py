@@ -187,10 +187,12 @@ def test_output_attention_false(loop):
     assert_same(*run_both(model, loop, "eager"))
 
 
-def test_decode_with_output_layer_hoisted():
-    """A Dense output layer after the fused loop: the logits and sample ids of the generic loop."""
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_decode_with_output_layer_hoisted(use_bias):
+    """A Dense output layer after the fused loop: the logits and sample ids of the generic loop
+    (without a bias, the zeros of finished rows come from the loop's outputs alone)."""
     model = Model("luong", "lstm", seed=3)
-    layer = keras.layers.Dense(11, name="output_projection")
+    layer = keras.layers.Dense(11, use_bias=use_bias, name="output_projection")
 
     def run():
         with tf.GradientTape() as tape:
@@ -208,6 +210,8 @@ def test_decode_with_output_layer_hoisted():
     with generic_path():
         slow = run()
     assert_same(fast, slow)
+    finished = np.arange(fast[0][0].shape[1])[None, :] >= np.asarray(TARGET_LENGTHS)[:, None]
+    assert finished.any() and not np.asarray(fast[0][0])[finished].any()  # TF1's zeros past each row's end
 
 
 # ----- TF 1.15's goldens -----------------------------------------------------------------------------

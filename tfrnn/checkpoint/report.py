@@ -167,13 +167,13 @@ def _variable_list(title: str, reasons: Mapping[str, str], shapes: Mapping[str, 
     above them (`    3 variables: reason` and the names indented below)."""
     if not reasons:
         return []
-    groups: dict[str, list[str]] = {}
+    groups: dict[tuple[str, str], list[str]] = {}  # (reason, name when there is no reason) -> names
     for name in sorted(reasons):
-        groups.setdefault(reasons[name] or f"\0{name}", []).append(name)  # no reason: a group of its own
+        groups.setdefault((reasons[name], "" if reasons[name] else name), []).append(name)
     lines = ["", f"{title} ({len(reasons)}):"]
-    for reason, names in groups.items():
+    for (reason, _), names in groups.items():
         if len(names) == 1:
-            lines.append(f"    {names[0]} {shapes[names[0]]}" + (f"  {reason}" if reasons[names[0]] else ""))
+            lines.append(f"    {names[0]} {shapes[names[0]]}" + (f"  {reason}" if reason else ""))
         else:
             lines += [f"    {len(names)} variables: {reason}"] + [f"        {name} {shapes[name]}" for name in names]
     return lines

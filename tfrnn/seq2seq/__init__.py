@@ -13,12 +13,12 @@ __all__: list[str] = []
 from tfrnn.seq2seq.attention import AttentionMechanism, BahdanauAttention, LuongAttention, hardmax  # noqa: E402
 from tfrnn.seq2seq.attention import _BaseAttentionMechanism  # noqa: E402,F401  (TF1's extension point)
 
-__all__ += ["AttentionMechanism", "BahdanauAttention", "LuongAttention"]
+__all__ += ["AttentionMechanism", "BahdanauAttention", "LuongAttention", "hardmax"]
 from tfrnn.seq2seq.monotonic import (  # noqa: E402
     BahdanauMonotonicAttention, LuongMonotonicAttention, monotonic_attention, safe_cumprod,
 )
 
-__all__ += ["BahdanauMonotonicAttention", "LuongMonotonicAttention", "hardmax", "monotonic_attention", "safe_cumprod"]
+__all__ += ["BahdanauMonotonicAttention", "LuongMonotonicAttention", "monotonic_attention", "safe_cumprod"]
 
 # The attention wrapper.
 from tfrnn.seq2seq.attention_wrapper import AttentionWrapper, AttentionWrapperState  # noqa: E402

@@ -692,13 +692,14 @@ def hardmax(logits: Any, name: str | None = None) -> Any:
     >>> np.asarray(seq2seq.hardmax(np.array([[0.1, 0.3, 0.3]], "float32"))).tolist()
     [[0.0, 1.0, 0.0]]
     """
-    logits = _checked_numbers(logits, "hardmax", "logits", "[..., depth] float tensor", integers=True)
+    logits = checked_numbers(logits, "hardmax", "logits", "[..., depth] float tensor", integers=True)
     depth = logits.shape[-1] if logits.shape[-1] is not None else tf.shape(logits)[-1]
     return tf.one_hot(tf.argmax(logits, -1), depth, dtype=logits.dtype)
 
 
-def _checked_numbers(x: Any, function: str, what: str, expected: str, integers: bool = False) -> Any:
-    """`x` as a float (or, with `integers`, integer) tensor of rank >= 1; else a clear error."""
+def checked_numbers(x: Any, function: str, what: str, expected: str, integers: bool = False) -> Any:
+    """`x` as a float (or, with `integers`, integer) tensor of rank >= 1; else a clear error
+    (`hardmax` here, and the monotonic functions)."""
     try:
         tensor = tf.convert_to_tensor(x)
     except (TypeError, ValueError):

@@ -513,8 +513,10 @@ def _project_after_loop(
 
 def _keeps_zeros(layer: keras.layers.Layer | None) -> bool:
     """Whether the layer maps the zero cell outputs of the steps to zero (none, or linear without
-    bias: the loops already emit zeros there, so selecting the `[time, batch, vocabulary]` logits
-    again, forward and backward, would only cost time)."""
+    bias: both loops already emit zeros there, `_decode_loop` by selecting them and the fused
+    one by `zero_where`, so selecting the `[time, batch, vocabulary]` logits again, forward and
+    backward, would only cost time). Exact for a finite kernel; a kernel holding inf or NaN,
+    which the select would have hidden at those steps, gives NaN there."""
     return layer is None or (not layer.use_bias and layer.activation is keras.activations.linear)
 
 

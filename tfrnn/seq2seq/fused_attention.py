@@ -147,6 +147,7 @@ def decode(
     # Steps past `steps` never ran in TF1's loop: no padding read there reaches a gradient.
     never_run = tf.broadcast_to(tf.range(time_steps)[:, None] >= steps, tf.shape(inputs)[:2])
     outputs, final_state = _attention_sequence(cell, clean_padding(never_run, inputs), state, active)
+    # Zeros where TF1's loop emitted them: dynamic_decode's projection relies on them (`_keeps_zeros`).
     outputs = zero_where(finished_steps(active, time_steps), outputs)
     if fixed_size:
         size = tf.convert_to_tensor(maximum_iterations)

@@ -35,9 +35,8 @@ from keras import ops
 
 from tfrnn.base import Child, Sublayer, Weight
 from tfrnn.loop_kit import show
-from tfrnn.seq2seq.attention import (
-    BahdanauAttention, LuongAttention, _checked_numbers, bahdanau_score, hardmax, luong_score,
-)
+from tfrnn.seq2seq.attention import BahdanauAttention, LuongAttention, bahdanau_score, checked_numbers, luong_score
+from tfrnn.seq2seq.attention import hardmax  # noqa: F401  (importable from here too, beside the other functions)
 
 __all__ = [
     "BahdanauMonotonicAttention", "LuongMonotonicAttention", "monotonic_attention", "safe_cumprod",
@@ -62,7 +61,7 @@ def safe_cumprod(x: Any, *args: Any, **kwargs: Any) -> Any:
     >>> np.asarray(seq2seq.safe_cumprod(x, axis=1, exclusive=True), "float64").round(4).tolist()
     [[1.0, 0.5, 0.25]]
     """
-    x = _checked_numbers(x, "safe_cumprod", "x", "float tensor of probabilities")
+    x = checked_numbers(x, "safe_cumprod", "x", "float tensor of probabilities")
     tiny = np.finfo(x.dtype.as_numpy_dtype).tiny
     return tf.exp(tf.math.cumsum(tf.math.log(tf.clip_by_value(x, tiny, 1)), *args, **kwargs))
 
@@ -104,8 +103,8 @@ def monotonic_attention(p_choose_i: Any, previous_attention: Any, mode: str) -> 
     [[0.5, 0.25, 0.125]]
     """
     _check_mode(mode)
-    p_choose_i = _checked_numbers(p_choose_i, "monotonic_attention", "p_choose_i", "[batch, time] float tensor")
-    previous_attention = _checked_numbers(previous_attention, "monotonic_attention", "previous_attention",
+    p_choose_i = checked_numbers(p_choose_i, "monotonic_attention", "p_choose_i", "[batch, time] float tensor")
+    previous_attention = checked_numbers(previous_attention, "monotonic_attention", "previous_attention",
                                           "[batch, time] float tensor")
     for what, x in (("p_choose_i", p_choose_i), ("previous_attention", previous_attention)):
         if x.shape.rank != 2:
