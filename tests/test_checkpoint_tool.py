@@ -138,6 +138,12 @@ def test_a_programs_own_cells_are_listed_unexplained(capsys):
     names = {name for name, _ in tf.train.list_variables("tests/golden/tf115_tacotron")}
     assert len(unexplained) == 21 and unexplained < names
     assert "memory_layer/kernel" in unexplained and "attention_variable" in unexplained
+    # The wrapper stack's 10 variables share one short reason: deeper scopes counted, not listed.
+    prefix = "decoder/frame_and_stop_projection/multi_rnn_cell/cell_0/output_projection_wrapper"
+    assert reason_of(out, f"{prefix}/kernel") == (
+        "not a complete TF1 cell under 'output_projection_wrapper': it has only "
+        "['bias', 'kernel', 'concat_output_and_attention_wrapper/ (8 variables)']")
+    assert max(len(line) for line in out.splitlines() if not line.startswith("        ")) < 300
 
 
 def test_seq2seq_structures_slots_and_leftovers(capsys):

@@ -19,6 +19,7 @@ wrappers around them by `tfrnn.checkpoint.attention_discovery`, and
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import inspect
 import re
@@ -387,15 +388,24 @@ def _near_miss(
     closest = max(named, key=lambda t: len(set(t.expected) & set(_with_inner(own, t.inner))), default=None)
     have = _relative(_with_inner(own, closest.inner if closest else None), path)
     if closest is None:
-        return _NEAR_MISS, f"not a complete TF1 cell under {name!r}: it has only {sorted(have)}"
+        return _NEAR_MISS, f"not a complete TF1 cell under {name!r}: it has only {_listing(have)}"
     cls, want = closest.cls.__name__, _relative(closest.expected, path)
     if set(want) == set(have):
         have = {n: have[n] for n in want}  # in TF1's order, beside the expected shapes
         return _NEAR_MISS, f"{cls} weights under {name!r} with inconsistent shapes {have}; {cls} expects {want}"
     if set(have) < set(want):
-        return _NEAR_MISS, (f"not a complete TF1 cell under {name!r}: it has only {sorted(have)}; "
+        return _NEAR_MISS, (f"not a complete TF1 cell under {name!r}: it has only {_listing(have)}; "
                             f"{cls} also has {sorted(set(want) - set(have))}")
-    return _NEAR_MISS, f"not a TF1 cell under {name!r}: it has {sorted(have)}; {cls} has {sorted(want)}"
+    return _NEAR_MISS, f"not a TF1 cell under {name!r}: it has {_listing(have)}; {cls} has {sorted(want)}"
+
+
+def _listing(names: Iterable[str]) -> str:
+    """Variable names relative to a scope, for a reason: those directly in it, then each deeper
+    scope once, with how many variables it holds (`['bias', 'kernel', 'wrapper/ (9 variables)']`)."""
+    direct = sorted(n for n in names if "/" not in n)
+    deeper = collections.Counter(n.split("/", 1)[0] for n in names if "/" in n)
+    scopes = [f"{scope}/ ({count} variable{'s' * (count != 1)})" for scope, count in sorted(deeper.items())]
+    return str(direct + scopes)
 
 
 def _relative(variables: Mapping[str, Sequence[int]], path: str) -> dict[str, Sequence[int]]:
