@@ -15,79 +15,11 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tfrnn.checkpoint.discovery import Structure, Unit, base_name, parameters
+from tfrnn.checkpoint.discovery import Attention, DenseLayer, Mechanism, Structure, Unit, base_name, parameters
 
 _MEMORY_LAYER = re.compile(r"memory_layer(?:_(?P<index>\d+))?/kernel")
 _ATTENTION_LAYER = re.compile(r"attention_layer(?:_(?P<index>\d+))?")
 _WRAPPER_NAME = "attention_wrapper"  # AttentionWrapper's default name
-
-
-@dataclasses.dataclass(frozen=True)
-class Mechanism:
-    """An attention mechanism: its class, the arguments its variables imply, its memory layer.
-
-    Attributes:
-        cls: a mechanism class of `tfrnn.seq2seq` (`BahdanauAttention`, ...).
-        options: `num_units`, then the flags its variables show (`normalize`, `scale`).
-        memory_depth: the depth of the memory it attends over (its memory layer's rows).
-        memory_layer: the TF1 name of its memory layer's kernel.
-    """
-
-    cls: type[Any]
-    options: dict[str, Any]
-    memory_depth: int
-    memory_layer: str
-
-
-@dataclasses.dataclass(frozen=True)
-class DenseLayer:
-    """A Keras `Dense` layer TF1 named `<scope>/<name>/kernel` (and `/bias`)."""
-
-    name: str
-    units: int
-    use_bias: bool
-    input_depth: int
-
-
-@dataclasses.dataclass(frozen=True)
-class Attention:
-    """An `AttentionWrapper` around a found cell, and what its decoder used beside it.
-
-    Attributes:
-        name: the wrapper's name and TF1 scope (`attention_wrapper` unless given).
-        loop_scope: the scope of the loop that ran it (`decoder`: dynamic_decode; `rnn`: dynamic_rnn).
-        mechanism_scope: the scope the mechanisms were built in (their memory layers').
-        mechanisms: in the wrapper's order: `memory_layer`, `memory_layer_1`, ...
-        attention_layer_size: the sizes of the wrapper's own attention layers, or None.
-        attention_layers: the user's attention layers (`attention_layer=`), or None.
-        output_attention: False when the output layer reads the cell's output.
-        input_depth: the depth of the decoder's inputs (the cell's, less the attention).
-        output_layer: the decoder's output layer under `loop_scope`, if any.
-        embedding: `(TF1 name, [vocabulary, depth])` of the embedding of the decoder's ids, if any.
-        variables: TF1 name -> shape of all of the above (the cell's are its unit's).
-        note: what the names and shapes leave open.
-    """
-
-    name: str
-    loop_scope: str
-    mechanism_scope: str
-    mechanisms: list[Mechanism]
-    attention_layer_size: list[int] | None
-    attention_layers: list[DenseLayer] | None
-    output_attention: bool
-    input_depth: int
-    output_layer: DenseLayer | None
-    embedding: tuple[str, list[int]] | None
-    variables: dict[str, list[int]]
-    note: str = ""
-
-    @property
-    def attention_depth(self) -> int:
-        if self.attention_layer_size:
-            return sum(self.attention_layer_size)
-        if self.attention_layers:
-            return sum(layer.units for layer in self.attention_layers)
-        return sum(mechanism.memory_depth for mechanism in self.mechanisms)
 
 
 def find_attention_wrappers(

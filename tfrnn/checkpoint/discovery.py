@@ -13,7 +13,8 @@ below it. Every variable is placed: in a cell, as not an RNN weight (optimizer
 slots, counters), or as unexplained, with the reason when names and shapes
 give one. Loop structure (`MultiRNNCell` layers, bidirectional pairs, stacked
 bidirectional layers) is read from the scopes around the cells, attention
-wrappers around them by `tfrnn.checkpoint.attention_discovery`, and
+wrappers around them by `tfrnn.checkpoint.attention_discovery` (what it finds,
+`Attention`, is described here beside `Structure`, which holds it), and
 `tfrnn.checkpoint.inspection` puts the two together.
 """
 
@@ -24,15 +25,12 @@ import dataclasses
 import inspect
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Union
+from typing import Any, Union
 
 from tfrnn.base import RNNCell, default_name
 from tfrnn.checkpoint.load import infer_input_depth  # the one rule for a checkpoint's input depth
 from tfrnn.checkpoint.names import tf1_entries
 from tfrnn.wrappers import MultiRNNCell
-
-if TYPE_CHECKING:
-    from tfrnn.checkpoint.attention_discovery import Attention  # annotations only: no import cycle
 
 _BOOKKEEPING = re.compile(r"(?:.*/)?(?:global_step|beta1_power|beta2_power)(?:_\d+)?")
 # An unnamed scalar `tf.Variable(0, trainable=False)`: tensorflow/nmt's global_step.
@@ -136,6 +134,74 @@ class Stack:
 
 
 Unit = Union[Cell, Stack]  # what a TF1 loop ran: one cell, or a MultiRNNCell
+
+
+@dataclasses.dataclass(frozen=True)
+class Mechanism:
+    """An attention mechanism: its class, the arguments its variables imply, its memory layer.
+
+    Attributes:
+        cls: a mechanism class of `tfrnn.seq2seq` (`BahdanauAttention`, ...).
+        options: `num_units`, then the flags its variables show (`normalize`, `scale`).
+        memory_depth: the depth of the memory it attends over (its memory layer's rows).
+        memory_layer: the TF1 name of its memory layer's kernel.
+    """
+
+    cls: type[Any]
+    options: dict[str, Any]
+    memory_depth: int
+    memory_layer: str
+
+
+@dataclasses.dataclass(frozen=True)
+class DenseLayer:
+    """A Keras `Dense` layer TF1 named `<scope>/<name>/kernel` (and `/bias`)."""
+
+    name: str
+    units: int
+    use_bias: bool
+    input_depth: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Attention:
+    """An `AttentionWrapper` around a found cell, and what its decoder used beside it.
+
+    Attributes:
+        name: the wrapper's name and TF1 scope (`attention_wrapper` unless given).
+        loop_scope: the scope of the loop that ran it (`decoder`: dynamic_decode; `rnn`: dynamic_rnn).
+        mechanism_scope: the scope the mechanisms were built in (their memory layers').
+        mechanisms: in the wrapper's order: `memory_layer`, `memory_layer_1`, ...
+        attention_layer_size: the sizes of the wrapper's own attention layers, or None.
+        attention_layers: the user's attention layers (`attention_layer=`), or None.
+        output_attention: False when the output layer reads the cell's output.
+        input_depth: the depth of the decoder's inputs (the cell's, less the attention).
+        output_layer: the decoder's output layer under `loop_scope`, if any.
+        embedding: `(TF1 name, [vocabulary, depth])` of the embedding of the decoder's ids, if any.
+        variables: TF1 name -> shape of all of the above (the cell's are its unit's).
+        note: what the names and shapes leave open.
+    """
+
+    name: str
+    loop_scope: str
+    mechanism_scope: str
+    mechanisms: list[Mechanism]
+    attention_layer_size: list[int] | None
+    attention_layers: list[DenseLayer] | None
+    output_attention: bool
+    input_depth: int
+    output_layer: DenseLayer | None
+    embedding: tuple[str, list[int]] | None
+    variables: dict[str, list[int]]
+    note: str = ""
+
+    @property
+    def attention_depth(self) -> int:
+        if self.attention_layer_size:
+            return sum(self.attention_layer_size)
+        if self.attention_layers:
+            return sum(layer.units for layer in self.attention_layers)
+        return sum(mechanism.memory_depth for mechanism in self.mechanisms)
 
 
 @dataclasses.dataclass

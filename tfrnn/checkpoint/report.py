@@ -18,8 +18,9 @@ import keras
 
 import tfrnn
 from tfrnn.base import RNNCell, default_name
-from tfrnn.checkpoint.attention_discovery import Attention, DenseLayer, Mechanism
-from tfrnn.checkpoint.discovery import Cell, Inspection, Stack, Structure, Unit, parameters
+from tfrnn.checkpoint.discovery import (
+    Attention, Cell, DenseLayer, Inspection, Mechanism, Stack, Structure, Unit, parameters,
+)
 from tfrnn.wrappers import MultiRNNCell
 
 # How `to_keras` lays out TF1's arrays in each Keras cell it returns

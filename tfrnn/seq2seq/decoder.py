@@ -427,10 +427,14 @@ def _same_structures(
 # ----- The fast path: a TrainingHelper's output layer applied once, after the loop. -----
 
 
+def _teacher_forced(decoder: Decoder) -> bool:
+    """Exactly a BasicDecoder over exactly a TrainingHelper: no output ever feeds back."""
+    return type(decoder) is BasicDecoder and type(decoder._helper) is TrainingHelper
+
+
 def _hoistable(decoder: Decoder) -> bool:
-    """Exactly a BasicDecoder over exactly a TrainingHelper with a plain Keras Dense output layer."""
-    layer = getattr(decoder, "_output_layer", None)
-    return type(decoder) is BasicDecoder and type(decoder._helper) is TrainingHelper and _plain_dense(layer)
+    """A `_teacher_forced` decoder with a plain Keras Dense output layer."""
+    return _teacher_forced(decoder) and _plain_dense(getattr(decoder, "_output_layer", None))
 
 
 def _plain_dense(layer: Any) -> bool:
@@ -440,10 +444,11 @@ def _plain_dense(layer: Any) -> bool:
 def _fusable(decoder: BasicDecoder) -> bool:
     """A TrainingHelper decode whose cell runs the fused attention loop: exactly a BasicDecoder and a
     TrainingHelper over one tensor with a static time of at least 1, no output layer or a plain Dense."""
-    if type(decoder) is not BasicDecoder or type(decoder._helper) is not TrainingHelper:
+    if not _teacher_forced(decoder):
         return False
-    inputs = decoder._helper.inputs
-    time_axis = 0 if decoder._helper._time_major else 1
+    helper: Any = decoder._helper  # a TrainingHelper: just checked
+    inputs = helper.inputs
+    time_axis = 0 if helper._time_major else 1
     if not isinstance(inputs, tf.Tensor) or inputs.dtype != tf.float32 or not (inputs.shape[time_axis] or 0) >= 1:
         return False
     layer = decoder._output_layer
